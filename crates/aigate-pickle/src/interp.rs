@@ -1,0 +1,1161 @@
+//! The abstract interpreter: `_pickle.c`'s `load` loop over abstract values.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::Read;
+use std::rc::Rc;
+
+use crate::opcodes::*;
+use crate::reader::{Line, ReadError, Reader};
+use crate::sniff::{self, is_dotted_identifier};
+use crate::value::{Dict, GlobalRef, Object, Value};
+use crate::{
+    Analysis, Embedded, Encoding, GlobalUse, Limit, Limits, Stop, Unresolved, UnresolvedKind,
+};
+
+/// Longest `str` kept for the interpreter (module and attribute names, dict keys, dtype codes).
+const KEEP_STR: u64 = 1024;
+/// Longest line kept for `GLOBAL`, `INST` and `PERSID` operands.
+const KEEP_LINE: usize = 64 * 1024;
+/// Most items kept in a tuple or dict.
+const KEEP_ITEMS: usize = 32;
+/// Bytes peeked to decide whether a payload is an embedded pickle.
+const SNIFF: usize = 256;
+
+type Step<T = ()> = Result<T, Stop>;
+
+fn name(op: u8) -> &'static str {
+    opcode_name(op).unwrap_or("?")
+}
+
+fn malformed(offset: u64, message: impl Into<String>) -> Stop {
+    Stop::Malformed {
+        offset,
+        message: message.into(),
+    }
+}
+
+fn read_failed(err: ReadError, offset: u64, op: u8) -> Stop {
+    match err {
+        ReadError::Truncated => malformed(
+            offset,
+            format!("data ends in the middle of {} (truncated pickle)", name(op)),
+        ),
+        ReadError::Io(err) => Stop::Io {
+            message: err.to_string().to_lowercase(),
+        },
+    }
+}
+
+/// The per-pickle state of `_pickle.c`'s Unpickler: stack, marks, memo.
+struct Machine {
+    stack: Vec<Value>,
+    marks: Vec<usize>,
+    memo: HashMap<u64, Value>,
+}
+
+impl Machine {
+    fn new() -> Self {
+        Machine {
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: HashMap::new(),
+        }
+    }
+
+    /// The stack index below which pops may not go: the last mark, as `Pdata`'s fence.
+    fn fence(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
+    }
+
+    fn pop(&mut self, offset: u64) -> Step<Value> {
+        if self.stack.len() <= self.fence() {
+            return Err(malformed(offset, "unpickling stack underflow"));
+        }
+        self.stack
+            .pop()
+            .ok_or_else(|| malformed(offset, "unpickling stack underflow"))
+    }
+
+    fn top(&self, offset: u64) -> Step<&Value> {
+        if self.stack.len() <= self.fence() {
+            return Err(malformed(offset, "unpickling stack underflow"));
+        }
+        self.stack
+            .last()
+            .ok_or_else(|| malformed(offset, "unpickling stack underflow"))
+    }
+
+    /// Pops the last mark and returns the stack index it pointed at; the items above it are
+    /// `stack[mark..]`, which the caller truncates.
+    fn pop_mark(&mut self, offset: u64) -> Step<usize> {
+        self.marks
+            .pop()
+            .ok_or_else(|| malformed(offset, "could not find MARK"))
+    }
+}
+
+/// What the interpreter knows about a pickle value's class, for joblib's array wrapper.
+fn is_joblib_array_wrapper(global: &GlobalRef) -> bool {
+    &*global.name == "NumpyArrayWrapper" && global.module.ends_with("numpy_pickle")
+}
+
+pub(crate) struct Analyzer<'l> {
+    limits: &'l Limits,
+    depth: u32,
+    out: Analysis,
+    index: HashMap<Box<str>, Rc<GlobalRef>>,
+    well_formed_globals: usize,
+    kept: u64,
+    signals: u64,
+}
+
+impl<'l> Analyzer<'l> {
+    pub(crate) fn new(limits: &'l Limits, depth: u32) -> Self {
+        Analyzer {
+            limits,
+            depth,
+            out: Analysis::default(),
+            index: HashMap::new(),
+            well_formed_globals: 0,
+            kept: 0,
+            signals: 0,
+        }
+    }
+
+    pub(crate) fn run<R: Read>(mut self, input: R) -> Analysis {
+        let mut reader = Reader::new(input);
+        self.out.starts_with_proto = matches!(reader.peek(1), Ok([PROTO]));
+        self.run_stream(&mut reader);
+        self.out.bytes = reader.pos();
+        self.out.odd_names_only = !self.out.globals.is_empty() && self.well_formed_globals == 0;
+        self.out
+    }
+
+    fn run_stream<R: Read>(&mut self, reader: &mut Reader<R>) {
+        loop {
+            match reader.at_end() {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(err) => {
+                    self.out.stop = Some(read_failed(err, reader.pos(), STOP));
+                    break;
+                }
+            }
+            if self
+                .limits
+                .max_pickles
+                .is_some_and(|max| self.out.pickles >= max)
+            {
+                break;
+            }
+            let start = reader.pos();
+            let signals = self.signals;
+            let first = reader.peek(1).ok().and_then(|h| h.first().copied());
+            match self.run_one(reader) {
+                Ok(()) => self.out.pickles += 1,
+                Err(stop) => {
+                    let quiet_failure = self.signals == signals
+                        && first != Some(PROTO)
+                        && matches!(stop, Stop::Malformed { .. });
+                    if self.out.pickles > 0 && quiet_failure {
+                        self.out.trailing = Some(start);
+                    } else {
+                        self.out.stop = Some(stop);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    fn count_opcode(&mut self, offset: u64) -> Step {
+        self.out.opcodes += 1;
+        if self.out.opcodes > self.limits.max_opcodes {
+            return Err(Stop::Limit {
+                limit: Limit::Opcodes,
+                value: self.limits.max_opcodes,
+                offset,
+            });
+        }
+        Ok(())
+    }
+
+    fn push(&self, m: &mut Machine, value: Value, offset: u64) -> Step {
+        if m.stack.len() >= self.limits.max_stack {
+            return Err(Stop::Limit {
+                limit: Limit::Stack,
+                value: self.limits.max_stack as u64,
+                offset,
+            });
+        }
+        m.stack.push(value);
+        Ok(())
+    }
+
+    fn keep(&mut self, bytes: u64) -> bool {
+        if self.kept + bytes > self.limits.max_kept_bytes {
+            return false;
+        }
+        self.kept += bytes;
+        true
+    }
+
+    fn text(&mut self, text: &str) -> Value {
+        if text.len() as u64 <= KEEP_STR && self.keep(text.len() as u64 + 16) {
+            Value::Str(Rc::from(text))
+        } else {
+            Value::Text
+        }
+    }
+
+    fn tuple(&mut self, items: &[Value]) -> Value {
+        if items.len() <= KEEP_ITEMS && self.keep(items.len() as u64 * 24 + 16) {
+            Value::Tuple(Rc::from(items))
+        } else {
+            Value::LongTuple
+        }
+    }
+
+    fn import(&mut self, module: &str, name: &str, offset: u64, op: u8) -> Rc<GlobalRef> {
+        self.signals += 1;
+        let key: Box<str> = format!("{module}\n{name}").into();
+        if let Some(global) = self.index.get(&key) {
+            self.out.globals[global.index].imports += 1;
+            return Rc::clone(global);
+        }
+        if is_dotted_identifier(module.as_bytes()) && is_dotted_identifier(name.as_bytes()) {
+            self.well_formed_globals += 1;
+        }
+        let global = Rc::new(GlobalRef {
+            index: self.out.globals.len(),
+            module: Rc::from(module),
+            name: Rc::from(name),
+        });
+        self.out.globals.push(GlobalUse {
+            module: module.to_owned(),
+            name: name.to_owned(),
+            offset,
+            opcode: self::name(op),
+            imports: 1,
+            calls: 0,
+            first_call: None,
+        });
+        self.index.insert(key, Rc::clone(&global));
+        global
+    }
+
+    fn unresolved(&mut self, kind: UnresolvedKind, offset: u64, op: u8, what: String) {
+        self.signals += 1;
+        self.out.unresolved.push(Unresolved {
+            kind,
+            offset,
+            opcode: name(op),
+            what,
+        });
+    }
+
+    fn note_call(&mut self, global: &GlobalRef, offset: u64, op: u8) {
+        let entry = &mut self.out.globals[global.index];
+        entry.calls += 1;
+        entry.first_call.get_or_insert((offset, name(op)));
+    }
+
+    /// Calls `callable` with `args`, as `REDUCE`, `INST`, `OBJ`, `NEWOBJ` and `NEWOBJ_EX` do.
+    fn call(&mut self, callable: &Value, args: Value, offset: u64, op: u8) -> Step<Value> {
+        let origin = match callable {
+            Value::Global(global) => {
+                self.note_call(global, offset, op);
+                // copyreg._reconstructor(cls, base, state) makes an instance of `cls`, whose
+                // `__setstate__` a later BUILD reaches.
+                match (&args, global.is("copyreg", "_reconstructor")) {
+                    (Value::Tuple(items), true) => match items.first() {
+                        Some(Value::Global(cls)) => Some(Rc::clone(cls)),
+                        _ => Some(Rc::clone(global)),
+                    },
+                    _ => Some(Rc::clone(global)),
+                }
+            }
+            other if other.may_be_callable() => {
+                self.unresolved(
+                    UnresolvedKind::Call,
+                    offset,
+                    op,
+                    format!("calls {}", other.describe()),
+                );
+                None
+            }
+            other => {
+                return Err(malformed(
+                    offset,
+                    format!("{} calls {}, which is not callable", name(op), other.describe()),
+                ));
+            }
+        };
+        Ok(Value::Object(Rc::new(RefCell::new(Object {
+            origin,
+            args,
+            state: None,
+        }))))
+    }
+
+    /// A method call on a container-like target (`append`, `__setitem__`, `add`): plain
+    /// containers are data; objects of known classes run their class' code (already attributed
+    /// to the class); anything else is an unresolved call.
+    fn mutate(&mut self, target: &Value, method: &str, offset: u64, op: u8) -> Step {
+        match target {
+            Value::List | Value::Dict(_) | Value::Set => Ok(()),
+            Value::Object(obj) if obj.borrow().origin.is_some() => Ok(()),
+            Value::Object(_) | Value::Persistent | Value::Dynamic | Value::Global(_) => {
+                self.unresolved(
+                    UnresolvedKind::Call,
+                    offset,
+                    op,
+                    format!("calls {method} on {}", target.describe()),
+                );
+                Ok(())
+            }
+            other => Err(malformed(
+                offset,
+                format!("{} on {}, which has no {method}", name(op), other.describe()),
+            )),
+        }
+    }
+
+    /// Reads a `str` or `bytes` payload of `len` bytes: analyses it as an embedded pickle when it
+    /// looks like one, keeps short text, and skips everything else without copying it.
+    fn payload<R: Read>(
+        &mut self,
+        r: &mut Reader<R>,
+        len: u64,
+        text: bool,
+        offset: u64,
+        op: u8,
+    ) -> Step<Value> {
+        let fail = |err| read_failed(err, offset, op);
+        let keep_text = text && len <= KEEP_STR;
+        let encoding = if len >= 4 {
+            let head = r.peek(SNIFF.min(len as usize)).map_err(fail)?;
+            sniff::embedded_encoding(head)
+        } else {
+            None
+        };
+        if let Some(encoding) = encoding {
+            if len > self.limits.max_embedded_bytes {
+                self.signals += 1;
+                let analysis = Analysis {
+                    stop: Some(Stop::Limit {
+                        limit: Limit::EmbeddedBytes,
+                        value: self.limits.max_embedded_bytes,
+                        offset,
+                    }),
+                    ..Analysis::default()
+                };
+                self.out.embedded.push(Embedded {
+                    offset,
+                    encoding,
+                    len,
+                    analysis: Box::new(analysis),
+                });
+                r.skip(len).map_err(fail)?;
+                return Ok(if text { Value::Text } else { Value::Bytes });
+            }
+            let data = r.take(len as usize).map_err(fail)?;
+            self.embedded(&data, encoding, offset)?;
+            return Ok(if keep_text {
+                self.text(&String::from_utf8_lossy(&data))
+            } else if text {
+                Value::Text
+            } else {
+                Value::Bytes
+            });
+        }
+        if keep_text {
+            let data = r.take(len as usize).map_err(fail)?;
+            return Ok(self.text(&String::from_utf8_lossy(&data)));
+        }
+        r.skip(len).map_err(fail)?;
+        Ok(if text { Value::Text } else { Value::Bytes })
+    }
+
+    /// Analyses a payload that looks like a pickle; records it when it is one.
+    fn embedded(&mut self, data: &[u8], encoding: Encoding, offset: u64) -> Step {
+        if self.depth >= self.limits.max_nesting {
+            return Err(Stop::Limit {
+                limit: Limit::Nesting,
+                value: u64::from(self.limits.max_nesting),
+                offset,
+            });
+        }
+        let Some(bytes) = sniff::decode(data, encoding) else {
+            return Ok(());
+        };
+        let limits = Limits {
+            max_opcodes: self.limits.max_opcodes.saturating_sub(self.out.opcodes),
+            max_pickles: None,
+            ..*self.limits
+        };
+        let nested = Analyzer::new(&limits, self.depth + 1).run(&bytes[..]);
+        self.out.opcodes += nested.opcodes;
+        if let Some(stop @ Stop::Limit {
+            limit: Limit::Opcodes,
+            ..
+        }) = &nested.stop
+        {
+            return Err(stop.clone());
+        }
+        if nested.is_pickle() && (nested.has_code_paths() || nested.pickles > 0) {
+            self.signals += 1;
+            self.out.embedded.push(Embedded {
+                offset,
+                encoding,
+                len: data.len() as u64,
+                analysis: Box::new(nested),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads a line operand, as `GLOBAL`, `INST`, `PERSID` and the protocol 0 numbers do.
+    fn line<R: Read>(&mut self, r: &mut Reader<R>, offset: u64, op: u8) -> Step<String> {
+        match r.line(KEEP_LINE).map_err(|err| read_failed(err, offset, op))? {
+            Line::Kept(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+            Line::TooLong(len) => Err(malformed(
+                offset,
+                format!("{} operand of {len} bytes is longer than {KEEP_LINE}", name(op)),
+            )),
+        }
+    }
+
+    /// Reads one pickle, up to and including its `STOP`.
+    fn run_one<R: Read>(&mut self, r: &mut Reader<R>) -> Step {
+        let mut m = Machine::new();
+        loop {
+            let offset = r.pos();
+            let op = r.byte().map_err(|err| read_failed(err, offset, STOP))?;
+            self.count_opcode(offset)?;
+            let fail = |err| read_failed(err, offset, op);
+            match op {
+                MARK => {
+                    if m.marks.len() >= self.limits.max_marks {
+                        return Err(Stop::Limit {
+                            limit: Limit::Marks,
+                            value: self.limits.max_marks as u64,
+                            offset,
+                        });
+                    }
+                    m.marks.push(m.stack.len());
+                }
+                STOP => {
+                    m.pop(offset)?;
+                    return Ok(());
+                }
+                POP => {
+                    if m.marks.last() == Some(&m.stack.len()) {
+                        m.marks.pop();
+                    } else {
+                        m.pop(offset)?;
+                    }
+                }
+                POP_MARK => {
+                    let mark = m.pop_mark(offset)?;
+                    m.stack.truncate(mark);
+                }
+                DUP => {
+                    let top = m.top(offset)?.clone();
+                    self.push(&mut m, top, offset)?;
+                }
+                FLOAT => {
+                    let line = self.line(r, offset, op)?;
+                    if line.trim().parse::<f64>().is_err() {
+                        return Err(malformed(offset, format!("invalid FLOAT {line:?}")));
+                    }
+                    self.push(&mut m, Value::Float, offset)?;
+                }
+                INT | LONG => {
+                    let line = self.line(r, offset, op)?;
+                    let value = parse_int(&line, op == LONG)
+                        .ok_or_else(|| malformed(offset, format!("invalid {} {line:?}", name(op))))?;
+                    self.push(&mut m, value, offset)?;
+                }
+                BININT => {
+                    let v = i32::from_le_bytes(r.array().map_err(fail)?);
+                    self.push(&mut m, Value::Int(i64::from(v)), offset)?;
+                }
+                BININT1 => {
+                    let v = r.byte().map_err(fail)?;
+                    self.push(&mut m, Value::Int(i64::from(v)), offset)?;
+                }
+                BININT2 => {
+                    let v = u16::from_le_bytes(r.array().map_err(fail)?);
+                    self.push(&mut m, Value::Int(i64::from(v)), offset)?;
+                }
+                LONG1 => {
+                    let n = r.byte().map_err(fail)?;
+                    let value = if n <= 8 {
+                        let bytes = r.take(usize::from(n)).map_err(fail)?;
+                        Value::Int(le_signed(&bytes))
+                    } else {
+                        r.skip(u64::from(n)).map_err(fail)?;
+                        Value::BigInt
+                    };
+                    self.push(&mut m, value, offset)?;
+                }
+                LONG4 => {
+                    let n = i32::from_le_bytes(r.array().map_err(fail)?);
+                    let n = u64::try_from(n)
+                        .map_err(|_| malformed(offset, "LONG pickle has negative byte count"))?;
+                    r.skip(n).map_err(fail)?;
+                    self.push(&mut m, Value::BigInt, offset)?;
+                }
+                BINFLOAT => {
+                    r.skip(8).map_err(fail)?;
+                    self.push(&mut m, Value::Float, offset)?;
+                }
+                NONE => self.push(&mut m, Value::None, offset)?,
+                NEWTRUE => self.push(&mut m, Value::Bool(true), offset)?,
+                NEWFALSE => self.push(&mut m, Value::Bool(false), offset)?,
+                STRING => {
+                    let raw = match r.line(KEEP_LINE).map_err(fail)? {
+                        Line::Kept(bytes) => Some(bytes.to_vec()),
+                        Line::TooLong(_) => None,
+                    };
+                    let value = match raw {
+                        Some(raw) => {
+                            let decoded = unquote_string(&raw).ok_or_else(|| {
+                                malformed(offset, "the STRING opcode argument must be quoted")
+                            })?;
+                            self.string_payload(&decoded, offset)?
+                        }
+                        None => Value::Text,
+                    };
+                    self.push(&mut m, value, offset)?;
+                }
+                UNICODE => {
+                    let value = match r.line(KEEP_LINE).map_err(fail)? {
+                        Line::Kept(bytes) => {
+                            let decoded = raw_unicode_escape(bytes);
+                            self.string_payload(decoded.as_bytes(), offset)?
+                        }
+                        Line::TooLong(_) => Value::Text,
+                    };
+                    self.push(&mut m, value, offset)?;
+                }
+                BINSTRING => {
+                    let n = i32::from_le_bytes(r.array().map_err(fail)?);
+                    let n = u64::try_from(n).map_err(|_| {
+                        malformed(offset, "BINSTRING pickle has negative byte count")
+                    })?;
+                    let v = self.payload(r, n, true, offset, op)?;
+                    self.push(&mut m, v, offset)?;
+                }
+                SHORT_BINSTRING | SHORT_BINUNICODE => {
+                    let n = r.byte().map_err(fail)?;
+                    let v = self.payload(r, u64::from(n), true, offset, op)?;
+                    self.push(&mut m, v, offset)?;
+                }
+                BINUNICODE => {
+                    let n = u32::from_le_bytes(r.array().map_err(fail)?);
+                    let v = self.payload(r, u64::from(n), true, offset, op)?;
+                    self.push(&mut m, v, offset)?;
+                }
+                BINUNICODE8 => {
+                    let n = u64::from_le_bytes(r.array().map_err(fail)?);
+                    let v = self.payload(r, n, true, offset, op)?;
+                    self.push(&mut m, v, offset)?;
+                }
+                SHORT_BINBYTES => {
+                    let n = r.byte().map_err(fail)?;
+                    let v = self.payload(r, u64::from(n), false, offset, op)?;
+                    self.push(&mut m, v, offset)?;
+                }
+                BINBYTES => {
+                    let n = u32::from_le_bytes(r.array().map_err(fail)?);
+                    let v = self.payload(r, u64::from(n), false, offset, op)?;
+                    self.push(&mut m, v, offset)?;
+                }
+                BINBYTES8 | BYTEARRAY8 => {
+                    let n = u64::from_le_bytes(r.array().map_err(fail)?);
+                    let v = self.payload(r, n, false, offset, op)?;
+                    self.push(&mut m, v, offset)?;
+                }
+                NEXT_BUFFER => self.push(&mut m, Value::Bytes, offset)?,
+                READONLY_BUFFER => {
+                    m.top(offset)?;
+                }
+                EMPTY_TUPLE => {
+                    let v = self.tuple(&[]);
+                    self.push(&mut m, v, offset)?;
+                }
+                TUPLE1 | TUPLE2 | TUPLE3 => {
+                    let n = usize::from(op - TUPLE1 + 1);
+                    let mut items = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        items.push(m.pop(offset)?);
+                    }
+                    items.reverse();
+                    let v = self.tuple(&items);
+                    self.push(&mut m, v, offset)?;
+                }
+                TUPLE => {
+                    let mark = m.pop_mark(offset)?;
+                    let v = self.tuple(&m.stack[mark..]);
+                    m.stack.truncate(mark);
+                    self.push(&mut m, v, offset)?;
+                }
+                EMPTY_LIST => self.push(&mut m, Value::List, offset)?,
+                LIST => {
+                    let mark = m.pop_mark(offset)?;
+                    m.stack.truncate(mark);
+                    self.push(&mut m, Value::List, offset)?;
+                }
+                EMPTY_DICT => {
+                    let v = Value::Dict(Rc::new(RefCell::new(Dict::default())));
+                    self.push(&mut m, v, offset)?;
+                }
+                DICT => {
+                    let mark = m.pop_mark(offset)?;
+                    if (m.stack.len() - mark) % 2 != 0 {
+                        return Err(malformed(offset, "odd number of items for DICT"));
+                    }
+                    let mut dict = Dict::default();
+                    self.fill_dict(&mut dict, &m.stack[mark..]);
+                    m.stack.truncate(mark);
+                    self.push(&mut m, Value::Dict(Rc::new(RefCell::new(dict))), offset)?;
+                }
+                EMPTY_SET => self.push(&mut m, Value::Set, offset)?,
+                FROZENSET => {
+                    let mark = m.pop_mark(offset)?;
+                    m.stack.truncate(mark);
+                    self.push(&mut m, Value::FrozenSet, offset)?;
+                }
+                APPEND => {
+                    m.pop(offset)?;
+                    let target = m.top(offset)?.clone();
+                    self.mutate(&target, "append", offset, op)?;
+                }
+                APPENDS | ADDITEMS | SETITEMS => {
+                    let mark = m.pop_mark(offset)?;
+                    if mark == 0 || mark > m.stack.len() || mark <= m.fence() {
+                        return Err(malformed(offset, "unpickling stack underflow"));
+                    }
+                    let target = m.stack[mark - 1].clone();
+                    if op == SETITEMS {
+                        if (m.stack.len() - mark) % 2 != 0 {
+                            return Err(malformed(offset, "odd number of items for SETITEMS"));
+                        }
+                        if let Value::Dict(dict) = &target {
+                            self.fill_dict(&mut dict.borrow_mut(), &m.stack[mark..]);
+                        }
+                    }
+                    m.stack.truncate(mark);
+                    let method = match op {
+                        APPENDS => "extend",
+                        ADDITEMS => "add",
+                        _ => "__setitem__",
+                    };
+                    self.mutate(&target, method, offset, op)?;
+                }
+                SETITEM => {
+                    let value = m.pop(offset)?;
+                    let key = m.pop(offset)?;
+                    let target = m.top(offset)?.clone();
+                    if let Value::Dict(dict) = &target {
+                        self.fill_dict(&mut dict.borrow_mut(), &[key, value]);
+                    }
+                    self.mutate(&target, "__setitem__", offset, op)?;
+                }
+                GET | BINGET | LONG_BINGET => {
+                    let index = match op {
+                        GET => {
+                            let line = self.line(r, offset, op)?;
+                            line.trim().parse::<u64>().map_err(|_| {
+                                malformed(offset, format!("invalid GET index {line:?}"))
+                            })?
+                        }
+                        BINGET => u64::from(r.byte().map_err(fail)?),
+                        _ => u64::from(u32::from_le_bytes(r.array().map_err(fail)?)),
+                    };
+                    let value = m.memo.get(&index).cloned().ok_or_else(|| {
+                        malformed(offset, format!("memo value not found at index {index}"))
+                    })?;
+                    self.push(&mut m, value, offset)?;
+                }
+                PUT | BINPUT | LONG_BINPUT | MEMOIZE => {
+                    let index = match op {
+                        PUT => {
+                            let line = self.line(r, offset, op)?;
+                            line.trim().parse::<u64>().map_err(|_| {
+                                malformed(offset, format!("invalid PUT index {line:?}"))
+                            })?
+                        }
+                        BINPUT => u64::from(r.byte().map_err(fail)?),
+                        LONG_BINPUT => u64::from(u32::from_le_bytes(r.array().map_err(fail)?)),
+                        _ => m.memo.len() as u64,
+                    };
+                    let value = m.top(offset)?.clone();
+                    if m.memo.len() >= self.limits.max_memo && !m.memo.contains_key(&index) {
+                        return Err(Stop::Limit {
+                            limit: Limit::Memo,
+                            value: self.limits.max_memo as u64,
+                            offset,
+                        });
+                    }
+                    m.memo.insert(index, value);
+                }
+                GLOBAL | INST => {
+                    let module = self.line(r, offset, op)?;
+                    let attr = self.line(r, offset, op)?;
+                    let global = self.import(&module, &attr, offset, op);
+                    if op == GLOBAL {
+                        self.push(&mut m, Value::Global(global), offset)?;
+                    } else {
+                        let mark = m.pop_mark(offset)?;
+                        let args = self.tuple(&m.stack[mark..]);
+                        m.stack.truncate(mark);
+                        let v = self.call(&Value::Global(global), args, offset, op)?;
+                        self.push(&mut m, v, offset)?;
+                    }
+                }
+                STACK_GLOBAL => {
+                    let attr = m.pop(offset)?;
+                    let module = m.pop(offset)?;
+                    let v = match (module.as_str(), attr.as_str()) {
+                        (Some(module), Some(attr)) => {
+                            Value::Global(self.import(module, attr, offset, op))
+                        }
+                        _ if module.may_be_str() && attr.may_be_str() => {
+                            self.unresolved(
+                                UnresolvedKind::Import,
+                                offset,
+                                op,
+                                format!(
+                                    "imports a global whose module is {} and name is {}",
+                                    module.describe(),
+                                    attr.describe()
+                                ),
+                            );
+                            Value::Dynamic
+                        }
+                        _ => return Err(malformed(offset, "STACK_GLOBAL requires str")),
+                    };
+                    self.push(&mut m, v, offset)?;
+                }
+                EXT1 | EXT2 | EXT4 => {
+                    let code = match op {
+                        EXT1 => u32::from(r.byte().map_err(fail)?),
+                        EXT2 => u32::from(u16::from_le_bytes(r.array().map_err(fail)?)),
+                        _ => u32::from_le_bytes(r.array().map_err(fail)?),
+                    };
+                    if code == 0 {
+                        return Err(malformed(offset, "EXT specifies code <= 0"));
+                    }
+                    self.unresolved(
+                        UnresolvedKind::Extension,
+                        offset,
+                        op,
+                        format!("imports the global registered as extension code {code}"),
+                    );
+                    self.push(&mut m, Value::Dynamic, offset)?;
+                }
+                REDUCE => {
+                    let args = m.pop(offset)?;
+                    let callable = m.pop(offset)?;
+                    if !args.may_be_tuple() {
+                        return Err(malformed(offset, "REDUCE arguments must be a tuple"));
+                    }
+                    let v = self.call(&callable, args, offset, op)?;
+                    self.push(&mut m, v, offset)?;
+                }
+                OBJ => {
+                    let mark = m.pop_mark(offset)?;
+                    if m.stack.len() == mark {
+                        return Err(malformed(offset, "OBJ without a class"));
+                    }
+                    let cls = m.stack[mark].clone();
+                    let args = self.tuple(&m.stack[mark + 1..]);
+                    m.stack.truncate(mark);
+                    let v = self.call(&cls, args, offset, op)?;
+                    self.push(&mut m, v, offset)?;
+                }
+                NEWOBJ | NEWOBJ_EX => {
+                    if op == NEWOBJ_EX {
+                        m.pop(offset)?;
+                    }
+                    let args = m.pop(offset)?;
+                    let cls = m.pop(offset)?;
+                    if !args.may_be_tuple() {
+                        return Err(malformed(offset, format!("{} args must be a tuple", name(op))));
+                    }
+                    let v = self.call(&cls, args, offset, op)?;
+                    self.push(&mut m, v, offset)?;
+                }
+                BUILD => {
+                    let state = m.pop(offset)?;
+                    let inst = m.top(offset)?.clone();
+                    self.build(r, &inst, state, offset)?;
+                }
+                PERSID => {
+                    self.line(r, offset, op)?;
+                    self.push(&mut m, Value::Persistent, offset)?;
+                }
+                BINPERSID => {
+                    m.pop(offset)?;
+                    self.push(&mut m, Value::Persistent, offset)?;
+                }
+                PROTO => {
+                    let proto = r.byte().map_err(fail)?;
+                    if proto > HIGHEST_PROTOCOL {
+                        return Err(malformed(
+                            offset,
+                            format!("unsupported pickle protocol: {proto}"),
+                        ));
+                    }
+                }
+                FRAME => {
+                    // The C unpickler reads a frame ahead but parses opcodes across frame
+                    // boundaries, so the length hides nothing: read on as one stream.
+                    r.skip(8).map_err(fail)?;
+                }
+                other => {
+                    let shown = if other.is_ascii_graphic() {
+                        format!("'{}'", other as char)
+                    } else {
+                        format!("'\\x{other:02x}'")
+                    };
+                    return Err(malformed(offset, format!("invalid load key, {shown}")));
+                }
+            }
+        }
+    }
+
+    /// A `STRING` or `UNICODE` operand, decoded: embedded pickle check, then kept or not.
+    fn string_payload(&mut self, decoded: &[u8], offset: u64) -> Step<Value> {
+        if decoded.len() >= 4 && self.depth < self.limits.max_nesting {
+            let head = &decoded[..decoded.len().min(SNIFF)];
+            if let Some(encoding) = sniff::embedded_encoding(head) {
+                self.embedded(decoded, encoding, offset)?;
+            }
+        }
+        Ok(self.text(&String::from_utf8_lossy(decoded)))
+    }
+
+    fn fill_dict(&mut self, dict: &mut Dict, items: &[Value]) {
+        for pair in items.chunks_exact(2) {
+            if dict.entries.len() >= KEEP_ITEMS || !self.keep(48) {
+                return;
+            }
+            dict.entries.push((pair[0].clone(), pair[1].clone()));
+        }
+    }
+
+    /// `BUILD`: `inst.__setstate__(state)` or an update of `inst.__dict__`.
+    fn build<R: Read>(
+        &mut self,
+        r: &mut Reader<R>,
+        inst: &Value,
+        state: Value,
+        offset: u64,
+    ) -> Step {
+        match inst {
+            Value::Object(obj) => {
+                let origin = obj.borrow().origin.clone();
+                match &origin {
+                    Some(global) => self.note_call(global, offset, BUILD),
+                    None => self.unresolved(
+                        UnresolvedKind::Call,
+                        offset,
+                        BUILD,
+                        "calls __setstate__ of the result of an unresolved call".into(),
+                    ),
+                }
+                obj.borrow_mut().state = Some(state);
+                if let Some(global) = origin.filter(|g| is_joblib_array_wrapper(g)) {
+                    self.joblib_array(r, &obj.borrow(), &global, offset)?;
+                }
+                Ok(())
+            }
+            Value::Global(global) => {
+                self.unresolved(
+                    UnresolvedKind::GlobalMutation,
+                    offset,
+                    BUILD,
+                    format!("sets attributes of the global {global} itself"),
+                );
+                Ok(())
+            }
+            Value::Persistent | Value::Dynamic => {
+                self.unresolved(
+                    UnresolvedKind::Call,
+                    offset,
+                    BUILD,
+                    format!("calls __setstate__ of {}", inst.describe()),
+                );
+                Ok(())
+            }
+            _ if matches!(state, Value::None) => Ok(()),
+            other => Err(malformed(
+                offset,
+                format!("BUILD on {}, which has no __dict__", other.describe()),
+            )),
+        }
+    }
+
+    /// joblib writes a `NumpyArrayWrapper`'s array right after its `BUILD`, outside the pickle
+    /// opcodes, and its unpickler reads it there: raw bytes after an alignment pad, or, for
+    /// object arrays, a whole pickle of its own, which joblib loads.
+    fn joblib_array<R: Read>(
+        &mut self,
+        r: &mut Reader<R>,
+        wrapper: &Object,
+        global: &GlobalRef,
+        offset: u64,
+    ) -> Step {
+        let layout = wrapper
+            .state
+            .as_ref()
+            .and_then(joblib_layout)
+            .ok_or_else(|| {
+                malformed(
+                    offset,
+                    format!("the state of {global} does not describe an array whose bytes can be skipped"),
+                )
+            })?;
+        let fail = |err| read_failed(err, offset, BUILD);
+        match layout {
+            JoblibArray::Objects => {
+                if self.depth + 1 > self.limits.max_nesting {
+                    return Err(Stop::Limit {
+                        limit: Limit::Nesting,
+                        value: u64::from(self.limits.max_nesting),
+                        offset,
+                    });
+                }
+                self.depth += 1;
+                let result = self.run_one(r);
+                self.depth -= 1;
+                result
+            }
+            JoblibArray::Raw { aligned, bytes } => {
+                if aligned {
+                    let pad = r.byte().map_err(fail)?;
+                    r.skip(u64::from(pad)).map_err(fail)?;
+                }
+                r.skip(bytes).map_err(fail)
+            }
+        }
+    }
+}
+
+enum JoblibArray {
+    Objects,
+    Raw { aligned: bool, bytes: u64 },
+}
+
+/// Reads shape, dtype and alignment from a `NumpyArrayWrapper` state dict.
+fn joblib_layout(state: &Value) -> Option<JoblibArray> {
+    let Value::Dict(dict) = state else {
+        return None;
+    };
+    let dict = dict.borrow();
+    let Value::Object(dtype) = dict.get("dtype")? else {
+        return None;
+    };
+    let dtype = dtype.borrow();
+    let Value::Tuple(args) = &dtype.args else {
+        return None;
+    };
+    let descr = args.first()?.as_str()?;
+    let dtype_state = match &dtype.state {
+        Some(Value::Tuple(items)) => Some(items.clone()),
+        _ => None,
+    };
+    let flags = dtype_state
+        .as_ref()
+        .and_then(|s| s.get(7))
+        .and_then(Value::as_int)
+        .unwrap_or(0);
+    let kind = descr.trim_start_matches(['<', '>', '|', '=']);
+    if kind.starts_with('O') || flags & 1 != 0 {
+        return Some(JoblibArray::Objects);
+    }
+    let elsize = dtype_state
+        .as_ref()
+        .and_then(|s| s.get(5))
+        .and_then(Value::as_int)
+        .filter(|e| *e > 0);
+    let itemsize = match elsize {
+        Some(e) => u64::try_from(e).ok()?,
+        None => kind
+            .get(1..)
+            .and_then(|digits| digits.parse::<u64>().ok())
+            .filter(|n| *n > 0)?,
+    };
+    let count = match dict.get("shape")? {
+        Value::Tuple(dims) => dims.iter().try_fold(1u64, |acc, d| {
+            acc.checked_mul(u64::try_from(d.as_int()?).ok()?)
+        })?,
+        _ => return None,
+    };
+    let aligned = matches!(
+        dict.get("numpy_array_alignment_bytes"),
+        Some(Value::Int(_))
+    );
+    Some(JoblibArray::Raw {
+        aligned,
+        bytes: count.checked_mul(itemsize)?,
+    })
+}
+
+fn le_signed(bytes: &[u8]) -> i64 {
+    let mut buf = [0u8; 8];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    if bytes.last().is_some_and(|b| b & 0x80 != 0) {
+        for b in &mut buf[bytes.len()..] {
+            *b = 0xff;
+        }
+    }
+    i64::from_le_bytes(buf)
+}
+
+/// `INT` and `LONG` operands: decimal (with `00`/`01` as bools), optional sign, `L` suffix.
+fn parse_int(line: &str, long: bool) -> Option<Value> {
+    let s = line.trim();
+    if !long {
+        match s {
+            "00" => return Some(Value::Bool(false)),
+            "01" => return Some(Value::Bool(true)),
+            _ => {}
+        }
+    }
+    let s = s.strip_suffix('L').unwrap_or(s);
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+        return None;
+    }
+    Some(match s.replace('_', "").parse::<i64>() {
+        Ok(v) => Value::Int(v),
+        Err(_) => Value::BigInt,
+    })
+}
+
+/// A protocol 0 `STRING` operand: a quoted Python 2 string literal, decoded as
+/// `codecs.escape_decode` does.
+fn unquote_string(raw: &[u8]) -> Option<Vec<u8>> {
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    let quote = *raw.first()?;
+    if raw.len() < 2 || (quote != b'\'' && quote != b'"') || raw.last() != Some(&quote) {
+        return None;
+    }
+    let body = &raw[1..raw.len() - 1];
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        i += 1;
+        if b != b'\\' || i >= body.len() {
+            out.push(b);
+            continue;
+        }
+        let e = body[i];
+        i += 1;
+        match e {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'a' => out.push(7),
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'v' => out.push(11),
+            b'\n' => {}
+            b'x' => {
+                let hex = body.get(i..i + 2)?;
+                let v = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+                out.push(v);
+                i += 2;
+            }
+            b'0'..=b'7' => {
+                let mut v = u32::from(e - b'0');
+                let mut n = 1;
+                while n < 3 && i < body.len() && (b'0'..=b'7').contains(&body[i]) {
+                    v = v * 8 + u32::from(body[i] - b'0');
+                    i += 1;
+                    n += 1;
+                }
+                out.push((v & 0xff) as u8);
+            }
+            b'\\' | b'\'' | b'"' => out.push(e),
+            other => {
+                out.push(b'\\');
+                out.push(other);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// A protocol 0 `UNICODE` operand: `raw-unicode-escape`, where only `\uXXXX` and
+/// `\UXXXXXXXX` are escapes and every other byte is Latin-1.
+fn raw_unicode_escape(raw: &[u8]) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\\' && i + 1 < raw.len() && (raw[i + 1] == b'u' || raw[i + 1] == b'U') {
+            let width = if raw[i + 1] == b'u' { 4 } else { 8 };
+            let decoded = raw
+                .get(i + 2..i + 2 + width)
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .and_then(char::from_u32);
+            if let Some(c) = decoded {
+                out.push(c);
+                i += 2 + width;
+                continue;
+            }
+        }
+        out.push(char::from(raw[i]));
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_escapes_decode_like_python() {
+        assert_eq!(unquote_string(b"'os'"), Some(b"os".to_vec()));
+        assert_eq!(
+            unquote_string(br"'a\nb\x41\101\\'"),
+            Some(b"a\nbAA\\".to_vec())
+        );
+        assert_eq!(unquote_string(b"os"), None);
+        assert_eq!(unquote_string(b"'os\""), None);
+    }
+
+    #[test]
+    fn raw_unicode_escapes_decode() {
+        assert_eq!(raw_unicode_escape(br"\u006fs"), "os");
+        assert_eq!(raw_unicode_escape(b"caf\xe9"), "café");
+    }
+
+    #[test]
+    fn ints_parse_as_cpython_does() {
+        assert!(matches!(parse_int("01", false), Some(Value::Bool(true))));
+        assert!(matches!(parse_int("-12", false), Some(Value::Int(-12))));
+        assert!(matches!(parse_int("123L", true), Some(Value::Int(123))));
+        assert!(matches!(
+            parse_int("99999999999999999999999", false),
+            Some(Value::BigInt)
+        ));
+        assert!(parse_int("abc", false).is_none());
+    }
+
+    #[test]
+    fn long1_is_twos_complement() {
+        assert_eq!(le_signed(&[0xff]), -1);
+        assert_eq!(le_signed(&[0x00, 0x01]), 256);
+        assert_eq!(le_signed(&[]), 0);
+    }
+}

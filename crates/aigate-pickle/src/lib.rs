@@ -1,0 +1,265 @@
+//! A bounded, streaming pickle analyser: what a pickle imports and calls, without running it.
+//!
+//! It reads every opcode of protocols 0 to 5 with the semantics of CPython's C unpickler
+//! (`Modules/_pickle.c`), not those of `pickletools`:
+//!
+//! - `FRAME` lengths are read and ignored, as the C unpickler treats frames as read-ahead hints:
+//!   a frame cannot hide bytes from the analysis;
+//! - several pickles stacked in one stream are all analysed (PyTorch's legacy format, and any
+//!   loader that calls `pickle.load` twice);
+//! - a parse error after a payload still reports the payload, with the error.
+//!
+//! An abstract interpreter keeps a stack and a memo of abstract values, so every import
+//! (`GLOBAL`, `STACK_GLOBAL` with names built through the memo, `INST`, `OBJ`, `EXT1/2/4`) and
+//! every call (`REDUCE`, `INST`, `OBJ`, `NEWOBJ`, `NEWOBJ_EX`, `BUILD` reaching `__setstate__`)
+//! is attributed to the callable it invokes, even when its result is discarded.
+//!
+//! Byte and text payloads that are themselves pickles (raw, base64 or hex) are analysed as
+//! nested pickles in place. joblib's interleaved array data (`NumpyArrayWrapper`) is skipped the
+//! way joblib's unpickler reads it, and its object arrays are analysed as the pickles they are.
+//!
+//! Everything is bounded by [`Limits`]; payload bytes are skipped, never copied. This crate knows
+//! nothing of files, formats or which globals are safe: see `aigate-scan` for that.
+
+#![forbid(unsafe_code)]
+
+mod interp;
+mod opcodes;
+mod reader;
+mod sniff;
+mod value;
+
+use std::io::Read;
+
+use serde::Serialize;
+
+pub use opcodes::opcode_name;
+pub use sniff::looks_like_pickle_start;
+
+/// Bounds on the work and memory one analysis may use. Exceeding one stops the analysis with a
+/// [`Stop::Limit`] naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Opcodes over the whole analysis, nested pickles included.
+    pub max_opcodes: u64,
+    /// Values on the stack at once.
+    pub max_stack: usize,
+    /// Marks on the mark stack at once.
+    pub max_marks: usize,
+    /// Entries in the memo of one pickle.
+    pub max_memo: usize,
+    /// Depth of pickles nested in pickles (embedded payloads, joblib object arrays).
+    pub max_nesting: u32,
+    /// Largest payload analysed as an embedded pickle.
+    pub max_embedded_bytes: u64,
+    /// Bytes of strings, tuples and dicts kept for the interpreter, over the whole analysis.
+    pub max_kept_bytes: u64,
+    /// Complete pickles read from one stream before the rest is left alone (`None`: all).
+    pub max_pickles: Option<u32>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_opcodes: 1 << 30,
+            max_stack: 4 << 20,
+            max_marks: 1 << 16,
+            max_memo: 4 << 20,
+            max_nesting: 4,
+            max_embedded_bytes: 256 << 20,
+            max_kept_bytes: 64 << 20,
+            max_pickles: None,
+        }
+    }
+}
+
+/// One global the pickle imports, with how often it is imported and called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GlobalUse {
+    /// The module, as written in the pickle.
+    pub module: String,
+    /// The name inside the module, as written (may be dotted in protocol 4 and later).
+    pub name: String,
+    /// Offset of the first opcode that imported it.
+    pub offset: u64,
+    /// The opcode that first imported it (`GLOBAL`, `STACK_GLOBAL`, `INST`).
+    pub opcode: &'static str,
+    /// How many times it is imported.
+    pub imports: u32,
+    /// How many times it is called or has `__setstate__` reached through `BUILD`.
+    pub calls: u32,
+    /// Offset and opcode of its first call.
+    pub first_call: Option<(u64, &'static str)>,
+}
+
+impl GlobalUse {
+    /// `module.name`.
+    pub fn dotted(&self) -> String {
+        format!("{}.{}", self.module, self.name)
+    }
+}
+
+/// What kind of thing an [`Unresolved`] event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnresolvedKind {
+    /// A call whose callable is not a global: the result of another call, a persistent object.
+    Call,
+    /// `STACK_GLOBAL` whose module or name is not a constant string.
+    Import,
+    /// `EXT1/2/4`: a global named only by a number in the copyreg extension registry.
+    Extension,
+    /// `BUILD` applied to a global itself: sets attributes on a class or function.
+    GlobalMutation,
+}
+
+/// An import or call the analysis could not attribute to a named global.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unresolved {
+    /// What kind.
+    pub kind: UnresolvedKind,
+    /// Offset of the opcode.
+    pub offset: u64,
+    /// The opcode.
+    pub opcode: &'static str,
+    /// What was called or imported, as far as it is known.
+    pub what: String,
+}
+
+/// How an embedded pickle was encoded in its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// The payload bytes are the pickle.
+    Raw,
+    /// The payload is base64 text of the pickle.
+    Base64,
+    /// The payload is hexadecimal text of the pickle.
+    Hex,
+}
+
+/// A pickle found inside a byte or text payload of another pickle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Embedded {
+    /// Offset of the opcode carrying the payload.
+    pub offset: u64,
+    /// How it was encoded.
+    pub encoding: Encoding,
+    /// Payload length in bytes.
+    pub len: u64,
+    /// The nested analysis.
+    pub analysis: Box<Analysis>,
+}
+
+/// A bound that stopped the analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Limit {
+    /// [`Limits::max_opcodes`].
+    Opcodes,
+    /// [`Limits::max_stack`].
+    Stack,
+    /// [`Limits::max_marks`].
+    Marks,
+    /// [`Limits::max_memo`].
+    Memo,
+    /// [`Limits::max_nesting`].
+    Nesting,
+    /// [`Limits::max_embedded_bytes`].
+    EmbeddedBytes,
+}
+
+impl Limit {
+    /// The name used in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limit::Opcodes => "opcode count",
+            Limit::Stack => "stack depth",
+            Limit::Marks => "mark depth",
+            Limit::Memo => "memo size",
+            Limit::Nesting => "nesting depth",
+            Limit::EmbeddedBytes => "embedded pickle size",
+        }
+    }
+}
+
+/// Why an analysis ended before the end of its input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Stop {
+    /// The bytes are not a valid pickle from `offset` on; a loader would raise there.
+    Malformed {
+        /// Where.
+        offset: u64,
+        /// What, lower-case.
+        message: String,
+    },
+    /// A bound was reached.
+    Limit {
+        /// Which.
+        limit: Limit,
+        /// The bound's value.
+        value: u64,
+        /// Where.
+        offset: u64,
+    },
+    /// The reader failed.
+    Io {
+        /// The error, lower-case.
+        message: String,
+    },
+}
+
+/// What one stream holds: imports, calls, nested pickles and how the analysis ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Analysis {
+    /// Pickles read to their `STOP`.
+    pub pickles: u32,
+    /// Globals imported, in the order first seen.
+    pub globals: Vec<GlobalUse>,
+    /// Imports and calls that could not be attributed to a named global.
+    pub unresolved: Vec<Unresolved>,
+    /// Pickles found inside payloads.
+    pub embedded: Vec<Embedded>,
+    /// Why the analysis stopped early, if it did.
+    pub stop: Option<Stop>,
+    /// Offset of bytes after the last complete pickle that do not form a pickle.
+    pub trailing: Option<u64>,
+    /// Whether the stream starts with a `PROTO` opcode.
+    pub starts_with_proto: bool,
+    /// Opcodes read, nested pickles included.
+    pub opcodes: u64,
+    /// Bytes consumed from the stream.
+    pub bytes: u64,
+    /// Whether any global had a name that is not a dotted Python identifier.
+    #[serde(skip)]
+    pub odd_names_only: bool,
+}
+
+impl Analysis {
+    /// Whether the stream is a pickle at all, as opposed to other data that happens to start
+    /// with a byte that is an opcode: it claims a protocol, completes a pickle, or imports a
+    /// well-formed global.
+    pub fn is_pickle(&self) -> bool {
+        self.starts_with_proto
+            || self.pickles > 0
+            || (!self.globals.is_empty() && !self.odd_names_only)
+            || !self.embedded.is_empty()
+            || matches!(self.stop, Some(Stop::Limit { .. }))
+    }
+
+    /// Whether anything was imported, called indirectly or embedded.
+    pub fn has_code_paths(&self) -> bool {
+        !self.globals.is_empty() || !self.unresolved.is_empty() || !self.embedded.is_empty()
+    }
+}
+
+/// Analyses every pickle in a stream.
+pub fn analyze<R: Read>(input: R, limits: &Limits) -> Analysis {
+    interp::Analyzer::new(limits, 0).run(input)
+}
+
+/// Analyses every pickle in a byte slice.
+pub fn analyze_bytes(input: &[u8], limits: &Limits) -> Analysis {
+    analyze(input, limits)
+}

@@ -1,0 +1,212 @@
+//! A buffered, position-tracking reader over any `Read` with the few primitives the interpreter
+//! needs. Payloads are skipped without being copied; lines are bounded.
+
+use std::io::{self, Read};
+
+const BUFFER: usize = 64 * 1024;
+
+/// Why a read stopped.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The input ended in the middle of an opcode.
+    Truncated,
+    /// The underlying reader failed.
+    Io(io::Error),
+}
+
+impl From<io::Error> for ReadError {
+    fn from(err: io::Error) -> Self {
+        ReadError::Io(err)
+    }
+}
+
+/// A line read by [`Reader::line`].
+pub(crate) enum Line<'a> {
+    /// The line without its `\n`.
+    Kept(&'a [u8]),
+    /// The line was longer than the caller wanted kept; it was skipped.
+    TooLong(u64),
+}
+
+pub(crate) struct Reader<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    /// Absolute offset of `buf[start]`.
+    pos: u64,
+    eof: bool,
+    scratch: Vec<u8>,
+}
+
+impl<R: Read> Reader<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        Reader {
+            inner,
+            buf: vec![0; BUFFER].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            pos: 0,
+            eof: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub(crate) fn pos(&self) -> u64 {
+        self.pos
+    }
+
+    fn available(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Makes at least `want` bytes (at most the buffer size) available unless the input ends.
+    fn fill(&mut self, want: usize) -> io::Result<usize> {
+        let want = want.min(BUFFER);
+        if self.available() >= want {
+            return Ok(self.available());
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        while self.end < want && !self.eof {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(self.available())
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        self.pos += n as u64;
+    }
+
+    /// True when no byte is left.
+    pub(crate) fn at_end(&mut self) -> Result<bool, ReadError> {
+        Ok(self.fill(1)? == 0)
+    }
+
+    /// Up to `n` bytes (at most the buffer size) without consuming them.
+    pub(crate) fn peek(&mut self, n: usize) -> Result<&[u8], ReadError> {
+        let got = self.fill(n)?.min(n);
+        Ok(&self.buf[self.start..self.start + got])
+    }
+
+    pub(crate) fn byte(&mut self) -> Result<u8, ReadError> {
+        if self.available() == 0 && self.fill(1)? == 0 {
+            return Err(ReadError::Truncated);
+        }
+        let b = self.buf[self.start];
+        self.consume(1);
+        Ok(b)
+    }
+
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], ReadError> {
+        if self.fill(N)? < N {
+            return Err(ReadError::Truncated);
+        }
+        let mut out = [0u8; N];
+        out.copy_from_slice(&self.buf[self.start..self.start + N]);
+        self.consume(N);
+        Ok(out)
+    }
+
+    /// Skips `n` bytes without keeping them.
+    pub(crate) fn skip(&mut self, mut n: u64) -> Result<(), ReadError> {
+        loop {
+            let here = (self.available() as u64).min(n) as usize;
+            self.consume(here);
+            n -= here as u64;
+            if n == 0 {
+                return Ok(());
+            }
+            if self.fill(1)? == 0 {
+                return Err(ReadError::Truncated);
+            }
+        }
+    }
+
+    /// Reads exactly `n` bytes into a new vector. Callers bound `n`.
+    pub(crate) fn take(&mut self, n: usize) -> Result<Vec<u8>, ReadError> {
+        let mut out = Vec::with_capacity(n.min(1 << 20));
+        while out.len() < n {
+            if self.available() == 0 && self.fill(1)? == 0 {
+                return Err(ReadError::Truncated);
+            }
+            let here = self.available().min(n - out.len());
+            out.extend_from_slice(&self.buf[self.start..self.start + here]);
+            self.consume(here);
+        }
+        Ok(out)
+    }
+
+    /// Reads a `\n`-terminated line. Lines longer than `keep` bytes are skipped and only their
+    /// length is returned; a line cut off by the end of input is an error, as in CPython's
+    /// `_Unpickler_Readline` callers that need the newline.
+    pub(crate) fn line(&mut self, keep: usize) -> Result<Line<'_>, ReadError> {
+        self.scratch.clear();
+        let mut total: u64 = 0;
+        let mut kept = true;
+        loop {
+            if self.available() == 0 && self.fill(1)? == 0 {
+                return Err(ReadError::Truncated);
+            }
+            let window = &self.buf[self.start..self.end];
+            let (chunk_len, found) = match memchr::memchr(b'\n', window) {
+                Some(i) => (i, true),
+                None => (window.len(), false),
+            };
+            if kept {
+                if self.scratch.len() + chunk_len <= keep {
+                    self.scratch.extend_from_slice(&window[..chunk_len]);
+                } else {
+                    kept = false;
+                    self.scratch.clear();
+                }
+            }
+            total += chunk_len as u64;
+            self.consume(chunk_len + usize::from(found));
+            if found {
+                return Ok(if kept {
+                    Line::Kept(&self.scratch)
+                } else {
+                    Line::TooLong(total)
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_across_buffer_refills() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let mut r = Reader::new(&data[..]);
+        r.skip(70_000).ok();
+        assert_eq!(r.pos(), 70_000);
+        let arr = r.array::<4>().ok();
+        assert_eq!(arr, Some([data[70_000], data[70_001], data[70_002], data[70_003]]));
+        let rest = r.take(129_996).map(|v| v.len()).ok();
+        assert_eq!(rest, Some(129_996));
+        assert!(matches!(r.byte(), Err(ReadError::Truncated)));
+    }
+
+    #[test]
+    fn long_lines_are_skipped_not_kept() {
+        let mut data = vec![b'a'; 100_000];
+        data.extend_from_slice(b"\nshort\n");
+        let mut r = Reader::new(&data[..]);
+        assert!(matches!(r.line(10), Ok(Line::TooLong(100_000))));
+        assert!(matches!(r.line(10), Ok(Line::Kept(b"short"))));
+        assert!(matches!(r.line(10), Err(ReadError::Truncated)));
+    }
+}
