@@ -1,0 +1,150 @@
+//! Findings from a pickle analysis, judged by the global policy.
+
+use aigate_pickle::{Analysis, Encoding, Stop, UnresolvedKind};
+use aigate_report::{Finding, Location, Severity};
+
+use crate::policy::{GlobalPolicy, Verdict};
+use crate::rules::*;
+use crate::source::over_limit_message;
+
+/// How a pickle is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// A loader unpickles it.
+    Loaded,
+    /// It sits inside another pickle's payload: only a second stage would load it.
+    Embedded,
+    /// It sits where loaders expect raw data: reported only if it has code paths.
+    RawData,
+}
+
+/// Appends the findings of `analysis` at `loc`.
+pub(crate) fn pickle_findings(
+    analysis: &Analysis,
+    loc: &Location,
+    policy: &GlobalPolicy,
+    reach: Reach,
+    decoded: bool,
+    out: &mut Vec<Finding>,
+) {
+    if reach == Reach::RawData && !analysis.has_code_paths() {
+        return;
+    }
+    let cap = |sev: Severity| match reach {
+        Reach::Embedded => sev.min(Severity::High),
+        _ => sev,
+    };
+    for g in &analysis.globals {
+        let verb = if g.calls > 0 { "calls" } else { "imports" };
+        let at = g.first_call.map_or(g.offset, |(offset, _)| offset);
+        let opcode = g.first_call.map_or(g.opcode, |(_, op)| op);
+        let finding = match policy.judge(&g.module, &g.name) {
+            Verdict::Safe => continue,
+            Verdict::Unsafe { reason } => Finding::new(
+                PICKLE_UNSAFE_GLOBAL,
+                cap(Severity::Critical),
+                format!("{verb} {} ({reason})", g.dotted()),
+                loc.at(at),
+            ),
+            Verdict::Unknown => Finding::new(
+                PICKLE_UNKNOWN_GLOBAL,
+                cap(Severity::Medium),
+                format!("{verb} {}, which is not on the allowlist", g.dotted()),
+                loc.at(at),
+            ),
+        };
+        out.push(
+            finding
+                .with_detail("global", g.dotted())
+                .with_detail("opcode", opcode)
+                .with_detail("imports", g.imports.to_string())
+                .with_detail("calls", g.calls.to_string()),
+        );
+    }
+    for u in &analysis.unresolved {
+        let rule = match u.kind {
+            UnresolvedKind::Call => PICKLE_INDIRECT_CALL,
+            UnresolvedKind::Import => PICKLE_DYNAMIC_IMPORT,
+            UnresolvedKind::Extension => PICKLE_EXTENSION_CODE,
+            UnresolvedKind::GlobalMutation => PICKLE_GLOBAL_MUTATION,
+        };
+        out.push(
+            Finding::new(rule, cap(Severity::High), u.what.clone(), loc.at(u.offset))
+                .with_detail("opcode", u.opcode),
+        );
+    }
+    for e in &analysis.embedded {
+        let encoding = match e.encoding {
+            Encoding::Raw => "raw",
+            Encoding::Base64 => "base64",
+            Encoding::Hex => "hex",
+        };
+        let inner = loc.join(format!("embedded pickle ({encoding}) @ {}", e.offset));
+        let before = out.len();
+        pickle_findings(&e.analysis, &inner, policy, Reach::Embedded, false, out);
+        if !out[before..].iter().any(|f| f.severity > Severity::Info) {
+            out.push(
+                Finding::new(
+                    PICKLE_EMBEDDED,
+                    Severity::Info,
+                    format!(
+                        "a {} byte payload is an embedded pickle ({encoding}); nothing it imports is unsafe",
+                        e.len
+                    ),
+                    loc.at(e.offset),
+                )
+                .with_detail("encoding", encoding),
+            );
+        }
+    }
+    match &analysis.stop {
+        None => {}
+        Some(Stop::Malformed { offset, message }) => out.push(Finding::new(
+            PICKLE_MALFORMED,
+            cap(Severity::Medium),
+            format!("not a valid pickle from offset {offset}: {message}"),
+            loc.at(*offset),
+        )),
+        Some(Stop::Limit {
+            limit,
+            value,
+            offset,
+        }) => out.push(
+            Finding::new(
+                PICKLE_BUDGET_EXCEEDED,
+                cap(Severity::Medium),
+                format!(
+                    "analysis stopped at offset {offset}: the {} limit of {value} was reached; the rest was not analysed",
+                    limit.as_str()
+                ),
+                loc.at(*offset),
+            )
+            .with_detail("limit", limit.as_str()),
+        ),
+        Some(Stop::Io { message }) => {
+            let (rule, text) = match over_limit_message(message) {
+                true => (
+                    CONTAINER_BUDGET_EXCEEDED,
+                    format!("analysis stopped after {} bytes: {message}", analysis.bytes),
+                ),
+                false if decoded => (
+                    COMPRESSION_CORRUPT,
+                    format!("the stream cannot be decoded after {} bytes: {message}", analysis.bytes),
+                ),
+                false => (
+                    PICKLE_MALFORMED,
+                    format!("reading failed after {} bytes: {message}", analysis.bytes),
+                ),
+            };
+            out.push(Finding::new(rule, Severity::Medium, text, loc.at(analysis.bytes)));
+        }
+    }
+    if let Some(offset) = analysis.trailing {
+        out.push(Finding::new(
+            PICKLE_TRAILING_DATA,
+            Severity::Low,
+            format!("the bytes after the last pickle, from offset {offset}, are not a pickle"),
+            loc.at(offset),
+        ));
+    }
+}

@@ -1,0 +1,88 @@
+//! Every rule this crate reports, with its default severity and what to do about it.
+
+use aigate_report::{Rule, Severity};
+
+macro_rules! rules {
+    ($($konst:ident = $id:literal, $sev:ident, $summary:literal, $help:literal;)*) => {
+        $(
+            #[doc = $summary]
+            pub const $konst: &str = $id;
+        )*
+        /// Every rule of `aigate scan`.
+        pub const RULES: &[Rule] = &[
+            $(Rule { id: $id, severity: Severity::$sev, summary: $summary, help: $help },)*
+        ];
+    };
+}
+
+rules! {
+    PICKLE_UNSAFE_GLOBAL = "pickle-unsafe-global", Critical,
+        "a pickle imports or calls a global that can run code, reflect, touch files or the network, or load a second stage",
+        "do not load this file; get the model from its publisher again, or re-save it from trusted code as safetensors";
+    PICKLE_UNKNOWN_GLOBAL = "pickle-unknown-global", Medium,
+        "a pickle imports a global that is not on the allowlist of known ML data types",
+        "if the global is your own class and you trust its code, allow it under [scan] allow in aigate.toml";
+    PICKLE_INDIRECT_CALL = "pickle-indirect-call", High,
+        "a pickle calls something that is not a named global: the result of another call or a persistent object",
+        "benign serialisers never do this; treat the file as hostile";
+    PICKLE_DYNAMIC_IMPORT = "pickle-dynamic-import", High,
+        "STACK_GLOBAL imports a global whose name is computed at load time",
+        "benign serialisers write names as constants; treat the file as hostile";
+    PICKLE_EXTENSION_CODE = "pickle-extension-code", High,
+        "a pickle imports a global by copyreg extension code (EXT1/2/4), whose target depends on the loading process",
+        "no common ML library registers extension codes; treat the file as hostile";
+    PICKLE_GLOBAL_MUTATION = "pickle-global-mutation", High,
+        "BUILD sets attributes on a class or function itself, changing code other objects use",
+        "benign pickles build instances, never globals; treat the file as hostile";
+    PICKLE_EMBEDDED = "pickle-embedded-pickle", Info,
+        "a byte or text payload inside a pickle is itself a pickle (raw, base64 or hex)",
+        "its imports are reported with their own rules (at most high: it runs only if a second stage loads it); check why the artefact carries a pickle inside";
+    PICKLE_MALFORMED = "pickle-malformed", Medium,
+        "the pickle is invalid from an offset on; loaders stop there, after running everything before",
+        "findings before the offset still apply; a truncated or corrupted file should be fetched again";
+    PICKLE_BUDGET_EXCEEDED = "pickle-budget-exceeded", Medium,
+        "the pickle exceeds an analysis limit (opcodes, stack, memo, nesting); the rest was not analysed",
+        "real checkpoints stay far below these limits; inspect the file, or raise the limit if it is legitimate";
+    PICKLE_TRAILING_DATA = "pickle-trailing-data", Low,
+        "bytes after the last pickle in a stream are not a pickle",
+        "loaders ignore them, but a custom loader could read them; check where they come from";
+    ZIP_MALFORMED = "zip-malformed", Medium,
+        "a zip archive's structure is broken, so some members could not be located or read",
+        "re-create the archive; members that could be read were scanned";
+    ZIP_NAME_MISMATCH = "zip-name-mismatch", High,
+        "a member's local header and the central directory name it differently",
+        "scanners and loaders that read different headers see different files; treat the archive as hostile";
+    ZIP_DUPLICATE_ENTRY = "zip-duplicate-entry", High,
+        "two members of a zip archive have the same name",
+        "loaders disagree on which copy they read; every copy was scanned; re-create the archive";
+    ZIP_ENCRYPTED_ENTRY = "zip-encrypted-entry", Medium,
+        "a zip member is marked encrypted",
+        "PyTorch ignores the flag; stored members were analysed anyway, encrypted data cannot be";
+    ZIP_UNSUPPORTED_COMPRESSION = "zip-unsupported-compression", Medium,
+        "a zip member uses a compression method aigate cannot decode, so it was not analysed",
+        "re-create the archive with stored or deflate members";
+    ZIP_BAD_CRC = "zip-bad-crc", Low,
+        "a zip member's content does not match its CRC-32",
+        "the member was analysed as it is; a corrupted or edited archive should be fetched again";
+    NUMPY_MALFORMED = "numpy-malformed", Medium,
+        "a .npy header cannot be parsed, so whether its data is a pickle is unknown",
+        "re-save the array with numpy.save";
+    TAR_MALFORMED = "tar-malformed", Medium,
+        "a tar archive's structure is broken, so some members could not be read",
+        "re-create the archive; members that could be read were scanned";
+    TORCH_LEGACY_MALFORMED = "torch-legacy-malformed", Medium,
+        "a PyTorch legacy tar checkpoint's storages or tensors record cannot be walked",
+        "re-save the checkpoint with a current torch.save";
+    COMPRESSION_CORRUPT = "compression-corrupt", Medium,
+        "a compressed stream cannot be decoded to its end",
+        "findings before the error still apply; fetch the file again";
+    COMPRESSION_UNSUPPORTED = "compression-unsupported", Medium,
+        "a stream is compressed with a codec aigate does not decode (zstd, …), so it was not analysed",
+        "re-save it uncompressed or with zlib, gzip, bz2, xz, lzma or lz4";
+    CONTAINER_BUDGET_EXCEEDED = "container-budget-exceeded", Medium,
+        "a container exceeds a limit (nesting depth, members, decoded size); the rest was not analysed",
+        "real artefacts stay far below these limits; inspect the file";
+    FORMAT_UNRECOGNIZED = "format-unrecognized", Medium,
+        "a file named like a pickle, PyTorch or joblib file holds no format aigate recognises",
+        "loaders may still read it (with a compressor registered at run time, say); find out what it is before loading it";
+}
