@@ -240,8 +240,10 @@ def from_sklearn(note):
         note.append("scikit-learn: not installed, skipped")
         return set()
     rng = np.random.RandomState(0)
-    X = np.abs(rng.rand(40, 4)) + 0.1
-    y = np.array([0, 1] * 20)
+    X = np.abs(rng.rand(60, 4)) + 0.1
+    # Binary, multiclass and continuous targets: estimators keep different helper types
+    # (losses, links, label encoders) for each.
+    targets = [np.array([0, 1] * 30), np.array([0, 1, 2] * 20), rng.rand(60)]
     out, fitted = set(), 0
     estimators = all_estimators()
     for name, cls in estimators:
@@ -253,14 +255,15 @@ def from_sklearn(note):
         out |= dumps_all([est])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for args in ((X, y), (X,)):
+            fits = 0
+            for args in [(X, y) for y in targets] + [(X,)]:
                 try:
-                    est.fit(*args)
+                    est = cls().fit(*args)
                 except Exception:
                     continue
                 out |= dumps_all([est])
-                fitted += 1
-                break
+                fits += 1
+            fitted += fits > 0
     note.append(f"scikit-learn {sklearn.__version__}: {len(estimators)} estimators, {fitted} fitted")
     return out
 

@@ -136,6 +136,9 @@ pub enum Encoding {
     Base64,
     /// The payload is hexadecimal text of the pickle.
     Hex,
+    /// The payload is text whose characters are the pickle's bytes: how protocols 0 to 2
+    /// write `bytes`, as `_codecs.encode(text, 'latin1')` (PyTorch saves with protocol 2).
+    Latin1,
 }
 
 /// A pickle found inside a byte or text payload of another pickle.

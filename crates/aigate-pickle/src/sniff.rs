@@ -44,6 +44,13 @@ pub(crate) fn embedded_encoding(head: &[u8]) -> Option<Encoding> {
     if looks_like_pickle_start(head) || head.first() == Some(&b'(') && head.contains(&b'\n') {
         return Some(Encoding::Raw);
     }
+    if head.starts_with(b"\xc2\x80") {
+        if let Some(bytes) = latin1(&head[..head.len().min(16)]) {
+            if looks_like_pickle_start(&bytes) {
+                return Some(Encoding::Latin1);
+            }
+        }
+    }
     if head.starts_with(b"gA") {
         let prefix: Vec<u8> = head
             .iter()
@@ -67,6 +74,17 @@ pub(crate) fn embedded_encoding(head: &[u8]) -> Option<Encoding> {
     None
 }
 
+/// The bytes whose Latin-1 decoding is the UTF-8 text `data`, ignoring a character cut off at
+/// the end; `None` if a character is above U+00FF.
+fn latin1(data: &[u8]) -> Option<Vec<u8>> {
+    let text = match std::str::from_utf8(data) {
+        Ok(text) => text,
+        Err(err) if err.error_len().is_none() => std::str::from_utf8(&data[..err.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    };
+    text.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+}
+
 fn lenient_base64() -> GeneralPurpose {
     GeneralPurpose::new(
         &base64::alphabet::STANDARD,
@@ -80,6 +98,11 @@ fn lenient_base64() -> GeneralPurpose {
 pub(crate) fn decode(data: &[u8], encoding: Encoding) -> Option<Vec<u8>> {
     match encoding {
         Encoding::Raw => Some(data.to_vec()),
+        Encoding::Latin1 => std::str::from_utf8(data)
+            .ok()?
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).ok())
+            .collect(),
         Encoding::Hex => {
             let clean: Vec<u8> = data
                 .iter()
@@ -132,6 +155,7 @@ mod tests {
         assert_eq!(embedded_encoding(b"gASVIAAAAAAAAACMBXBvc2l4"), Some(Encoding::Base64));
         assert_eq!(embedded_encoding(b"80049520000000"), Some(Encoding::Hex));
         assert_eq!(embedded_encoding(b"\x80\x02}q\x00."), Some(Encoding::Raw));
+        assert_eq!(embedded_encoding("\u{80}\u{2}}q\u{0}.".as_bytes()), Some(Encoding::Latin1));
         assert_eq!(embedded_encoding(b"gAme over"), None);
         assert_eq!(embedded_encoding(b"800 kilometres"), None);
     }

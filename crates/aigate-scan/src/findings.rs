@@ -78,6 +78,7 @@ pub(crate) fn pickle_findings(
             Encoding::Raw => "raw",
             Encoding::Base64 => "base64",
             Encoding::Hex => "hex",
+            Encoding::Latin1 => "latin-1 text",
         };
         let inner = loc.join(format!("embedded pickle ({encoding}) @ {}", e.offset));
         let before = out.len();

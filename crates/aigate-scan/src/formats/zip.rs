@@ -128,28 +128,29 @@ fn central_directory(
     let mut cd_size = u64::from(u32_at(eocd, 12));
     let mut cd_offset = u64::from(u32_at(eocd, 16));
     let mut cd_end = eocd_pos;
-    if count == 0xffff || cd_size == 0xffff_ffff || cd_offset == 0xffff_ffff {
-        let locator = if eocd_pos >= 20 {
-            blob.exact_at(eocd_pos - 20, 20).ok()
-        } else {
-            None
-        };
-        if let Some(locator) = locator.filter(|l| l.starts_with(b"PK\x06\x07")) {
-            let record_pos = u64_at(&locator, 8);
-            match blob.exact_at(record_pos, 56) {
-                Ok(rec) if rec.starts_with(b"PK\x06\x06") => {
-                    count = u64_at(&rec, 32);
-                    cd_size = u64_at(&rec, 40);
-                    cd_offset = u64_at(&rec, 48);
-                    cd_end = record_pos;
-                }
-                _ => {
-                    malformed(cx, loc, "the ZIP64 end of central directory record is missing".into());
-                    return Ok(None);
-                }
+    // A ZIP64 locator sits right before the end record whenever a ZIP64 end record exists
+    // (PyTorch always writes one); the central directory then ends where that record starts.
+    let locator = if eocd_pos >= 20 {
+        blob.exact_at(eocd_pos - 20, 20).ok()
+    } else {
+        None
+    };
+    if let Some(locator) = locator.filter(|l| l.starts_with(b"PK\x06\x07")) {
+        let record_pos = u64_at(&locator, 8);
+        match blob.exact_at(record_pos, 56) {
+            Ok(rec) if rec.starts_with(b"PK\x06\x06") => {
+                count = u64_at(&rec, 32);
+                cd_size = u64_at(&rec, 40);
+                cd_offset = u64_at(&rec, 48);
+                cd_end = record_pos;
+            }
+            _ => {
+                malformed(cx, loc, "the ZIP64 end of central directory record is missing".into());
+                return Ok(None);
             }
         }
     }
+    // Data prepended to an archive shifts every offset; zipfile corrects for it the same way.
     let base = cd_end
         .checked_sub(cd_size)
         .and_then(|start| start.checked_sub(cd_offset))

@@ -1,0 +1,101 @@
+//! aigate: the supply-chain gate for AI/ML projects. The only crate that prints.
+
+// A binary has no public API: `pub` here means "used by other modules".
+#![allow(unreachable_pub)]
+
+mod cli;
+mod commands;
+mod config;
+mod render;
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// How a run ended; the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Nothing at or above the threshold.
+    Clean = 0,
+    /// Findings at or above the threshold.
+    Findings = 1,
+    /// Usage, configuration or I/O error: nothing could be concluded.
+    Error = 2,
+}
+
+/// Where the report goes: standard output or `--output FILE`.
+pub enum Output {
+    /// Standard output, buffered.
+    Stdout(BufWriter<io::Stdout>),
+    /// A file.
+    File(BufWriter<File>, PathBuf),
+}
+
+impl Output {
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Output::Stdout(w) => w,
+            Output::File(w, _) => w,
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> Result<ExitStatus> {
+    let config_path = match &cli.config {
+        Some(path) => Some(path.clone()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|dir| config::discover(&dir)),
+    };
+    let config = match &config_path {
+        Some(path) => config::load(path)?,
+        None => config::Config::default(),
+    };
+    match &cli.command {
+        Command::Scan(args) => {
+            let mut out = match &args.output {
+                Some(path) => Output::File(
+                    BufWriter::new(
+                        File::create(path)
+                            .with_context(|| format!("cannot create {}", path.display()))?,
+                    ),
+                    path.clone(),
+                ),
+                None => Output::Stdout(BufWriter::new(io::stdout())),
+            };
+            let status = commands::scan::run(args, &config, &mut out)?;
+            match &mut out {
+                Output::Stdout(w) => w.flush()?,
+                Output::File(w, path) => w
+                    .flush()
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+            }
+            Ok(status)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(err) if is_broken_pipe(&err) => ExitCode::from(ExitStatus::Error as u8),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(ExitStatus::Error as u8)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Every fixture in `fixtures/manifest.tsv` (written by `fixtures/make_fixtures.py`) is scanned
+//! by the real binary: malicious samples must exit 1 with every listed rule, benign samples
+//! must exit 0 (with at most the listed info findings).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Case {
+    path: String,
+    expect: String,
+    rules: Vec<String>,
+    how: String,
+}
+
+fn manifest() -> Vec<Case> {
+    let text = std::fs::read_to_string(repo().join("fixtures/manifest.tsv"))
+        .unwrap_or_else(|e| panic!("fixtures/manifest.tsv: {e}"));
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cols.len(), 4, "bad manifest line {line:?}");
+            Case {
+                path: cols[0].to_owned(),
+                expect: cols[1].to_owned(),
+                rules: cols[2].split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+                how: cols[3].to_owned(),
+            }
+        })
+        .collect()
+}
+
+fn scan(path: &str) -> (i32, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(repo())
+        .args(["scan", "--format", "json", path])
+        .output()
+        .unwrap_or_else(|e| panic!("running aigate: {e}"));
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{path}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+fn rules_of(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .map(|fs| fs.iter().filter_map(|f| f["rule"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_fixture_gets_its_verdict() {
+    let cases = manifest();
+    assert!(cases.len() > 100, "the manifest lists only {} fixtures", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let (code, report) = scan(&case.path);
+        let rules = rules_of(&report);
+        let want_code = if case.expect == "clean" { 0 } else { 1 };
+        let missing: Vec<&String> = case.rules.iter().filter(|r| !rules.contains(r)).collect();
+        let unexpected_on_clean = case.expect == "clean"
+            && report["findings"].as_array().is_some_and(|fs| {
+                fs.iter().any(|f| f["severity"] != "info")
+            });
+        if code != want_code || !missing.is_empty() || unexpected_on_clean {
+            failures.push(format!(
+                "{} ({}): exit {code}, want {want_code}; missing {missing:?}; found {}",
+                case.path,
+                case.how,
+                serde_json::to_string(&report["findings"]).unwrap_or_default()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} fixtures failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+#[test]
+fn malicious_and_benign_fixtures_are_both_present() {
+    let cases = manifest();
+    assert!(cases.iter().filter(|c| c.expect == "findings").count() >= 60);
+    assert!(cases.iter().filter(|c| c.expect == "clean").count() >= 25);
+}
