@@ -288,7 +288,11 @@ impl<'l> Analyzer<'l> {
             other => {
                 return Err(malformed(
                     offset,
-                    format!("{} calls {}, which is not callable", name(op), other.describe()),
+                    format!(
+                        "{} calls {}, which is not callable",
+                        name(op),
+                        other.describe()
+                    ),
                 ));
             }
         };
@@ -317,7 +321,11 @@ impl<'l> Analyzer<'l> {
             }
             other => Err(malformed(
                 offset,
-                format!("{} on {}, which has no {method}", name(op), other.describe()),
+                format!(
+                    "{} on {}, which has no {method}",
+                    name(op),
+                    other.describe()
+                ),
             )),
         }
     }
@@ -397,10 +405,12 @@ impl<'l> Analyzer<'l> {
         };
         let nested = Analyzer::new(&limits, self.depth + 1).run(&bytes[..]);
         self.out.opcodes += nested.opcodes;
-        if let Some(stop @ Stop::Limit {
-            limit: Limit::Opcodes,
-            ..
-        }) = &nested.stop
+        if let Some(
+            stop @ Stop::Limit {
+                limit: Limit::Opcodes,
+                ..
+            },
+        ) = &nested.stop
         {
             return Err(stop.clone());
         }
@@ -418,11 +428,17 @@ impl<'l> Analyzer<'l> {
 
     /// Reads a line operand, as `GLOBAL`, `INST`, `PERSID` and the protocol 0 numbers do.
     fn line<R: Read>(&mut self, r: &mut Reader<R>, offset: u64, op: u8) -> Step<String> {
-        match r.line(KEEP_LINE).map_err(|err| read_failed(err, offset, op))? {
+        match r
+            .line(KEEP_LINE)
+            .map_err(|err| read_failed(err, offset, op))?
+        {
             Line::Kept(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
             Line::TooLong(len) => Err(malformed(
                 offset,
-                format!("{} operand of {len} bytes is longer than {KEEP_LINE}", name(op)),
+                format!(
+                    "{} operand of {len} bytes is longer than {KEEP_LINE}",
+                    name(op)
+                ),
             )),
         }
     }
@@ -474,8 +490,9 @@ impl<'l> Analyzer<'l> {
                 }
                 INT | LONG => {
                     let line = self.line(r, offset, op)?;
-                    let value = parse_int(&line, op == LONG)
-                        .ok_or_else(|| malformed(offset, format!("invalid {} {line:?}", name(op))))?;
+                    let value = parse_int(&line, op == LONG).ok_or_else(|| {
+                        malformed(offset, format!("invalid {} {line:?}", name(op)))
+                    })?;
                     self.push(&mut m, value, offset)?;
                 }
                 BININT => {
@@ -785,7 +802,10 @@ impl<'l> Analyzer<'l> {
                     let args = m.pop(offset)?;
                     let cls = m.pop(offset)?;
                     if !args.may_be_tuple() {
-                        return Err(malformed(offset, format!("{} args must be a tuple", name(op))));
+                        return Err(malformed(
+                            offset,
+                            format!("{} args must be a tuple", name(op)),
+                        ));
                     }
                     let v = self.call(&cls, args, offset, op)?;
                     self.push(&mut m, v, offset)?;
@@ -997,10 +1017,7 @@ fn joblib_layout(state: &Value) -> Option<JoblibArray> {
         })?,
         _ => return None,
     };
-    let aligned = matches!(
-        dict.get("numpy_array_alignment_bytes"),
-        Some(Value::Int(_))
-    );
+    let aligned = matches!(dict.get("numpy_array_alignment_bytes"), Some(Value::Int(_)));
     Some(JoblibArray::Raw {
         aligned,
         bytes: count.checked_mul(itemsize)?,

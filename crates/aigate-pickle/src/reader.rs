@@ -194,7 +194,10 @@ mod tests {
         r.skip(70_000).ok();
         assert_eq!(r.pos(), 70_000);
         let arr = r.array::<4>().ok();
-        assert_eq!(arr, Some([data[70_000], data[70_001], data[70_002], data[70_003]]));
+        assert_eq!(
+            arr,
+            Some([data[70_000], data[70_001], data[70_002], data[70_003]])
+        );
         let rest = r.take(129_996).map(|v| v.len()).ok();
         assert_eq!(rest, Some(129_996));
         assert!(matches!(r.byte(), Err(ReadError::Truncated)));

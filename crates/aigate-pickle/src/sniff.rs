@@ -32,9 +32,7 @@ pub(crate) fn is_dotted_identifier(s: &[u8]) -> bool {
     !s.is_empty()
         && s.split('.').all(|part| {
             let mut chars = part.chars();
-            chars
-                .next()
-                .is_some_and(|c| c == '_' || c.is_alphabetic())
+            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
                 && chars.all(|c| c == '_' || c.is_alphanumeric())
         })
 }
@@ -79,10 +77,14 @@ pub(crate) fn embedded_encoding(head: &[u8]) -> Option<Encoding> {
 fn latin1(data: &[u8]) -> Option<Vec<u8>> {
     let text = match std::str::from_utf8(data) {
         Ok(text) => text,
-        Err(err) if err.error_len().is_none() => std::str::from_utf8(&data[..err.valid_up_to()]).ok()?,
+        Err(err) if err.error_len().is_none() => {
+            std::str::from_utf8(&data[..err.valid_up_to()]).ok()?
+        }
         Err(_) => return None,
     };
-    text.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect()
 }
 
 fn lenient_base64() -> GeneralPurpose {
@@ -152,10 +154,16 @@ mod tests {
 
     #[test]
     fn recognises_encoded_payloads() {
-        assert_eq!(embedded_encoding(b"gASVIAAAAAAAAACMBXBvc2l4"), Some(Encoding::Base64));
+        assert_eq!(
+            embedded_encoding(b"gASVIAAAAAAAAACMBXBvc2l4"),
+            Some(Encoding::Base64)
+        );
         assert_eq!(embedded_encoding(b"80049520000000"), Some(Encoding::Hex));
         assert_eq!(embedded_encoding(b"\x80\x02}q\x00."), Some(Encoding::Raw));
-        assert_eq!(embedded_encoding("\u{80}\u{2}}q\u{0}.".as_bytes()), Some(Encoding::Latin1));
+        assert_eq!(
+            embedded_encoding("\u{80}\u{2}}q\u{0}.".as_bytes()),
+            Some(Encoding::Latin1)
+        );
         assert_eq!(embedded_encoding(b"gAme over"), None);
         assert_eq!(embedded_encoding(b"800 kilometres"), None);
     }

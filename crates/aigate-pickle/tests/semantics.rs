@@ -19,7 +19,10 @@ fn s(text: &str) -> Vec<u8> {
 
 #[test]
 fn protocol0_reduce_is_an_import_and_a_call() {
-    assert_eq!(globals(b"cos\nsystem\n(S'ls'\ntR."), vec![("os.system".into(), 1)]);
+    assert_eq!(
+        globals(b"cos\nsystem\n(S'ls'\ntR."),
+        vec![("os.system".into(), 1)]
+    );
 }
 
 #[test]
@@ -52,12 +55,19 @@ fn discarded_and_nested_calls_are_attributed() {
 fn payload_before_a_parse_error_is_still_reported() {
     let a = analyze_bytes(b"cos\nsystem\n(S'ls'\ntR\xff\xff", &Limits::default());
     assert_eq!(a.globals[0].dotted(), "os.system");
-    assert!(matches!(a.stop, Some(Stop::Malformed { offset: 20, .. })), "{:?}", a.stop);
+    assert!(
+        matches!(a.stop, Some(Stop::Malformed { offset: 20, .. })),
+        "{:?}",
+        a.stop
+    );
 }
 
 #[test]
 fn stacked_pickles_are_all_analysed() {
-    let a = analyze_bytes(b"\x80\x02K\x01.cos\nsystem\n(S'id'\ntR.", &Limits::default());
+    let a = analyze_bytes(
+        b"\x80\x02K\x01.cos\nsystem\n(S'id'\ntR.",
+        &Limits::default(),
+    );
     assert_eq!(a.pickles, 2);
     assert_eq!(a.globals[0].dotted(), "os.system");
 }
@@ -144,12 +154,25 @@ fn limits_stop_the_analysis_with_a_named_bound() {
     let mut p = vec![0x80, 2];
     p.extend(std::iter::repeat_n(b'N', 20));
     let a = analyze_bytes(&p, &limits);
-    assert!(matches!(a.stop, Some(Stop::Limit { limit: Limit::Stack, .. })));
+    assert!(matches!(
+        a.stop,
+        Some(Stop::Limit {
+            limit: Limit::Stack,
+            ..
+        })
+    ));
 }
 
 #[test]
 fn text_is_not_a_pickle() {
-    for text in [&b"# README\nhello"[..], b"{\"a\": 1}", b"cat > x\nrm -rf /\n"] {
-        assert!(!analyze_bytes(text, &Limits::default()).is_pickle(), "{text:?}");
+    for text in [
+        &b"# README\nhello"[..],
+        b"{\"a\": 1}",
+        b"cat > x\nrm -rf /\n",
+    ] {
+        assert!(
+            !analyze_bytes(text, &Limits::default()).is_pickle(),
+            "{text:?}"
+        );
     }
 }

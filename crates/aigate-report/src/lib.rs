@@ -260,13 +260,20 @@ impl Report {
         files: u64,
     ) -> Self {
         findings.sort_by(|a, b| {
-            (&a.location.path, &a.location.members, a.location.offset, &a.rule, &a.message).cmp(&(
-                &b.location.path,
-                &b.location.members,
-                b.location.offset,
-                &b.rule,
-                &b.message,
-            ))
+            (
+                &a.location.path,
+                &a.location.members,
+                a.location.offset,
+                &a.rule,
+                &a.message,
+            )
+                .cmp(&(
+                    &b.location.path,
+                    &b.location.members,
+                    b.location.offset,
+                    &b.rule,
+                    &b.message,
+                ))
         });
         scanned.sort_by(|a, b| a.location.cmp(&b.location));
         let mut counts: BTreeMap<Severity, u64> = Severity::ALL.iter().map(|s| (*s, 0)).collect();

@@ -88,7 +88,11 @@ pub struct Scanner {
 
 impl Scanner {
     /// A scanner with the user's `[scan] allow` and `deny` patterns.
-    pub fn new(allow: &[String], deny: &[String], limits: ScanLimits) -> Result<Self, PatternError> {
+    pub fn new(
+        allow: &[String],
+        deny: &[String],
+        limits: ScanLimits,
+    ) -> Result<Self, PatternError> {
         Ok(Scanner {
             policy: GlobalPolicy::new(allow, deny)?,
             limits,
@@ -160,15 +164,26 @@ impl Cx<'_> {
         let (rule, message) = match source::over_limit(err) {
             Some(limit) => (
                 rules::CONTAINER_BUDGET_EXCEEDED,
-                format!("decoded data exceeds the limit of {limit} bytes; the rest was not analysed"),
+                format!(
+                    "decoded data exceeds the limit of {limit} bytes; the rest was not analysed"
+                ),
             ),
-            None => (rule, format!("cannot be read: {}", err.to_string().to_lowercase())),
+            None => (
+                rule,
+                format!("cannot be read: {}", err.to_string().to_lowercase()),
+            ),
         };
         self.finding(Finding::new(rule, Severity::Medium, message, loc.clone()));
     }
 
     /// Sniffs `blob` and scans it with the scanner its content calls for.
-    pub(crate) fn scan(&mut self, blob: &Blob<'_>, loc: &Location, hint: Hint, depth: u32) -> io::Result<()> {
+    pub(crate) fn scan(
+        &mut self,
+        blob: &Blob<'_>,
+        loc: &Location,
+        hint: Hint,
+        depth: u32,
+    ) -> io::Result<()> {
         if depth > self.limits().max_depth {
             self.finding(Finding::new(
                 rules::CONTAINER_BUDGET_EXCEEDED,
@@ -189,10 +204,12 @@ impl Cx<'_> {
             formats::Format::Npy => formats::npy::scan(self, blob, loc, &head),
             formats::Format::Compressed(codec) => self.decode(blob, codec, loc, hint, depth),
             formats::Format::JoblibZfile => {
-                let Some(body) = blob
-                    .len()
-                    .and_then(|len| blob.slice(formats::ZFILE_HEADER, len.saturating_sub(formats::ZFILE_HEADER)))
-                else {
+                let Some(body) = blob.len().and_then(|len| {
+                    blob.slice(
+                        formats::ZFILE_HEADER,
+                        len.saturating_sub(formats::ZFILE_HEADER),
+                    )
+                }) else {
                     return self.unrecognized(loc, "a joblib 0.9 zfile inside a stream");
                 };
                 self.decode(&body, Codec::Zlib, loc, hint, depth)
@@ -209,9 +226,19 @@ impl Cx<'_> {
             formats::Format::TorchLegacy => {
                 // torch.load reads exactly five pickles (magic number, protocol version,
                 // system info, the object, the storage keys); raw storages follow.
-                self.pickle(blob, loc, "pytorch-legacy", Some(5), Reach::Loaded, decoded, true)
+                self.pickle(
+                    blob,
+                    loc,
+                    "pytorch-legacy",
+                    Some(5),
+                    Reach::Loaded,
+                    decoded,
+                    true,
+                )
             }
-            formats::Format::Pickle => self.pickle(blob, loc, "pickle", None, hint.reach(), decoded, true),
+            formats::Format::Pickle => {
+                self.pickle(blob, loc, "pickle", None, hint.reach(), decoded, true)
+            }
             formats::Format::Unknown => {
                 if hint == Hint::RawData || !formats::may_start_pickle(&head) {
                     return if hint == Hint::Pickle {
@@ -237,7 +264,14 @@ impl Cx<'_> {
         Ok(())
     }
 
-    fn decode(&mut self, blob: &Blob<'_>, codec: Codec, loc: &Location, hint: Hint, depth: u32) -> io::Result<()> {
+    fn decode(
+        &mut self,
+        blob: &Blob<'_>,
+        codec: Codec,
+        loc: &Location,
+        hint: Hint,
+        depth: u32,
+    ) -> io::Result<()> {
         if let Some(size) = blob.len() {
             self.scanned(loc, codec.name(), size);
         }
@@ -329,7 +363,11 @@ impl Progress for NoProgress {
 
 impl Scanner {
     /// Scans files in parallel, returning each file's result in the order given.
-    pub fn scan_files(&self, files: &[Walked], progress: &dyn Progress) -> Vec<io::Result<FileScan>> {
+    pub fn scan_files(
+        &self,
+        files: &[Walked],
+        progress: &dyn Progress,
+    ) -> Vec<io::Result<FileScan>> {
         use rayon::prelude::*;
         files
             .par_iter()

@@ -66,7 +66,9 @@ impl Pattern {
 
 /// A `[scan] allow` or `deny` entry that is not a dotted name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid global pattern `{0}`: expected a dotted name such as `mypkg.models.Net` or `mypkg.*`")]
+#[error(
+    "invalid global pattern `{0}`: expected a dotted name such as `mypkg.models.Net` or `mypkg.*`"
+)]
 pub struct PatternError(pub String);
 
 /// The judge of globals.
@@ -253,7 +255,10 @@ mod tests {
     fn attribute_walks_and_dunders_are_unsafe() {
         assert!(is_unsafe("numpy.testing._private.utils", "os.system"));
         assert!(is_unsafe("mylib", "helpers.subprocess.run"));
-        assert!(is_unsafe("collections", "OrderedDict.__class__.__subclasses__"));
+        assert!(is_unsafe(
+            "collections",
+            "OrderedDict.__class__.__subclasses__"
+        ));
         assert!(!is_unsafe("copyreg", "__newobj__"));
     }
 
@@ -262,7 +267,10 @@ mod tests {
         let p = policy();
         assert_eq!(p.judge("torch._utils", "_rebuild_tensor_v2"), Verdict::Safe);
         assert_eq!(p.judge("collections", "OrderedDict"), Verdict::Safe);
-        assert_eq!(p.judge("numpy.core.multiarray", "_reconstruct"), Verdict::Safe);
+        assert_eq!(
+            p.judge("numpy.core.multiarray", "_reconstruct"),
+            Verdict::Safe
+        );
         assert_eq!(p.judge("mypkg.models", "Net"), Verdict::Safe);
         assert_eq!(p.judge("mypkg.other", "Net"), Verdict::Unknown);
         assert!(matches!(p.judge("numpy", "mean"), Verdict::Unsafe { .. }));

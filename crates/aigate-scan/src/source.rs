@@ -101,8 +101,7 @@ impl<'a> Blob<'a> {
                 let want = (len.saturating_sub(pos)).min(buf.len() as u64) as usize;
                 let mut done = 0;
                 while done < want {
-                    match positional_read(file, &mut buf[done..want], offset + pos + done as u64)
-                    {
+                    match positional_read(file, &mut buf[done..want], offset + pos + done as u64) {
                         Ok(0) => break,
                         Ok(n) => done += n,
                         Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -234,7 +233,9 @@ impl<R: Read> Read for Bounded<R> {
                 _ => Err(io::Error::other(OverLimit(self.limit))),
             };
         }
-        let want = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         self.left -= n as u64;
         Ok(n)
@@ -258,10 +259,7 @@ mod tests {
             limit: 1000,
         };
         let mut out = Vec::new();
-        let err = blob
-            .open()
-            .and_then(|mut r| r.read_to_end(&mut out))
-            .err();
+        let err = blob.open().and_then(|mut r| r.read_to_end(&mut out)).err();
         assert_eq!(err.as_ref().and_then(over_limit), Some(1000));
     }
 
@@ -270,7 +268,10 @@ mod tests {
         let data = [1u8, 2, 3, 4];
         let blob = Blob::Memory(&data);
         assert!(blob.slice(2, 3).is_none());
-        assert_eq!(blob.slice(1, 2).map(|b| b.head(10).ok()), Some(Some(vec![2, 3])));
+        assert_eq!(
+            blob.slice(1, 2).map(|b| b.head(10).ok()),
+            Some(Some(vec![2, 3]))
+        );
     }
 }
 

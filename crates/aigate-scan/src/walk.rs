@@ -111,7 +111,12 @@ mod tests {
         let (files, errors) = walk(&[dir.path().to_path_buf(), dir.path().join("missing")]);
         let names: Vec<_> = files
             .iter()
-            .map(|f| f.path.strip_prefix(dir.path()).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default())
+            .map(|f| {
+                f.path
+                    .strip_prefix(dir.path())
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
             .collect();
         assert_eq!(names, ["a.pkl", "b.pkl", "sub/c.pt"]);
         assert_eq!(errors.len(), 1);

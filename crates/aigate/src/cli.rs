@@ -67,5 +67,6 @@ pub enum Format {
 }
 
 fn parse_severity(text: &str) -> Result<Severity, String> {
-    text.parse().map_err(|e: aigate_report::UnknownSeverity| e.to_string())
+    text.parse()
+        .map_err(|e: aigate_report::UnknownSeverity| e.to_string())
 }

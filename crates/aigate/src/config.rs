@@ -57,8 +57,8 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     parse(&text).with_context(|| format!("invalid configuration in {}", path.display()))
 }
 
@@ -82,7 +82,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_name_the_line() {
-        let err = parse("[scan]\nallow = []\nalow = []\n").err().map(|e| format!("{e:#}"));
+        let err = parse("[scan]\nallow = []\nalow = []\n")
+            .err()
+            .map(|e| format!("{e:#}"));
         let err = err.unwrap_or_default();
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("alow"), "{err}");

@@ -27,7 +27,11 @@ fn manifest() -> Vec<Case> {
             Case {
                 path: cols[0].to_owned(),
                 expect: cols[1].to_owned(),
-                rules: cols[2].split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+                rules: cols[2]
+                    .split(',')
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 how: cols[3].to_owned(),
             }
         })
@@ -41,7 +45,10 @@ fn scan(path: &str) -> (i32, serde_json::Value) {
         .output()
         .unwrap_or_else(|e| panic!("running aigate: {e}"));
     let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{path}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "{path}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
     });
     (out.status.code().unwrap_or(-1), report)
 }
@@ -49,14 +56,22 @@ fn scan(path: &str) -> (i32, serde_json::Value) {
 fn rules_of(report: &serde_json::Value) -> Vec<String> {
     report["findings"]
         .as_array()
-        .map(|fs| fs.iter().filter_map(|f| f["rule"].as_str().map(str::to_owned)).collect())
+        .map(|fs| {
+            fs.iter()
+                .filter_map(|f| f["rule"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 #[test]
 fn every_fixture_gets_its_verdict() {
     let cases = manifest();
-    assert!(cases.len() > 100, "the manifest lists only {} fixtures", cases.len());
+    assert!(
+        cases.len() > 100,
+        "the manifest lists only {} fixtures",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let (code, report) = scan(&case.path);
@@ -64,9 +79,9 @@ fn every_fixture_gets_its_verdict() {
         let want_code = if case.expect == "clean" { 0 } else { 1 };
         let missing: Vec<&String> = case.rules.iter().filter(|r| !rules.contains(r)).collect();
         let unexpected_on_clean = case.expect == "clean"
-            && report["findings"].as_array().is_some_and(|fs| {
-                fs.iter().any(|f| f["severity"] != "info")
-            });
+            && report["findings"]
+                .as_array()
+                .is_some_and(|fs| fs.iter().any(|f| f["severity"] != "info"));
         if code != want_code || !missing.is_empty() || unexpected_on_clean {
             failures.push(format!(
                 "{} ({}): exit {code}, want {want_code}; missing {missing:?}; found {}",
@@ -76,7 +91,13 @@ fn every_fixture_gets_its_verdict() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} fixtures failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -46,7 +46,11 @@ const COMPRESSED_EXTENSIONS: &[&str] = &["z", "gz", "bz2", "xz", "lzma", "lz4", 
 
 impl Hint {
     pub(crate) fn from_name(name: &str) -> Hint {
-        let base = name.rsplit(['/', '\\']).next().unwrap_or(name).to_ascii_lowercase();
+        let base = name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(name)
+            .to_ascii_lowercase();
         let mut parts = base.rsplit('.');
         let Some(ext) = parts.next().filter(|_| base.contains('.')) else {
             return Hint::None;
@@ -99,7 +103,9 @@ pub(crate) fn sniff(head: &[u8]) -> Format {
         [0x78, flags, ..] if (0x7800u16 | u16::from(*flags)) % 31 == 0 => {
             Format::Compressed(Codec::Zlib)
         }
-        [0x80, proto, 0x8a, 10, rest @ ..] if *proto <= 5 && rest.starts_with(&TORCH_LEGACY_MAGIC) => {
+        [0x80, proto, 0x8a, 10, rest @ ..]
+            if *proto <= 5 && rest.starts_with(&TORCH_LEGACY_MAGIC) =>
+        {
             Format::TorchLegacy
         }
         _ if aigate_pickle::looks_like_pickle_start(head) && head[0] == 0x80 => Format::Pickle,

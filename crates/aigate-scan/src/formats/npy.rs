@@ -14,7 +14,12 @@ use crate::source::Blob;
 /// Largest header read (NumPy itself refuses headers over 10,000 bytes by default).
 const MAX_HEADER: usize = 1 << 20;
 
-pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, head: &[u8]) -> io::Result<()> {
+pub(crate) fn scan(
+    cx: &mut Cx<'_>,
+    blob: &Blob<'_>,
+    loc: &Location,
+    head: &[u8],
+) -> io::Result<()> {
     let decoded = matches!(blob, Blob::Decoded { .. });
     let (header_len, data_at) = match head.get(6) {
         Some(1) => (usize::from(u16::from_le_bytes([head[8], head[9]])), 10),
@@ -25,41 +30,62 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, head: &[u8]
         _ => return malformed(cx, loc, "unknown .npy format version"),
     };
     if header_len > MAX_HEADER {
-        return malformed(cx, loc, &format!("header of {header_len} bytes exceeds {MAX_HEADER}"));
+        return malformed(
+            cx,
+            loc,
+            &format!("header of {header_len} bytes exceeds {MAX_HEADER}"),
+        );
     }
     let full = blob.head(data_at + header_len)?;
     let Some(header) = full.get(data_at..data_at + header_len) else {
         return malformed(cx, loc, "the file ends inside its header");
     };
     let text = String::from_utf8_lossy(header);
-    let descr = match literal::parse_dict(&text).and_then(|d| d.into_iter().find(|(k, _)| k == "descr")) {
-        Some((_, descr)) => descr,
-        None => return malformed(cx, loc, "the header is not a dict with a descr key"),
-    };
+    let descr =
+        match literal::parse_dict(&text).and_then(|d| d.into_iter().find(|(k, _)| k == "descr")) {
+            Some((_, descr)) => descr,
+            None => return malformed(cx, loc, "the header is not a dict with a descr key"),
+        };
     let data_offset = (data_at + header_len) as u64;
     if !has_object(&descr) {
         cx.scanned(loc, "numpy", blob.len().unwrap_or(data_offset));
         return Ok(());
     }
-    let body = match blob.len().and_then(|len| blob.slice(data_offset, len - data_offset)) {
+    let body = match blob
+        .len()
+        .and_then(|len| blob.slice(data_offset, len - data_offset))
+    {
         Some(body) => body,
         None => {
             // Inside a decoded stream: skip the header on a fresh reader.
             let mut reader = blob.open()?;
-            io::copy(&mut io::Read::take(&mut reader, data_offset), &mut io::sink())?;
+            io::copy(
+                &mut io::Read::take(&mut reader, data_offset),
+                &mut io::sink(),
+            )?;
             let analysis = aigate_pickle::analyze(reader, &cx.limits().pickle);
             cx.scanned(loc, "numpy-object", data_offset + analysis.bytes);
             return cx.pickle_analysis(&analysis, &loc.join("object array pickle"), decoded);
         }
     };
-    cx.pickle(&body, &loc.join("object array pickle"), "numpy-object", None, Reach::Loaded, decoded, true)
+    cx.pickle(
+        &body,
+        &loc.join("object array pickle"),
+        "numpy-object",
+        None,
+        Reach::Loaded,
+        decoded,
+        true,
+    )
 }
 
 fn malformed(cx: &mut Cx<'_>, loc: &Location, why: &str) -> io::Result<()> {
     cx.finding(Finding::new(
         NUMPY_MALFORMED,
         Severity::Medium,
-        format!("the .npy header cannot be parsed ({why}), so whether its data is a pickle is unknown"),
+        format!(
+            "the .npy header cannot be parsed ({why}), so whether its data is a pickle is unknown"
+        ),
         loc.clone(),
     ));
     Ok(())
@@ -94,7 +120,10 @@ pub(crate) mod literal {
     }
 
     pub(crate) fn parse_dict(text: &str) -> Option<Vec<(String, Value)>> {
-        let mut p = Parser { s: text.as_bytes(), i: 0 };
+        let mut p = Parser {
+            s: text.as_bytes(),
+            i: 0,
+        };
         let Value::Dict(items) = p.value(0)? else {
             return None;
         };
@@ -159,7 +188,11 @@ pub(crate) mod literal {
                     let mut items = Vec::new();
                     loop {
                         if self.eat(close) {
-                            return Some(if open == b'[' { Value::List(items) } else { Value::Tuple(items) });
+                            return Some(if open == b'[' {
+                                Value::List(items)
+                            } else {
+                                Value::Tuple(items)
+                            });
                         }
                         items.push(self.value(depth + 1)?);
                         if !self.eat(b',') && self.peek() != Some(close) {
@@ -185,11 +218,9 @@ pub(crate) mod literal {
                     Some(Value::Str(String::from_utf8_lossy(&out).into_owned()))
                 }
                 b'0'..=b'9' | b'-' | b'+' => {
-                    while self
-                        .s
-                        .get(self.i)
-                        .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.' | b'_'))
-                    {
+                    while self.s.get(self.i).is_some_and(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.' | b'_')
+                    }) {
                         self.i += 1;
                     }
                     Some(Value::Num)
@@ -239,8 +270,12 @@ mod tests {
     fn object_dtypes_are_found_in_fields() {
         assert!(has_object(&Value::Str("|O".into())));
         assert!(!has_object(&Value::Str("<f8".into())));
-        let field = |name: &str, t: &str| Value::Tuple(vec![Value::Str(name.into()), Value::Str(t.into())]);
-        assert!(has_object(&Value::List(vec![field("x", "<f4"), field("y", "|O")])));
+        let field =
+            |name: &str, t: &str| Value::Tuple(vec![Value::Str(name.into()), Value::Str(t.into())]);
+        assert!(has_object(&Value::List(vec![
+            field("x", "<f4"),
+            field("y", "|O")
+        ])));
         assert!(!has_object(&Value::List(vec![field("O", "<f4")])));
     }
 }

@@ -31,7 +31,15 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
         let mut entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                finding(cx, TAR_MALFORMED, loc, format!("a member header cannot be read: {}", err.to_string().to_lowercase()));
+                finding(
+                    cx,
+                    TAR_MALFORMED,
+                    loc,
+                    format!(
+                        "a member header cannot be read: {}",
+                        err.to_string().to_lowercase()
+                    ),
+                );
                 break;
             }
         };
@@ -41,7 +49,10 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
                 cx,
                 CONTAINER_BUDGET_EXCEEDED,
                 loc,
-                format!("more than {} members; the rest were not analysed", cx.limits().max_members),
+                format!(
+                    "more than {} members; the rest were not analysed",
+                    cx.limits().max_members
+                ),
             );
             break;
         }
@@ -69,7 +80,9 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
                     cx,
                     CONTAINER_BUDGET_EXCEEDED,
                     &inner,
-                    format!("a {size} byte member of a compressed tar exceeds the in-memory limit; it was not analysed"),
+                    format!(
+                        "a {size} byte member of a compressed tar exceeds the in-memory limit; it was not analysed"
+                    ),
                 );
                 continue;
             }
@@ -100,7 +113,12 @@ fn element_size(storage: &str) -> Option<u64> {
 
 /// Walks a `storages` or `tensors` member: a count pickle, then records of a pickle and raw
 /// data, then (for storages) a views pickle.
-fn legacy_records(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, tensors: bool) -> io::Result<()> {
+fn legacy_records(
+    cx: &mut Cx<'_>,
+    blob: &Blob<'_>,
+    loc: &Location,
+    tensors: bool,
+) -> io::Result<()> {
     let len = blob.len().unwrap_or(0);
     let limits = aigate_pickle::Limits {
         max_pickles: Some(1),
@@ -109,7 +127,9 @@ fn legacy_records(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, tensors: boo
     cx.scanned(loc, "pytorch-legacy-records", len);
     let mut pos = 0u64;
     while pos < len {
-        let Some(rest) = blob.slice(pos, len - pos) else { break };
+        let Some(rest) = blob.slice(pos, len - pos) else {
+            break;
+        };
         let analysis = aigate_pickle::analyze(rest.open()?, &limits);
         let record = loc.join(format!("record @ {pos}"));
         cx.pickle_analysis(&analysis, &record, false)?;
@@ -118,7 +138,11 @@ fn legacy_records(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, tensors: boo
         }
         pos += analysis.bytes;
         let type_name = analysis.globals.iter().map(|g| g.name.as_str()).find(|n| {
-            if tensors { n.ends_with("Tensor") } else { n.ends_with("Storage") }
+            if tensors {
+                n.ends_with("Tensor")
+            } else {
+                n.ends_with("Storage")
+            }
         });
         let Some(type_name) = type_name else { continue };
         let skip = if tensors {
@@ -127,17 +151,26 @@ fn legacy_records(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, tensors: boo
             u64::try_from(ndim).ok().map(|n| 8 + 16 * n + 8)
         } else {
             let raw = blob.exact_at(pos, 8)?;
-            let numel = u64::from_le_bytes([raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7]]);
-            element_size(type_name).and_then(|e| numel.checked_mul(e)).and_then(|n| n.checked_add(8))
+            let numel = u64::from_le_bytes([
+                raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
+            ]);
+            element_size(type_name)
+                .and_then(|e| numel.checked_mul(e))
+                .and_then(|n| n.checked_add(8))
         };
-        match skip.and_then(|s| pos.checked_add(s)).filter(|end| *end <= len) {
+        match skip
+            .and_then(|s| pos.checked_add(s))
+            .filter(|end| *end <= len)
+        {
             Some(end) => pos = end,
             None => {
                 finding(
                     cx,
                     TORCH_LEGACY_MALFORMED,
                     &record,
-                    format!("the raw data after the record of {type_name} does not fit the member; the rest was not analysed"),
+                    format!(
+                        "the raw data after the record of {type_name} does not fit the member; the rest was not analysed"
+                    ),
                 );
                 return Ok(());
             }

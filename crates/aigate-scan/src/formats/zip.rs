@@ -49,7 +49,12 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 fn malformed(cx: &mut Cx<'_>, loc: &Location, message: String) {
-    cx.finding(Finding::new(ZIP_MALFORMED, Severity::Medium, message, loc.clone()));
+    cx.finding(Finding::new(
+        ZIP_MALFORMED,
+        Severity::Medium,
+        message,
+        loc.clone(),
+    ));
 }
 
 pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Result<()> {
@@ -145,7 +150,11 @@ fn central_directory(
                 cd_end = record_pos;
             }
             _ => {
-                malformed(cx, loc, "the ZIP64 end of central directory record is missing".into());
+                malformed(
+                    cx,
+                    loc,
+                    "the ZIP64 end of central directory record is missing".into(),
+                );
                 return Ok(None);
             }
         }
@@ -170,7 +179,9 @@ fn central_directory(
             malformed(
                 cx,
                 loc,
-                format!("the central directory (offset {cd_offset}, {cd_size} bytes) lies outside the file"),
+                format!(
+                    "the central directory (offset {cd_offset}, {cd_size} bytes) lies outside the file"
+                ),
             );
             return Ok(None);
         }
@@ -195,7 +206,9 @@ fn central_directory(
         let Some(name) = h.get(46..46 + name_len) else {
             break;
         };
-        let extra = h.get(46 + name_len..46 + name_len + extra_len).unwrap_or(&[]);
+        let extra = h
+            .get(46 + name_len..46 + name_len + extra_len)
+            .unwrap_or(&[]);
         let mut compressed = u64::from(u32_at(h, 20));
         let mut uncompressed = u64::from(u32_at(h, 24));
         let mut local_offset = u64::from(u32_at(h, 42));
@@ -262,7 +275,11 @@ fn member(
     let header = match blob.exact_at(at, 30) {
         Ok(h) if h.starts_with(b"PK\x03\x04") => h,
         _ => {
-            malformed(cx, &inner, format!("no local header at offset {at}; the member was not analysed"));
+            malformed(
+                cx,
+                &inner,
+                format!("no local header at offset {at}; the member was not analysed"),
+            );
             return Ok(());
         }
     };
@@ -288,7 +305,11 @@ fn member(
     }
     let data_at = at + 30 + local_name_len + local_extra_len;
     let Some(raw) = blob.slice(data_at, entry.compressed) else {
-        malformed(cx, &inner, "the member's data runs past the end of the archive".into());
+        malformed(
+            cx,
+            &inner,
+            "the member's data runs past the end of the archive".into(),
+        );
         return Ok(());
     };
     if entry.flags & 1 != 0 {
@@ -297,7 +318,12 @@ fn member(
         } else {
             "the member is flagged encrypted; analysed as if it were not, and any error below means it could not be"
         };
-        cx.finding(Finding::new(ZIP_ENCRYPTED_ENTRY, Severity::Medium, message, inner.clone()));
+        cx.finding(Finding::new(
+            ZIP_ENCRYPTED_ENTRY,
+            Severity::Medium,
+            message,
+            inner.clone(),
+        ));
     }
     let codec = match entry.method {
         0 => None,
@@ -342,7 +368,11 @@ fn member(
         Hint::from_name(&entry.name)
     };
     if let Err(err) = cx.scan(content, &inner, hint, depth + 1) {
-        let rule = if codec.is_some() { COMPRESSION_CORRUPT } else { ZIP_MALFORMED };
+        let rule = if codec.is_some() {
+            COMPRESSION_CORRUPT
+        } else {
+            ZIP_MALFORMED
+        };
         cx.container_error(&inner, rule, &err);
     }
     Ok(())
@@ -351,12 +381,14 @@ fn member(
 fn check_crc(cx: &mut Cx<'_>, content: &Blob<'_>, entry: &Entry, inner: &Location) {
     let mut hasher = crc32fast::Hasher::new();
     let mut buf = vec![0u8; 64 * 1024];
-    let result = content.open().and_then(|mut r| loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok(());
+    let result = content.open().and_then(|mut r| {
+        loop {
+            let n = r.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            hasher.update(&buf[..n]);
         }
-        hasher.update(&buf[..n]);
     });
     if result.is_ok() && hasher.clone().finalize() != entry.crc {
         cx.finding(Finding::new(

@@ -1,0 +1,198 @@
+//! The command line as users meet it: help texts, each output format (snapshots), exit codes,
+//! configuration errors, `--output`, and a closed standard output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn aigate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(repo())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running aigate: {e}"))
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const SAMPLES: &[&str] = &[
+    "fixtures/malicious/payload_then_garbage.pkl",
+    "fixtures/malicious/zip_name_mismatch.pt",
+    "fixtures/malicious/embedded_base64.pkl",
+    "fixtures/benign/embedded_benign.pkl",
+    "fixtures/benign/sklearn_forest.joblib",
+];
+
+fn scan_samples(format: &str) -> Output {
+    let mut args = vec!["scan", "--format", format];
+    args.extend_from_slice(SAMPLES);
+    aigate(&args)
+}
+
+#[test]
+fn help() {
+    insta::assert_snapshot!("help", stdout(&aigate(&["--help"])));
+    insta::assert_snapshot!("scan_help", stdout(&aigate(&["scan", "--help"])));
+}
+
+#[test]
+fn human_output() {
+    let out = scan_samples("human");
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("human", stdout(&out));
+}
+
+#[test]
+fn json_output() {
+    let out = scan_samples("json");
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("json", stdout(&out));
+}
+
+#[test]
+fn sarif_output() {
+    let out = scan_samples("sarif");
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert!(results >= 5, "{results} results");
+    insta::assert_snapshot!("sarif", stdout(&out));
+}
+
+#[test]
+fn benign_files_exit_zero() {
+    let out = aigate(&[
+        "scan",
+        "fixtures/benign/sklearn_forest.joblib",
+        "fixtures/benign/hf-model",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("nothing at or above medium"));
+}
+
+#[test]
+fn fail_on_raises_and_lowers_the_threshold() {
+    let medium_only = "fixtures/malicious/unknown_class_setstate.pkl";
+    assert_eq!(
+        aigate(&["scan", "--fail-on", "high", medium_only])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(aigate(&["scan", medium_only]).status.code(), Some(1));
+    let info_only = "fixtures/benign/embedded_benign.pkl";
+    assert_eq!(aigate(&["scan", info_only]).status.code(), Some(0));
+    assert_eq!(
+        aigate(&["scan", "--fail-on", "info", info_only])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn unreadable_input_exits_two_unless_findings_make_it_one() {
+    let out = aigate(&["scan", "no/such/file.pkl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).contains("no/such/file.pkl"));
+    let both = aigate(&[
+        "scan",
+        "no/such/file.pkl",
+        "fixtures/malicious/reduce_proto2.pkl",
+    ]);
+    assert_eq!(both.status.code(), Some(1));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    assert_eq!(aigate(&["scan"]).status.code(), Some(2));
+    assert_eq!(
+        aigate(&["scan", "--fail-on", "severe", "x"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(aigate(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn config_errors_name_the_line_and_exit_two() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("aigate.toml");
+    std::fs::write(&config, "[scan]\nallow = []\nalow = [\"x\"]\n").ok();
+    let out = aigate(&[
+        "--config",
+        &config.to_string_lossy(),
+        "scan",
+        "fixtures/benign/numpy_float.npy",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3") && err.contains("alow"), "{err}");
+}
+
+#[test]
+fn config_allow_accepts_a_users_own_class() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("aigate.toml");
+    let sample = "fixtures/malicious/unknown_class_setstate.pkl";
+    std::fs::write(&config, "[scan]\nallow = [\"evil_pkg.payloads.*\"]\n").ok();
+    let out = aigate(&["--config", &config.to_string_lossy(), "scan", sample]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    std::fs::write(&config, "[scan]\nallow = [\"os.*\"]\n").ok();
+    let out = aigate(&[
+        "--config",
+        &config.to_string_lossy(),
+        "scan",
+        "fixtures/malicious/os_system_proto0.pkl",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the denylist must win over allow"
+    );
+}
+
+#[test]
+fn output_file_receives_the_report() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("report.json");
+    let out = aigate(&[
+        "scan",
+        "--format",
+        "json",
+        "--output",
+        &path.to_string_lossy(),
+        "fixtures/malicious/reduce_proto4.pkl",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap_or_default()).unwrap_or_default();
+    assert_eq!(report["findings"][0]["rule"], "pickle-unsafe-global");
+}
+
+#[test]
+fn closed_stdout_exits_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(repo())
+        .args(["scan", "--format", "json", "fixtures"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
