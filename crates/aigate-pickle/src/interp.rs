@@ -1,6 +1,5 @@
 //! The abstract interpreter: `_pickle.c`'s `load` loop over abstract values.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
 use std::rc::Rc;
@@ -8,7 +7,7 @@ use std::rc::Rc;
 use crate::opcodes::*;
 use crate::reader::{Line, ReadError, Reader};
 use crate::sniff::{self, is_dotted_identifier};
-use crate::value::{Dict, GlobalRef, Object, Value};
+use crate::value::{GlobalRef, Heap, Object, Value};
 use crate::{
     Analysis, Embedded, Encoding, GlobalUse, Limit, Limits, Stop, Unresolved, UnresolvedKind,
 };
@@ -108,6 +107,7 @@ pub(crate) struct Analyzer<'l> {
     well_formed_globals: usize,
     kept: u64,
     signals: u64,
+    heap: Heap,
 }
 
 impl<'l> Analyzer<'l> {
@@ -120,6 +120,7 @@ impl<'l> Analyzer<'l> {
             well_formed_globals: 0,
             kept: 0,
             signals: 0,
+            heap: Heap::default(),
         }
     }
 
@@ -296,11 +297,8 @@ impl<'l> Analyzer<'l> {
                 ));
             }
         };
-        Ok(Value::Object(Rc::new(RefCell::new(Object {
-            origin,
-            args,
-            state: None,
-        }))))
+        let slot = self.keep(64).then(|| self.heap.new_object(args));
+        Ok(Value::Object(Object { origin, slot }))
     }
 
     /// A method call on a container-like target (`append`, `__setitem__`, `add`): plain
@@ -309,7 +307,7 @@ impl<'l> Analyzer<'l> {
     fn mutate(&mut self, target: &Value, method: &str, offset: u64, op: u8) -> Step {
         match target {
             Value::List | Value::Dict(_) | Value::Set => Ok(()),
-            Value::Object(obj) if obj.borrow().origin.is_some() => Ok(()),
+            Value::Object(obj) if obj.origin.is_some() => Ok(()),
             Value::Object(_) | Value::Persistent | Value::Dynamic | Value::Global(_) => {
                 self.unresolved(
                     UnresolvedKind::Call,
@@ -627,7 +625,7 @@ impl<'l> Analyzer<'l> {
                     self.push(&mut m, Value::List, offset)?;
                 }
                 EMPTY_DICT => {
-                    let v = Value::Dict(Rc::new(RefCell::new(Dict::default())));
+                    let v = self.new_dict();
                     self.push(&mut m, v, offset)?;
                 }
                 DICT => {
@@ -635,10 +633,10 @@ impl<'l> Analyzer<'l> {
                     if (m.stack.len() - mark) % 2 != 0 {
                         return Err(malformed(offset, "odd number of items for DICT"));
                     }
-                    let mut dict = Dict::default();
-                    self.fill_dict(&mut dict, &m.stack[mark..]);
+                    let dict = self.new_dict();
+                    self.fill_dict(&dict, &m.stack[mark..]);
                     m.stack.truncate(mark);
-                    self.push(&mut m, Value::Dict(Rc::new(RefCell::new(dict))), offset)?;
+                    self.push(&mut m, dict, offset)?;
                 }
                 EMPTY_SET => self.push(&mut m, Value::Set, offset)?,
                 FROZENSET => {
@@ -661,9 +659,7 @@ impl<'l> Analyzer<'l> {
                         if (m.stack.len() - mark) % 2 != 0 {
                             return Err(malformed(offset, "odd number of items for SETITEMS"));
                         }
-                        if let Value::Dict(dict) = &target {
-                            self.fill_dict(&mut dict.borrow_mut(), &m.stack[mark..]);
-                        }
+                        self.fill_dict(&target, &m.stack[mark..]);
                     }
                     m.stack.truncate(mark);
                     let method = match op {
@@ -677,9 +673,7 @@ impl<'l> Analyzer<'l> {
                     let value = m.pop(offset)?;
                     let key = m.pop(offset)?;
                     let target = m.top(offset)?.clone();
-                    if let Value::Dict(dict) = &target {
-                        self.fill_dict(&mut dict.borrow_mut(), &[key, value]);
-                    }
+                    self.fill_dict(&target, &[key, value]);
                     self.mutate(&target, "__setitem__", offset, op)?;
                 }
                 GET | BINGET | LONG_BINGET => {
@@ -860,12 +854,23 @@ impl<'l> Analyzer<'l> {
         Ok(self.text(&String::from_utf8_lossy(decoded)))
     }
 
-    fn fill_dict(&mut self, dict: &mut Dict, items: &[Value]) {
+    fn new_dict(&mut self) -> Value {
+        Value::Dict(self.keep(32).then(|| self.heap.new_dict()))
+    }
+
+    /// Keeps the first entries of a dict with a heap slot; other targets keep nothing.
+    fn fill_dict(&mut self, target: &Value, items: &[Value]) {
+        let Value::Dict(Some(id)) = target else {
+            return;
+        };
         for pair in items.chunks_exact(2) {
-            if dict.entries.len() >= KEEP_ITEMS || !self.keep(48) {
+            let full = self.heap.dict(*id).len() >= KEEP_ITEMS;
+            if full || !self.keep(48) {
                 return;
             }
-            dict.entries.push((pair[0].clone(), pair[1].clone()));
+            if let Some(entries) = self.heap.dict_mut(*id) {
+                entries.push((pair[0].clone(), pair[1].clone()));
+            }
         }
     }
 
@@ -879,7 +884,7 @@ impl<'l> Analyzer<'l> {
     ) -> Step {
         match inst {
             Value::Object(obj) => {
-                let origin = obj.borrow().origin.clone();
+                let origin = obj.origin.clone();
                 match &origin {
                     Some(global) => self.note_call(global, offset, BUILD),
                     None => self.unresolved(
@@ -889,9 +894,11 @@ impl<'l> Analyzer<'l> {
                         "calls __setstate__ of the result of an unresolved call".into(),
                     ),
                 }
-                obj.borrow_mut().state = Some(state);
+                if let Some(data) = obj.slot.and_then(|id| self.heap.object_mut(id)) {
+                    data.state = Some(state);
+                }
                 if let Some(global) = origin.filter(|g| is_joblib_array_wrapper(g)) {
-                    self.joblib_array(r, &obj.borrow(), &global, offset)?;
+                    self.joblib_array(r, obj, &global, offset)?;
                 }
                 Ok(())
             }
@@ -932,9 +939,10 @@ impl<'l> Analyzer<'l> {
         offset: u64,
     ) -> Step {
         let layout = wrapper
-            .state
-            .as_ref()
-            .and_then(joblib_layout)
+            .slot
+            .and_then(|id| self.heap.object(id))
+            .and_then(|data| data.state.as_ref())
+            .and_then(|state| joblib_layout(&self.heap, state))
             .ok_or_else(|| {
                 malformed(
                     offset,
@@ -973,15 +981,15 @@ enum JoblibArray {
 }
 
 /// Reads shape, dtype and alignment from a `NumpyArrayWrapper` state dict.
-fn joblib_layout(state: &Value) -> Option<JoblibArray> {
-    let Value::Dict(dict) = state else {
+fn joblib_layout(heap: &Heap, state: &Value) -> Option<JoblibArray> {
+    let Value::Dict(Some(dict)) = state else {
         return None;
     };
-    let dict = dict.borrow();
-    let Value::Object(dtype) = dict.get("dtype")? else {
+    let dict = *dict;
+    let Value::Object(dtype) = heap.dict_get(dict, "dtype")? else {
         return None;
     };
-    let dtype = dtype.borrow();
+    let dtype = heap.object(dtype.slot?)?;
     let Value::Tuple(args) = &dtype.args else {
         return None;
     };
@@ -1011,13 +1019,16 @@ fn joblib_layout(state: &Value) -> Option<JoblibArray> {
             .and_then(|digits| digits.parse::<u64>().ok())
             .filter(|n| *n > 0)?,
     };
-    let count = match dict.get("shape")? {
+    let count = match heap.dict_get(dict, "shape")? {
         Value::Tuple(dims) => dims.iter().try_fold(1u64, |acc, d| {
             acc.checked_mul(u64::try_from(d.as_int()?).ok()?)
         })?,
         _ => return None,
     };
-    let aligned = matches!(dict.get("numpy_array_alignment_bytes"), Some(Value::Int(_)));
+    let aligned = matches!(
+        heap.dict_get(dict, "numpy_array_alignment_bytes"),
+        Some(Value::Int(_))
+    );
     Some(JoblibArray::Raw {
         aligned,
         bytes: count.checked_mul(itemsize)?,

@@ -1,8 +1,11 @@
 //! Abstract values: what the interpreter needs to know of each stack and memo entry. Contents
 //! are kept only where an analysis needs them (names for `STACK_GLOBAL`, joblib array headers),
 //! and only within the kept-bytes budget.
+//!
+//! Mutable values (dicts, call results) live in a per-analysis [`Heap`] and are referred to by
+//! index, never by `Rc`: a pickle may put a dict inside itself, and reference counting would
+//! leak such a cycle. The heap is dropped with the analysis.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
@@ -26,28 +29,63 @@ impl fmt::Display for GlobalRef {
     }
 }
 
-/// A dict whose first entries are kept.
+/// Where a dict's kept entries and a call result's arguments and state live.
 #[derive(Debug, Default)]
-pub(crate) struct Dict {
-    pub(crate) entries: Vec<(Value, Value)>,
+pub(crate) struct Heap {
+    dicts: Vec<Vec<(Value, Value)>>,
+    objects: Vec<ObjectData>,
 }
 
-impl Dict {
-    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().rev().find_map(|(k, v)| match k {
+/// What a call result keeps: its arguments and the state `BUILD` gave it.
+#[derive(Debug)]
+pub(crate) struct ObjectData {
+    pub(crate) args: Value,
+    pub(crate) state: Option<Value>,
+}
+
+impl Heap {
+    pub(crate) fn new_dict(&mut self) -> u32 {
+        self.dicts.push(Vec::new());
+        (self.dicts.len() - 1) as u32
+    }
+
+    pub(crate) fn dict(&self, id: u32) -> &[(Value, Value)] {
+        self.dicts.get(id as usize).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn dict_mut(&mut self, id: u32) -> Option<&mut Vec<(Value, Value)>> {
+        self.dicts.get_mut(id as usize)
+    }
+
+    /// The value of the last entry whose key is the str `key`.
+    pub(crate) fn dict_get(&self, id: u32, key: &str) -> Option<&Value> {
+        self.dict(id).iter().rev().find_map(|(k, v)| match k {
             Value::Str(s) if &**s == key => Some(v),
             _ => None,
         })
     }
+
+    pub(crate) fn new_object(&mut self, args: Value) -> u32 {
+        self.objects.push(ObjectData { args, state: None });
+        (self.objects.len() - 1) as u32
+    }
+
+    pub(crate) fn object(&self, id: u32) -> Option<&ObjectData> {
+        self.objects.get(id as usize)
+    }
+
+    pub(crate) fn object_mut(&mut self, id: u32) -> Option<&mut ObjectData> {
+        self.objects.get_mut(id as usize)
+    }
 }
 
-/// The result of a call: which global made it, with what arguments, and the state `BUILD` gave.
-#[derive(Debug)]
+/// The result of a call: the global whose code handles it, and where its data is kept.
+#[derive(Debug, Clone)]
 pub(crate) struct Object {
     /// The class or function whose code handles this object (`None`: not statically known).
     pub(crate) origin: Option<Rc<GlobalRef>>,
-    pub(crate) args: Value,
-    pub(crate) state: Option<Value>,
+    /// Its arguments and state in the [`Heap`], when the kept-bytes budget allowed.
+    pub(crate) slot: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,9 +107,10 @@ pub(crate) enum Value {
     List,
     Set,
     FrozenSet,
-    Dict(Rc<RefCell<Dict>>),
+    /// A dict, with its kept entries in the heap when the budget allowed.
+    Dict(Option<u32>),
     Global(Rc<GlobalRef>),
-    Object(Rc<RefCell<Object>>),
+    Object(Object),
     /// What `persistent_load` returned.
     Persistent,
     /// A global whose name is not statically known (`STACK_GLOBAL` on computed names, `EXT*`).
@@ -95,7 +134,7 @@ impl Value {
             Value::FrozenSet => "a frozenset".into(),
             Value::Dict(_) => "a dict".into(),
             Value::Global(g) => format!("the global {g}"),
-            Value::Object(o) => match &o.borrow().origin {
+            Value::Object(o) => match &o.origin {
                 Some(g) => format!("the result of calling {g}"),
                 None => "the result of an unresolved call".into(),
             },

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""aigate scan against picklescan, in one run, on three inputs:
+
+  (a) a 2 GiB PyTorch zip checkpoint (torch.save layout: data.pkl plus stored storages),
+  (b) a 45 MB benign pickle of five million floats,
+  (c) a zip of 20,000 small pickle members.
+
+    python3 bench/run.py            # builds aigate --release, pip-installs picklescan, runs
+    python3 bench/run.py --quick    # smaller inputs (for CI smoke runs): same shape, 1/16 size
+
+Each tool scans each input `--runs` times after one warm-up run (so both read from the page
+cache); the table gives the median wall time and the peak resident memory (the child's
+ru_maxrss, measured by a fresh wrapper process per run), and the ratios picklescan / aigate.
+Inputs are generated under bench/work/ (git-ignored) and reused when present. Nothing is
+ever unpickled.
+"""
+
+import argparse
+import io
+import json
+import os
+import pickle
+import statistics
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = REPO / "bench" / "work"
+PICKLESCAN = "picklescan==1.0.5"
+
+MEASURE = r"""
+import resource, subprocess, sys, time, json
+start = time.perf_counter()
+proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+wall = time.perf_counter() - start
+peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"wall": wall, "peak_kib": peak_kib, "code": proc.returncode,
+                  "stderr": proc.stderr.decode(errors="replace")[-500:]}))
+"""
+
+
+def measure(cmd):
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def torch_zip(path, total_bytes):
+    """A checkpoint in torch.save's zip layout: data.pkl referencing N stored float32 storages
+    through persistent ids, exactly as torch writes them (protocol 2, _rebuild_tensor_v2)."""
+    chunk = 64 << 20
+    n = max(1, total_bytes // chunk)
+    numel = chunk // 4
+
+    class Storage:
+        def __init__(self, key):
+            self.key = key
+
+    class Rebuild:
+        def __init__(self, key):
+            self.key = key
+
+        def __reduce__(self):
+            return (rebuild_tensor_v2, (Storage(self.key), 0, (numel,), (1,), False, ordered_dict()))
+
+    import collections
+    import types
+    torch_utils = types.ModuleType("torch._utils")
+    sys.modules.setdefault("torch", types.ModuleType("torch"))
+    sys.modules["torch._utils"] = torch_utils
+
+    def rebuild_tensor_v2(*args):
+        raise RuntimeError("never called: only pickled")
+
+    rebuild_tensor_v2.__module__ = "torch._utils"
+    rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
+    torch_utils._rebuild_tensor_v2 = rebuild_tensor_v2
+
+    def float_storage():
+        raise RuntimeError("never called")
+
+    float_storage.__module__, float_storage.__qualname__ = "torch", "FloatStorage"
+    sys.modules["torch"].FloatStorage = float_storage
+    ordered_dict = collections.OrderedDict
+
+    class TorchPickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, Storage):
+                return ("storage", float_storage, obj.key, "cpu", numel)
+            return None
+
+    state = collections.OrderedDict((f"layers.{i}.weight", Rebuild(str(i))) for i in range(n))
+    buf = io.BytesIO()
+    TorchPickler(buf, protocol=2).dump(state)
+    block = os.urandom(1 << 20)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        zf.writestr("checkpoint/data.pkl", buf.getvalue())
+        zf.writestr("checkpoint/byteorder", "little")
+        for i in range(n):
+            with zf.open(f"checkpoint/data/{i}", "w", force_zip64=True) as f:
+                for _ in range(chunk >> 20):
+                    f.write(block)
+        zf.writestr("checkpoint/version", "3\n")
+
+
+def make_inputs(scale):
+    WORK.mkdir(parents=True, exist_ok=True)
+    inputs = {
+        "a": (WORK / f"checkpoint-{scale}.pt", "2 GiB torch zip checkpoint"),
+        "b": (WORK / f"floats-{scale}.pkl", "45 MB pickle of 5,000,000 floats"),
+        "c": (WORK / f"members-{scale}.zip", "zip of 20,000 pickle members"),
+    }
+    if not inputs["a"][0].exists():
+        torch_zip(inputs["a"][0], (2 << 30) // scale)
+    if not inputs["b"][0].exists():
+        inputs["b"][0].write_bytes(pickle.dumps([float(i) for i in range(5_000_000 // scale)], protocol=4))
+    if not inputs["c"][0].exists():
+        with zipfile.ZipFile(inputs["c"][0], "w", zipfile.ZIP_STORED) as zf:
+            for i in range(20_000 // scale):
+                zf.writestr(f"shard/m{i:05}.pkl", pickle.dumps({"id": i, "w": [0.5] * 8}, protocol=4))
+    return inputs
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="1/16-size inputs")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    scale = 16 if args.quick else 1
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", PICKLESCAN], check=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "aigate"], cwd=REPO, check=True)
+    aigate = str(REPO / "target" / "release" / "aigate")
+    picklescan = [sys.executable, "-m", "picklescan.cli"]
+    inputs = make_inputs(scale)
+
+    rows = []
+    for key, (path, label) in inputs.items():
+        size = path.stat().st_size
+        tools = {"aigate": [aigate, "scan", "--quiet", str(path)],
+                 "picklescan": [*picklescan, "--path", str(path)]}
+        result = {}
+        for tool, cmd in tools.items():
+            warm = measure(cmd)
+            if warm["code"] not in (0,):
+                print(f"{tool} on {path.name} exited {warm['code']}: {warm['stderr']}", file=sys.stderr)
+            runs = [measure(cmd) for _ in range(args.runs)]
+            result[tool] = (statistics.median(r["wall"] for r in runs), max(r["peak_kib"] for r in runs) / 1024)
+        rows.append((key, label, size, result))
+
+    print(f"\n{'input':<40} {'size':>9} {'aigate':>9} {'picklescan':>11} {'time ratio':>11} "
+          f"{'aigate RSS':>11} {'ps RSS':>9} {'RSS ratio':>10}")
+    for key, label, size, r in rows:
+        (at, am), (pt, pm) = r["aigate"], r["picklescan"]
+        print(f"({key}) {label:<36} {size / 2**20:>7.0f}MB {at:>8.3f}s {pt:>10.3f}s {pt / at:>10.1f}x "
+              f"{am:>9.1f}MB {pm:>7.1f}MB {pm / am:>9.1f}x")
+    print(f"\nmedian of {args.runs} runs after a warm-up; {os.cpu_count()} cores; {PICKLESCAN}")
+
+
+if __name__ == "__main__":
+    main()
