@@ -3,6 +3,9 @@
 
 use std::io::{self, Read};
 
+/// The buffer starts small, so that thousands of small pickles (zip members) cost no more than
+/// they need, and doubles up to `BUFFER` while a stream keeps filling it.
+const INITIAL_BUFFER: usize = 4 * 1024;
 const BUFFER: usize = 64 * 1024;
 
 /// Why a read stopped.
@@ -43,7 +46,7 @@ impl<R: Read> Reader<R> {
     pub(crate) fn new(inner: R) -> Self {
         Reader {
             inner,
-            buf: vec![0; BUFFER].into_boxed_slice(),
+            buf: vec![0; INITIAL_BUFFER].into_boxed_slice(),
             start: 0,
             end: 0,
             pos: 0,
@@ -70,6 +73,11 @@ impl<R: Read> Reader<R> {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
+        }
+        if (self.end == self.buf.len() || want > self.buf.len()) && self.buf.len() < BUFFER {
+            let mut grown = vec![0; (self.buf.len() * 2).max(want).min(BUFFER)];
+            grown[..self.end].copy_from_slice(&self.buf[..self.end]);
+            self.buf = grown.into_boxed_slice();
         }
         while self.end < want && !self.eof {
             match self.inner.read(&mut self.buf[self.end..]) {

@@ -242,6 +242,12 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
+/// Whether an error message that went through the pickle reader was a bounded stream's
+/// [`OverLimit`] (the pickle crate keeps only messages).
+pub(crate) fn over_limit_message(message: &str) -> bool {
+    message.starts_with("decoded data exceeds the limit")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,10 +279,4 @@ mod tests {
             Some(Some(vec![2, 3]))
         );
     }
-}
-
-/// Whether an error message that went through the pickle reader was a bounded stream's
-/// [`OverLimit`] (the pickle crate keeps only messages).
-pub(crate) fn over_limit_message(message: &str) -> bool {
-    message.starts_with("decoded data exceeds the limit")
 }
