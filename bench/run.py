@@ -3,7 +3,9 @@
 
   (a) a 2 GiB PyTorch zip checkpoint (torch.save layout: data.pkl plus stored storages),
   (b) a 45 MB benign pickle of five million floats,
-  (c) a zip of 20,000 small pickle members.
+  (c) a zip of 20,000 small pickle members,
+  (d) a 1 GiB pickle (float batches around a 256 MiB bytes payload), aigate only: it shows
+      memory staying flat; picklescan would take minutes on it.
 
     python3 bench/run.py            # builds aigate --release, pip-installs picklescan, runs
     python3 bench/run.py --quick    # smaller inputs (for CI smoke runs): same shape, 1/16 size
@@ -121,7 +123,35 @@ def make_inputs(scale):
         with zipfile.ZipFile(inputs["c"][0], "w", zipfile.ZIP_STORED) as zf:
             for i in range(20_000 // scale):
                 zf.writestr(f"shard/m{i:05}.pkl", pickle.dumps({"id": i, "w": [0.5] * 8}, protocol=4))
+    big = WORK / f"huge-{scale}.pkl"
+    if not big.exists():
+        write_huge_pickle(big, (1 << 30) // scale)
+    inputs["d"] = (big, "1 GiB pickle (aigate only)")
     return inputs
+
+
+def write_huge_pickle(path, total):
+    """A list of float batches (MARK, 1,000 BINFLOATs, APPENDS) with one BINBYTES8 payload of a
+    quarter of the size in the middle: written opcode by opcode, never built in memory."""
+    batch = b"(" + (b"G" + struct.pack(">d", 0.5)) * 1000 + b"e"
+    payload = total // 4
+    with open(path, "wb") as f:
+        f.write(b"\x80\x04]")
+        written = 3
+        half = (total - payload) // 2
+        while written < half:
+            f.write(batch * 64)
+            written += len(batch) * 64
+        f.write(b"\x8e" + struct.pack("<Q", payload))
+        zeros = bytes(1 << 20)
+        for _ in range(payload >> 20):
+            f.write(zeros)
+        f.write(b"a")
+        written += 9 + payload + 1
+        while written < total:
+            f.write(batch * 64)
+            written += len(batch) * 64
+        f.write(b".")
 
 
 def main():
@@ -140,8 +170,9 @@ def main():
     rows = []
     for key, (path, label) in inputs.items():
         size = path.stat().st_size
-        tools = {"aigate": [aigate, "scan", "--quiet", str(path)],
-                 "picklescan": [*picklescan, "--path", str(path)]}
+        tools = {"aigate": [aigate, "scan", "--quiet", str(path)]}
+        if key != "d":
+            tools["picklescan"] = [*picklescan, "--path", str(path)]
         result = {}
         for tool, cmd in tools.items():
             warm = measure(cmd)
@@ -154,9 +185,14 @@ def main():
     print(f"\n{'input':<40} {'size':>9} {'aigate':>9} {'picklescan':>11} {'time ratio':>11} "
           f"{'aigate RSS':>11} {'ps RSS':>9} {'RSS ratio':>10}")
     for key, label, size, r in rows:
-        (at, am), (pt, pm) = r["aigate"], r["picklescan"]
-        print(f"({key}) {label:<36} {size / 2**20:>7.0f}MB {at:>8.3f}s {pt:>10.3f}s {pt / at:>10.1f}x "
-              f"{am:>9.1f}MB {pm:>7.1f}MB {pm / am:>9.1f}x")
+        at, am = r["aigate"]
+        if "picklescan" in r:
+            pt, pm = r["picklescan"]
+            print(f"({key}) {label:<36} {size / 2**20:>7.0f}MB {at:>8.3f}s {pt:>10.3f}s {pt / at:>10.1f}x "
+                  f"{am:>9.1f}MB {pm:>7.1f}MB {pm / am:>9.1f}x")
+        else:
+            print(f"({key}) {label:<36} {size / 2**20:>7.0f}MB {at:>8.3f}s {'-':>11} {'-':>11} "
+                  f"{am:>9.1f}MB {'-':>9} {'-':>10}")
     print(f"\nmedian of {args.runs} runs after a warm-up; {os.cpu_count()} cores; {PICKLESCAN}")
 
 
