@@ -27,7 +27,8 @@ pub(crate) fn pickle_findings(
     decoded: bool,
     out: &mut Vec<Finding>,
 ) {
-    if reach == Reach::RawData && !analysis.has_code_paths() {
+    let unreadable = matches!(analysis.stop, Some(Stop::Io { .. }));
+    if reach == Reach::RawData && !analysis.has_code_paths() && !unreadable {
         return;
     }
     let cap = |sev: Severity| match reach {

@@ -308,13 +308,17 @@ impl Cx<'_> {
             ..self.limits().pickle
         };
         let analysis = aigate_pickle::analyze(blob.open()?, &limits);
-        if !analysis.is_pickle() && !strong {
-            return Ok(());
+        // A stream that cannot be read or decoded to its end is a finding whatever it holds.
+        let unreadable = matches!(analysis.stop, Some(aigate_pickle::Stop::Io { .. }));
+        if !analysis.is_pickle() && !unreadable {
+            if !strong {
+                return Ok(());
+            }
+            if !analysis.has_code_paths() {
+                return self.unrecognized(loc, "content that is no known format");
+            }
         }
-        if !analysis.is_pickle() && !analysis.has_code_paths() {
-            return self.unrecognized(loc, "content that is no known format");
-        }
-        if reach == Reach::RawData && !analysis.has_code_paths() {
+        if reach == Reach::RawData && !analysis.has_code_paths() && !unreadable {
             return Ok(());
         }
         self.scanned(loc, format, blob.len().unwrap_or(analysis.bytes));

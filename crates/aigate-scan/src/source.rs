@@ -5,8 +5,10 @@
 use std::fs::File;
 use std::io::{self, Read};
 
-/// Memory an lzma decoder may use for its dictionary (256 MiB, above what `xz -9` needs).
-const LZMA_MEMORY_KIB: u32 = 256 * 1024;
+/// Memory an xz or lzma decoder may use, dictionary included: 96 MiB, above the 64 MiB that
+/// `xz -9` and Python's `lzma` at preset 9 need, so that a header declaring a huge dictionary
+/// is an error rather than an allocation.
+const LZMA_MEMORY_KIB: u32 = 96 * 1024;
 
 /// The compression codecs a stream may be decoded with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +154,11 @@ impl<'a> Blob<'a> {
                     Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
                     Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(raw)),
                     Codec::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(raw)),
-                    Codec::Xz => Box::new(lzma_rust2::XzReader::new(raw, true)),
+                    Codec::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(
+                        raw,
+                        true,
+                        LZMA_MEMORY_KIB,
+                    )),
                     Codec::Lzma => Box::new(
                         lzma_rust2::LzmaReader::new_mem_limit(raw, LZMA_MEMORY_KIB, None)
                             .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))?,
