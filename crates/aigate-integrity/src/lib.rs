@@ -1,0 +1,91 @@
+//! Pins models and datasets by SHA-256 and checks them before use.
+//!
+//! - [`manifest`]: the `[[model]]`, `[[dataset]]` and `[sources]` sections of `aigate.toml`,
+//!   validated with line numbers.
+//! - [`hash`]: SHA-256 of many files at once, on every core.
+//! - [`lock`]: `aigate.lock`, the reviewed record of every artifact's files, source, scan
+//!   verdict and approval.
+//! - [`verify`]: the disk against the lock: modified, added, removed and retyped files,
+//!   unapproved artifacts, pins that leave the project.
+//!
+//! Nothing here scans or prints: the binary runs `aigate-scan` and hands the verdict in.
+
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod hash;
+pub mod lock;
+pub mod manifest;
+pub mod rules;
+pub mod tree;
+pub mod verify;
+
+use std::path::Path;
+
+pub use rules::RULES;
+
+use lock::LockedFile;
+use tree::EntryKind;
+
+/// Why an artifact cannot be pinned.
+#[derive(Debug, thiserror::Error)]
+pub enum PinError {
+    /// The declared path does not exist.
+    #[error("{0} does not exist")]
+    Missing(String),
+    /// The path leaves the project.
+    #[error("{0} resolves outside the project")]
+    Outside(String),
+    /// The artifact holds a link or a special file.
+    #[error("{path} is {}; aigate pins file contents\nhint: replace it with the file it stands for", .kind.describe())]
+    NotAFile {
+        /// The entry.
+        path: String,
+        /// What it is.
+        kind: EntryKind,
+    },
+    /// Reading failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Lists and hashes the files of the artifact at `rel` (project-relative).
+pub fn pin(root: &Path, rel: &str) -> Result<Vec<LockedFile>, PinError> {
+    if !manifest::is_inside_project(rel) || !tree::resolves_inside(root, rel) {
+        return Err(PinError::Outside(rel.to_owned()));
+    }
+    let entries = tree::list(root, rel).map_err(|source| PinError::Io {
+        path: rel.to_owned(),
+        source,
+    })?;
+    if entries.is_empty() && !root.join(rel).is_dir() {
+        return Err(PinError::Missing(rel.to_owned()));
+    }
+    if let Some((path, kind)) = entries.iter().find(|(_, k)| *k != EntryKind::File) {
+        return Err(PinError::NotAFile {
+            path: path.clone(),
+            kind: *kind,
+        });
+    }
+    let paths: Vec<_> = entries.iter().map(|(p, _)| root.join(p)).collect();
+    entries
+        .into_iter()
+        .zip(hash::hash_files(&paths))
+        .map(|((path, _), result)| {
+            let hashed = result.map_err(|source| PinError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(LockedFile {
+                path,
+                size: hashed.size,
+                sha256: hashed.sha256,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,203 @@
+//! The artifact sections of `aigate.toml`: `[[model]]`, `[[dataset]]` and `[sources]`.
+//! Deserialised with spans so that every validation error names its line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// What an artifact is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A `[[model]]`.
+    Model,
+    /// A `[[dataset]]`.
+    Dataset,
+}
+
+impl Kind {
+    /// `model` or `dataset`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Model => "model",
+            Kind::Dataset => "dataset",
+        }
+    }
+}
+
+/// One `[[model]]` or `[[dataset]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ArtifactDecl {
+    /// Unique among all artifacts: letters, digits, `.`, `_`, `-`.
+    pub name: Spanned<String>,
+    /// A file or a folder, relative to the project root.
+    pub path: Spanned<String>,
+    /// Where it came from (an https URL or `hf://ORG/REPO@REVISION[/FILE]`).
+    #[serde(default)]
+    pub source: Option<Spanned<String>>,
+    /// Who answers for it.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// What it is for (models).
+    #[serde(default)]
+    pub intended_use: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Its licence, as an SPDX expression.
+    #[serde(default)]
+    pub license: Option<String>,
+}
+
+/// `[sources]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Sources {
+    /// URL prefixes `fetch` may download from.
+    #[serde(default)]
+    pub trusted: Vec<Spanned<String>>,
+    /// Whether `hf://` sources must name a commit hash, not a branch or tag.
+    #[serde(default)]
+    pub require_pinned_revision: bool,
+}
+
+/// A validation error, with the line it is on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct ManifestError {
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong, and how to fix it.
+    pub message: String,
+}
+
+/// The 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// Whether a project-relative path stays inside the project: not empty, not absolute, no `..`,
+/// no backslashes or drive letters.
+pub fn is_inside_project(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains('\\')
+        && !path.contains(':')
+        && path.split('/').all(|seg| seg != "..")
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Checks names, paths and sources; `text` is the file, for line numbers.
+pub fn validate(
+    text: &str,
+    artifacts: &[(Kind, &ArtifactDecl)],
+    sources: &Sources,
+) -> Result<(), ManifestError> {
+    let err = |span: std::ops::Range<usize>, message: String| ManifestError {
+        line: line_of(text, span.start),
+        message,
+    };
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (kind, decl) in artifacts {
+        let name = decl.name.get_ref();
+        if !valid_name(name) {
+            return Err(err(
+                decl.name.span(),
+                format!("{} name {name:?} may hold only letters, digits, `.`, `_` and `-`", kind.as_str()),
+            ));
+        }
+        if let Some(first) = seen.insert(name, line_of(text, decl.name.span().start)) {
+            return Err(err(
+                decl.name.span(),
+                format!("artifact name {name:?} is already used on line {first}"),
+            ));
+        }
+        let path = decl.path.get_ref();
+        if !is_inside_project(path) {
+            return Err(err(
+                decl.path.span(),
+                format!("path {path:?} must be relative to the project root, with `/` separators and no `..`"),
+            ));
+        }
+        if let Some(source) = &decl.source {
+            let s = source.get_ref();
+            if !(s.starts_with("https://") || s.starts_with("hf://")) {
+                return Err(err(
+                    source.span(),
+                    format!("source {s:?} must be an https:// URL or hf://ORG/REPO@REVISION[/FILE]"),
+                ));
+            }
+        }
+    }
+    for trusted in &sources.trusted {
+        if !trusted.get_ref().starts_with("https://") {
+            return Err(err(
+                trusted.span(),
+                format!("trusted source {:?} must be an https:// URL prefix", trusted.get_ref()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Doc {
+        #[serde(default)]
+        model: Vec<ArtifactDecl>,
+        #[serde(default)]
+        sources: Sources,
+    }
+
+    fn check(text: &str) -> Result<(), ManifestError> {
+        let doc: Doc = toml::from_str(text).map_err(|e| ManifestError {
+            line: 0,
+            message: e.to_string(),
+        })?;
+        let arts: Vec<_> = doc.model.iter().map(|m| (Kind::Model, m)).collect();
+        validate(text, &arts, &doc.sources)
+    }
+
+    #[test]
+    fn valid_manifest_passes() {
+        assert!(check("[[model]]\nname = \"a\"\npath = \"models/a\"\nsource = \"hf://o/r@main\"\n").is_ok());
+    }
+
+    #[test]
+    fn errors_name_their_line() {
+        let e = check("[[model]]\nname = \"a\"\npath = \"../etc\"\n").err();
+        assert_eq!(e.map(|e| e.line), Some(3));
+        let e = check("[[model]]\nname = \"a\"\npath = \"x\"\n[[model]]\nname = \"a\"\npath = \"y\"\n").err();
+        assert_eq!(e.as_ref().map(|e| e.line), Some(5));
+        let e = check("[sources]\ntrusted = [\n  \"http://x/\",\n]\n").err();
+        assert_eq!(e.map(|e| e.line), Some(3));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(check("[[model]]\nname = \"a\"\npath = \"x\"\nowner_team = \"y\"\n").is_err());
+    }
+
+    #[test]
+    fn project_paths() {
+        assert!(is_inside_project("models/a.pt"));
+        for bad in ["", "/etc/passwd", "a/../../b", "..", "C:/x", "a\\b"] {
+            assert!(!is_inside_project(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Every rule `aigate verify` reports.
+
+use aigate_report::{Rule, Severity};
+
+macro_rules! rules {
+    ($($konst:ident = $id:literal, $sev:ident, $summary:literal, $help:literal;)*) => {
+        $(
+            #[doc = $summary]
+            pub const $konst: &str = $id;
+        )*
+        /// Every rule of `aigate verify`.
+        pub const RULES: &[Rule] = &[
+            $(Rule { id: $id, severity: Severity::$sev, summary: $summary, help: $help },)*
+        ];
+    };
+}
+
+rules! {
+    FILE_MODIFIED = "verify-file-modified", Critical,
+        "a pinned file's content differs from aigate.lock",
+        "if the change is intended, run `aigate lock` and have the artifact approved again; otherwise restore the file";
+    FILE_ADDED = "verify-file-added", High,
+        "a file inside a pinned artifact is not in aigate.lock",
+        "remove it, or run `aigate lock` and have the artifact approved again";
+    FILE_REMOVED = "verify-file-removed", High,
+        "a file pinned in aigate.lock is missing",
+        "restore it, or run `aigate lock` and have the artifact approved again";
+    FILE_TYPE_CHANGED = "verify-file-type-changed", Critical,
+        "a pinned regular file is now a symbolic link or a special file",
+        "a link can point anywhere; restore the file";
+    NOT_APPROVED = "verify-not-approved", High,
+        "an artifact in aigate.lock is not approved",
+        "review it and run `aigate approve NAME --by WHO`";
+    APPROVAL_FORCED = "verify-approval-forced", Info,
+        "an artifact was approved despite unsafe scan findings, with a recorded reason",
+        "review the reason in aigate.lock";
+    NOT_LOCKED = "verify-not-locked", High,
+        "an artifact declared in aigate.toml is not in aigate.lock, or its path changed",
+        "run `aigate lock`";
+    NOT_DECLARED = "verify-not-declared", Medium,
+        "aigate.lock pins an artifact that aigate.toml no longer declares",
+        "run `aigate lock` to drop it";
+    PATH_OUTSIDE_PROJECT = "lock-path-outside-project", Critical,
+        "aigate.lock or aigate.toml points outside the project (an absolute path, `..`, or a link that leaves it)",
+        "pins must stay inside the project; fix the entry and run `aigate lock`";
+}
