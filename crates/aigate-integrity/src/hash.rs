@@ -77,9 +77,18 @@ mod tests {
         fs::write(&a, b"abc").ok();
         fs::write(&b, vec![0u8; CHUNK + 7]).ok();
         let got = hash_files(&[a, b, dir.path().join("missing")]);
-        let first = got[0].as_ref().map(|h| h.sha256.clone()).unwrap_or_default();
-        assert_eq!(first, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_eq!(got[1].as_ref().map(|h| h.size).unwrap_or(0), CHUNK as u64 + 7);
+        let first = got[0]
+            .as_ref()
+            .map(|h| h.sha256.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            first,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            got[1].as_ref().map(|h| h.size).unwrap_or(0),
+            CHUNK as u64 + 7
+        );
         assert!(got[2].is_err());
     }
 }

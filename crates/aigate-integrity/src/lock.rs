@@ -15,7 +15,8 @@ pub const FILE_NAME: &str = "aigate.lock";
 /// The format version this crate writes and reads.
 pub const VERSION: u32 = 1;
 
-const HEADER: &str = "# aigate.lock: what `aigate lock` observed. Review changes; do not edit by hand.\n\n";
+const HEADER: &str =
+    "# aigate.lock: what `aigate lock` observed. Review changes; do not edit by hand.\n\n";
 
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,7 +158,9 @@ pub enum LockError {
     #[error("aigate.lock is not valid: {0}\nhint: regenerate it with `aigate lock`")]
     Parse(String),
     /// Written by a newer aigate.
-    #[error("aigate.lock has format version {0}; this aigate reads version {VERSION}\nhint: upgrade aigate")]
+    #[error(
+        "aigate.lock has format version {0}; this aigate reads version {VERSION}\nhint: upgrade aigate"
+    )]
     Version(u32),
 }
 
@@ -230,8 +233,16 @@ mod tests {
                     rules: BTreeMap::new(),
                 },
                 files: vec![
-                    LockedFile { path: "models/sentiment/b".into(), size: 2, sha256: "bb".into() },
-                    LockedFile { path: "models/sentiment/a".into(), size: 1, sha256: "aa".into() },
+                    LockedFile {
+                        path: "models/sentiment/b".into(),
+                        size: 2,
+                        sha256: "bb".into(),
+                    },
+                    LockedFile {
+                        path: "models/sentiment/a".into(),
+                        size: 1,
+                        sha256: "aa".into(),
+                    },
                 ],
             }],
         }
@@ -251,7 +262,10 @@ mod tests {
 
     #[test]
     fn rejects_other_versions_and_unknown_keys() {
-        assert!(matches!(Lockfile::parse("version = 2\n"), Err(LockError::Version(2))));
+        assert!(matches!(
+            Lockfile::parse("version = 2\n"),
+            Err(LockError::Version(2))
+        ));
         assert!(Lockfile::parse("version = 1\nextra = true\n").is_err());
     }
 }

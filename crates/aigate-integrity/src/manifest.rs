@@ -7,7 +7,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// What an artifact is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// A `[[model]]`.
@@ -115,7 +117,10 @@ pub fn validate(
         if !valid_name(name) {
             return Err(err(
                 decl.name.span(),
-                format!("{} name {name:?} may hold only letters, digits, `.`, `_` and `-`", kind.as_str()),
+                format!(
+                    "{} name {name:?} may hold only letters, digits, `.`, `_` and `-`",
+                    kind.as_str()
+                ),
             ));
         }
         if let Some(first) = seen.insert(name, line_of(text, decl.name.span().start)) {
@@ -128,7 +133,9 @@ pub fn validate(
         if !is_inside_project(path) {
             return Err(err(
                 decl.path.span(),
-                format!("path {path:?} must be relative to the project root, with `/` separators and no `..`"),
+                format!(
+                    "path {path:?} must be relative to the project root, with `/` separators and no `..`"
+                ),
             ));
         }
         if let Some(source) = &decl.source {
@@ -136,7 +143,9 @@ pub fn validate(
             if !(s.starts_with("https://") || s.starts_with("hf://")) {
                 return Err(err(
                     source.span(),
-                    format!("source {s:?} must be an https:// URL or hf://ORG/REPO@REVISION[/FILE]"),
+                    format!(
+                        "source {s:?} must be an https:// URL or hf://ORG/REPO@REVISION[/FILE]"
+                    ),
                 ));
             }
         }
@@ -145,7 +154,10 @@ pub fn validate(
         if !trusted.get_ref().starts_with("https://") {
             return Err(err(
                 trusted.span(),
-                format!("trusted source {:?} must be an https:// URL prefix", trusted.get_ref()),
+                format!(
+                    "trusted source {:?} must be an https:// URL prefix",
+                    trusted.get_ref()
+                ),
             ));
         }
     }
@@ -175,14 +187,19 @@ mod tests {
 
     #[test]
     fn valid_manifest_passes() {
-        assert!(check("[[model]]\nname = \"a\"\npath = \"models/a\"\nsource = \"hf://o/r@main\"\n").is_ok());
+        assert!(
+            check("[[model]]\nname = \"a\"\npath = \"models/a\"\nsource = \"hf://o/r@main\"\n")
+                .is_ok()
+        );
     }
 
     #[test]
     fn errors_name_their_line() {
         let e = check("[[model]]\nname = \"a\"\npath = \"../etc\"\n").err();
         assert_eq!(e.map(|e| e.line), Some(3));
-        let e = check("[[model]]\nname = \"a\"\npath = \"x\"\n[[model]]\nname = \"a\"\npath = \"y\"\n").err();
+        let e =
+            check("[[model]]\nname = \"a\"\npath = \"x\"\n[[model]]\nname = \"a\"\npath = \"y\"\n")
+                .err();
         assert_eq!(e.as_ref().map(|e| e.line), Some(5));
         let e = check("[sources]\ntrusted = [\n  \"http://x/\",\n]\n").err();
         assert_eq!(e.map(|e| e.line), Some(3));

@@ -37,21 +37,35 @@ fn paths_are_contained(root: &Path, a: &LockedArtifact) -> bool {
 }
 
 /// Compares the files under `root` with `lock`, and both with what `aigate.toml` declares.
-pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Result<Vec<Finding>, std::io::Error> {
+pub fn verify(
+    root: &Path,
+    declared: &[Declared<'_>],
+    lock: &Lockfile,
+) -> Result<Vec<Finding>, std::io::Error> {
     let mut out = Vec::new();
     for d in declared {
         match lock.get(d.name) {
             None => out.push(finding(
                 NOT_LOCKED,
                 Severity::High,
-                format!("{} {} is declared in aigate.toml but not pinned in aigate.lock", d.kind.as_str(), d.name),
+                format!(
+                    "{} {} is declared in aigate.toml but not pinned in aigate.lock",
+                    d.kind.as_str(),
+                    d.name
+                ),
                 d.path,
                 d.name,
             )),
             Some(a) if a.path != d.path => out.push(finding(
                 NOT_LOCKED,
                 Severity::High,
-                format!("{} {} is declared at {} but pinned at {}", d.kind.as_str(), d.name, d.path, a.path),
+                format!(
+                    "{} {} is declared at {} but pinned at {}",
+                    d.kind.as_str(),
+                    d.name,
+                    d.path,
+                    a.path
+                ),
                 d.path,
                 d.name,
             )),
@@ -64,7 +78,11 @@ pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Result
             out.push(finding(
                 NOT_DECLARED,
                 Severity::Medium,
-                format!("{} {} is pinned in aigate.lock but no longer declared in aigate.toml", a.kind.as_str(), a.name),
+                format!(
+                    "{} {} is pinned in aigate.lock but no longer declared in aigate.toml",
+                    a.kind.as_str(),
+                    a.name
+                ),
                 &a.path,
                 &a.name,
             ));
@@ -74,7 +92,12 @@ pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Result
             out.push(finding(
                 PATH_OUTSIDE_PROJECT,
                 Severity::Critical,
-                format!("{} {} pins paths outside the project or outside {}; its files were not read", a.kind.as_str(), a.name, a.path),
+                format!(
+                    "{} {} pins paths outside the project or outside {}; its files were not read",
+                    a.kind.as_str(),
+                    a.name,
+                    a.path
+                ),
                 &a.path,
                 &a.name,
             ));
@@ -119,7 +142,11 @@ pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Result
                 Some(kind) => out.push(finding(
                     FILE_TYPE_CHANGED,
                     Severity::Critical,
-                    format!("{} was pinned as a regular file and is now {}", f.path, kind.describe()),
+                    format!(
+                        "{} was pinned as a regular file and is now {}",
+                        f.path,
+                        kind.describe()
+                    ),
                     &f.path,
                     &a.name,
                 )),
@@ -130,7 +157,12 @@ pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Result
                 out.push(finding(
                     FILE_ADDED,
                     Severity::High,
-                    format!("{path} ({}) is inside {} {} but not pinned", kind.describe(), a.kind.as_str(), a.name),
+                    format!(
+                        "{path} ({}) is inside {} {} but not pinned",
+                        kind.describe(),
+                        a.kind.as_str(),
+                        a.name
+                    ),
                     path,
                     &a.name,
                 ));

@@ -29,6 +29,55 @@ pub enum Command {
     /// Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 when a file or
     /// the configuration could not be read and no finding reached --fail-on.
     Scan(ScanArgs),
+    /// Hash and scan every model and dataset in aigate.toml; write aigate.lock.
+    ///
+    /// Artifacts whose files, path and source are unchanged keep their approval; new and
+    /// changed ones are pending until approved.
+    Lock,
+    /// Record who approved an artifact's pinned bytes, and when.
+    ///
+    /// Refused when the files on disk differ from aigate.lock, or when the recorded scan found
+    /// unsafe content, unless --force gives a reason, which is recorded.
+    Approve(ApproveArgs),
+    /// Re-hash what aigate.lock pins and report every difference.
+    ///
+    /// Modified, added, removed and retyped files, unapproved artifacts, and pins outside the
+    /// project are findings. Exit status: 0 when none reaches --fail-on, 1 when one does, 2 on
+    /// errors.
+    Verify(ReportArgs),
+}
+
+/// `aigate approve`.
+#[derive(Debug, clap::Args)]
+pub struct ApproveArgs {
+    /// The artifact's name in aigate.toml.
+    pub name: String,
+    /// Who approves (a name or an e-mail address).
+    #[arg(long, value_name = "WHO")]
+    pub by: String,
+    /// Approve despite unsafe scan findings, for this recorded reason.
+    #[arg(long, value_name = "REASON")]
+    pub force: Option<String>,
+}
+
+/// Output options shared by report-writing commands.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Lowest severity that fails the run.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "low")]
+    pub fail_on: Severity,
+
+    /// Print only findings: no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `aigate scan`.

@@ -38,12 +38,55 @@ pub enum Output {
 }
 
 impl Output {
+    /// Standard output, or a new file.
+    fn open(path: Option<&PathBuf>) -> Result<Output> {
+        Ok(match path {
+            Some(path) => Output::File(
+                BufWriter::new(
+                    File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?,
+                ),
+                path.clone(),
+            ),
+            None => Output::Stdout(BufWriter::new(io::stdout())),
+        })
+    }
+
     fn writer(&mut self) -> &mut dyn Write {
         match self {
             Output::Stdout(w) => w,
             Output::File(w, _) => w,
         }
     }
+
+    fn finish(mut self) -> Result<()> {
+        match &mut self {
+            Output::Stdout(w) => w.flush()?,
+            Output::File(w, path) => w
+                .flush()
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        }
+        Ok(())
+    }
+}
+
+/// Renders a report in the chosen format.
+pub fn render_report(
+    report: &aigate_report::Report,
+    rules: &[aigate_report::Rule],
+    format: cli::Format,
+    threshold: aigate_report::Severity,
+    quiet: bool,
+    verb: &str,
+    out: &mut Output,
+) -> Result<()> {
+    let writer = out.writer();
+    match format {
+        cli::Format::Human => render::human::render(report, rules, threshold, quiet, verb, writer),
+        cli::Format::Json => render::json(report, writer),
+        cli::Format::Sarif => render::sarif::render(report, rules, writer),
+    }?;
+    Ok(())
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -54,35 +97,42 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli) -> Result<ExitStatus> {
-    let config_path = match &cli.config {
-        Some(path) => Some(path.clone()),
-        None => std::env::current_dir()
-            .ok()
-            .and_then(|dir| config::discover(&dir)),
-    };
-    let config = match &config_path {
-        Some(path) => config::load(path)?,
-        None => config::Config::default(),
-    };
     match &cli.command {
         Command::Scan(args) => {
-            let mut out = match &args.output {
-                Some(path) => Output::File(
-                    BufWriter::new(
-                        File::create(path)
-                            .with_context(|| format!("cannot create {}", path.display()))?,
-                    ),
-                    path.clone(),
-                ),
-                None => Output::Stdout(BufWriter::new(io::stdout())),
+            let config_path = match &cli.config {
+                Some(path) => Some(path.clone()),
+                None => std::env::current_dir()
+                    .ok()
+                    .and_then(|dir| config::discover(&dir)),
             };
+            let config = match &config_path {
+                Some(path) => config::load(path)?,
+                None => config::Config::default(),
+            };
+            let mut out = Output::open(args.output.as_ref())?;
             let status = commands::scan::run(args, &config, &mut out)?;
-            match &mut out {
-                Output::Stdout(w) => w.flush()?,
-                Output::File(w, path) => w
-                    .flush()
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-            }
+            out.finish()?;
+            Ok(status)
+        }
+        Command::Lock => {
+            let project = config::Project::find(cli.config.as_deref())?;
+            let mut out = Output::open(None)?;
+            let status = commands::lock::run(&project, out.writer())?;
+            out.finish()?;
+            Ok(status)
+        }
+        Command::Approve(args) => {
+            let project = config::Project::find(cli.config.as_deref())?;
+            let mut out = Output::open(None)?;
+            let status = commands::approve::run(args, &project, out.writer())?;
+            out.finish()?;
+            Ok(status)
+        }
+        Command::Verify(args) => {
+            let project = config::Project::find(cli.config.as_deref())?;
+            let mut out = Output::open(args.output.as_ref())?;
+            let status = commands::verify::run(args, &project, &mut out)?;
+            out.finish()?;
             Ok(status)
         }
     }

@@ -38,6 +38,9 @@ fn scan_samples(format: &str) -> Output {
 fn help() {
     insta::assert_snapshot!("help", stdout(&aigate(&["--help"])));
     insta::assert_snapshot!("scan_help", stdout(&aigate(&["scan", "--help"])));
+    insta::assert_snapshot!("lock_help", stdout(&aigate(&["lock", "--help"])));
+    insta::assert_snapshot!("approve_help", stdout(&aigate(&["approve", "--help"])));
+    insta::assert_snapshot!("verify_help", stdout(&aigate(&["verify", "--help"])));
 }
 
 #[test]

@@ -6,7 +6,10 @@ use std::path::Path;
 
 #[test]
 fn rule_ids_are_unique_documented_and_not_stale() {
-    let rules = aigate_scan::RULES;
+    let rules: Vec<_> = aigate_scan::RULES
+        .iter()
+        .chain(aigate_integrity::RULES)
+        .collect();
     let ids: BTreeSet<&str> = rules.iter().map(|r| r.id).collect();
     assert_eq!(ids.len(), rules.len(), "duplicate rule ids");
     for id in &ids {
@@ -34,7 +37,7 @@ fn rule_ids_are_unique_documented_and_not_stale() {
         stale.is_empty(),
         "docs/rules.md documents unknown rules: {stale:?}"
     );
-    for rule in rules {
+    for rule in &rules {
         let section = docs
             .split("\n## ")
             .find(|s| s.starts_with(rule.id))

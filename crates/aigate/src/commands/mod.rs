@@ -1,3 +1,6 @@
 //! One module per command.
 
+pub mod approve;
+pub mod lock;
 pub mod scan;
+pub mod verify;

@@ -1,6 +1,6 @@
 //! `aigate scan PATH...`
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -9,10 +9,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use aigate_report::{Report, Severity, Tool};
 use aigate_scan::{Progress, ScanLimits, Scanner, walk};
 
-use crate::cli::{Format, ScanArgs};
+use crate::cli::ScanArgs;
 use crate::config::Config;
-use crate::render;
-use crate::{ExitStatus, Output};
+use crate::{ExitStatus, Output, render_report};
 
 /// Work below which no progress bar is shown: it would flash and vanish.
 const PROGRESS_MIN_BYTES: u64 = 256 << 20;
@@ -86,14 +85,15 @@ pub fn run(args: &ScanArgs, config: &Config, out: &mut Output) -> Result<ExitSta
         errors,
         files.len() as u64,
     );
-    let rules = aigate_scan::RULES;
-    let writer: &mut dyn Write = out.writer();
-    match args.format {
-        Format::Human => render::human::render(&report, rules, threshold, args.quiet, writer),
-        Format::Json => render::json(&report, writer),
-        Format::Sarif => render::sarif::render(&report, rules, writer),
-    }
-    .map_err(anyhow::Error::from)?;
+    render_report(
+        &report,
+        aigate_scan::RULES,
+        args.format,
+        threshold,
+        args.quiet,
+        "scanned",
+        out,
+    )?;
     Ok(if report.count_at_least(threshold) > 0 {
         ExitStatus::Findings
     } else if !report.errors.is_empty() {

@@ -23,12 +23,14 @@ fn place(finding: &Finding) -> String {
     parts.join(" > ")
 }
 
-/// Writes the human report. With `quiet`, only files with findings and no summary.
+/// Writes the human report. With `quiet`, only files with findings and no summary. `verb` says
+/// what was done to the files (`scanned`, `verified`).
 pub fn render(
     report: &Report,
     rules: &[Rule],
     threshold: Severity,
     quiet: bool,
+    verb: &str,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let mut paths: Vec<&str> = report
@@ -95,7 +97,7 @@ pub fn render(
     };
     writeln!(
         out,
-        "scanned {} file(s): {}; {verdict}",
+        "{verb} {} file(s): {}; {verdict}",
         report.summary.files,
         if counts.is_empty() {
             "no findings".to_owned()

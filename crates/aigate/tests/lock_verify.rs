@@ -1,0 +1,289 @@
+//! `aigate lock`, `approve` and `verify` on real project folders: every kind of tampering is
+//! caught with its rule, approvals survive only unchanged bytes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Project {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = dir.path();
+        fs::create_dir_all(root.join("models/sentiment")).ok();
+        fs::create_dir_all(root.join("data")).ok();
+        fs::copy(
+            repo().join("fixtures/benign/torch_state_dict.pt"),
+            root.join("models/sentiment/model.pt"),
+        )
+        .ok();
+        fs::write(
+            root.join("models/sentiment/config.json"),
+            b"{\"hidden\": 8}\n",
+        )
+        .ok();
+        fs::write(root.join("data/tickets.csv"), b"id,text\n1,hello\n").ok();
+        fs::write(
+            root.join("aigate.toml"),
+            "[[model]]\nname = \"sentiment\"\npath = \"models/sentiment\"\nowner = \"ml-platform\"\n\n\
+             [[dataset]]\nname = \"tickets\"\npath = \"data/tickets.csv\"\nowner = \"data-eng\"\n",
+        )
+        .ok();
+        Project { dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_aigate"))
+            .current_dir(self.root())
+            .env("SOURCE_DATE_EPOCH", "1795305600")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn lock_and_approve_all(&self) {
+        assert_eq!(self.run(&["lock"]).status.code(), Some(0));
+        assert_eq!(
+            self.run(&["approve", "sentiment", "--by", "alice"])
+                .status
+                .code(),
+            Some(0)
+        );
+        assert_eq!(
+            self.run(&["approve", "tickets", "--by", "bob"])
+                .status
+                .code(),
+            Some(0)
+        );
+    }
+
+    fn verify_rules(&self) -> (i32, Vec<String>) {
+        let out = self.run(&["verify", "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let rules = report["findings"]
+            .as_array()
+            .map(|fs| {
+                fs.iter()
+                    .filter_map(|f| f["rule"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (out.status.code().unwrap_or(-1), rules)
+    }
+
+    fn lock_text(&self) -> String {
+        fs::read_to_string(self.root().join("aigate.lock")).unwrap_or_default()
+    }
+}
+
+fn approved_project() -> Project {
+    let p = Project::new();
+    p.lock_and_approve_all();
+    p
+}
+
+#[test]
+fn untouched_project_verifies_clean() {
+    let p = approved_project();
+    assert_eq!(p.verify_rules(), (0, vec![]));
+    let lock = p.lock_text();
+    assert!(
+        lock.contains("by = \"alice\"") && lock.contains("at = \"2026-11-22T00:00:00Z\""),
+        "{lock}"
+    );
+}
+
+#[test]
+fn unapproved_artifacts_fail_verification() {
+    let p = Project::new();
+    assert_eq!(p.run(&["lock"]).status.code(), Some(0));
+    assert_eq!(
+        p.verify_rules(),
+        (
+            1,
+            vec!["verify-not-approved".into(), "verify-not-approved".into()]
+        )
+    );
+}
+
+#[test]
+fn flipped_byte_is_modified() {
+    let p = approved_project();
+    let path = p.root().join("models/sentiment/model.pt");
+    let mut bytes = fs::read(&path).unwrap_or_default();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    fs::write(&path, bytes).ok();
+    assert_eq!(p.verify_rules(), (1, vec!["verify-file-modified".into()]));
+}
+
+#[test]
+fn added_file_is_reported() {
+    let p = approved_project();
+    fs::write(p.root().join("models/sentiment/extra.bin"), b"x").ok();
+    assert_eq!(p.verify_rules(), (1, vec!["verify-file-added".into()]));
+}
+
+#[test]
+fn removed_file_is_reported() {
+    let p = approved_project();
+    fs::remove_file(p.root().join("models/sentiment/config.json")).ok();
+    assert_eq!(p.verify_rules(), (1, vec!["verify-file-removed".into()]));
+}
+
+#[cfg(unix)]
+#[test]
+fn file_swapped_for_a_symlink_is_a_type_change() {
+    let p = approved_project();
+    let path = p.root().join("models/sentiment/config.json");
+    let copy = p.root().join("elsewhere.json");
+    fs::copy(&path, &copy).ok();
+    fs::remove_file(&path).ok();
+    std::os::unix::fs::symlink(&copy, &path).ok();
+    assert_eq!(
+        p.verify_rules(),
+        (1, vec!["verify-file-type-changed".into()])
+    );
+}
+
+#[test]
+fn hand_edited_hash_in_the_lock_is_caught() {
+    let p = approved_project();
+    let lock = p.lock_text();
+    let at = lock.find("sha256 = \"").unwrap_or(0) + 10;
+    let mut edited = lock.clone();
+    edited.replace_range(at..at + 1, if &lock[at..at + 1] == "0" { "1" } else { "0" });
+    fs::write(p.root().join("aigate.lock"), edited).ok();
+    assert_eq!(p.verify_rules().1, vec!["verify-file-modified".to_string()]);
+}
+
+#[test]
+fn lock_entries_outside_the_project_are_rejected() {
+    let p = approved_project();
+    let edited = p.lock_text().replace(
+        "path = \"data/tickets.csv\"\n",
+        "path = \"../../etc/passwd\"\n",
+    );
+    fs::write(p.root().join("aigate.lock"), edited).ok();
+    let (code, rules) = p.verify_rules();
+    assert_eq!(code, 1);
+    assert!(
+        rules.contains(&"lock-path-outside-project".to_string()),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn approval_survives_only_unchanged_artifacts() {
+    let p = approved_project();
+    fs::write(p.root().join("data/tickets.csv"), b"id,text\n1,changed\n").ok();
+    let out = p.run(&["lock"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("model sentiment") && text.contains("approved by alice (unchanged)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dataset tickets") && text.contains("pending approval (changed)"),
+        "{text}"
+    );
+    assert_eq!(p.verify_rules(), (1, vec!["verify-not-approved".into()]));
+}
+
+#[test]
+fn unsafe_artifacts_need_a_forced_approval_with_a_reason() {
+    let p = Project::new();
+    fs::copy(
+        repo().join("fixtures/malicious/reduce_proto2.pkl"),
+        p.root().join("models/sentiment/head.pkl"),
+    )
+    .ok();
+    assert_eq!(p.run(&["lock"]).status.code(), Some(0));
+    let refused = p.run(&["approve", "sentiment", "--by", "alice"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("pickle-unsafe-global"));
+    assert!(p.lock_text().contains("status = \"pending\""));
+    let forced = p.run(&[
+        "approve",
+        "sentiment",
+        "--by",
+        "alice",
+        "--force",
+        "isolated red-team sandbox",
+    ]);
+    assert_eq!(forced.status.code(), Some(0));
+    assert!(
+        p.lock_text()
+            .contains("forced = \"isolated red-team sandbox\"")
+    );
+}
+
+#[test]
+fn approval_of_changed_files_is_refused() {
+    let p = Project::new();
+    assert_eq!(p.run(&["lock"]).status.code(), Some(0));
+    fs::write(p.root().join("models/sentiment/config.json"), b"{}").ok();
+    assert_eq!(
+        p.run(&["approve", "sentiment", "--by", "alice"])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn declared_but_unlocked_and_locked_but_undeclared_are_reported() {
+    let p = approved_project();
+    let toml = fs::read_to_string(p.root().join("aigate.toml")).unwrap_or_default();
+    let toml = toml.replace("name = \"tickets\"", "name = \"tickets-v2\"");
+    fs::write(p.root().join("aigate.toml"), toml).ok();
+    let (_, mut rules) = p.verify_rules();
+    rules.sort();
+    assert_eq!(rules, ["verify-not-declared", "verify-not-locked"]);
+}
+
+#[test]
+fn lock_refuses_symlinks_and_missing_paths() {
+    let p = Project::new();
+    fs::remove_file(p.root().join("data/tickets.csv")).ok();
+    let out = p.run(&["lock"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("data/tickets.csv does not exist"));
+}
+
+#[test]
+fn manifest_errors_name_the_line() {
+    let p = Project::new();
+    fs::write(
+        p.root().join("aigate.toml"),
+        "[[model]]\nname = \"m\"\npath = \"m\"\nintended_use = \"x\"\n",
+    )
+    .ok();
+    let out = p.run(&["lock"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 4") && err.contains("intended_use"),
+        "{err}"
+    );
+}
+
+#[test]
+fn lock_output_is_stable() {
+    let p = approved_project();
+    let first = p.lock_text();
+    assert_eq!(p.run(&["lock"]).status.code(), Some(0));
+    assert_eq!(p.lock_text(), first);
+}
