@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod fetch;
 pub mod hash;
 pub mod lock;
 pub mod manifest;

@@ -45,6 +45,37 @@ pub enum Command {
     /// project are findings. Exit status: 0 when none reaches --fail-on, 1 when one does, 2 on
     /// errors.
     Verify(ReportArgs),
+    /// Download a model or dataset from a trusted source, check it, scan it, pin it.
+    ///
+    /// SOURCE is an https URL under a [sources] trusted prefix, or
+    /// hf://[datasets/]ORG/REPO@REVISION[/FILE]. Every redirect must stay trusted. The download
+    /// is streamed to a staging folder while it is hashed; a wrong --sha256, an untrusted source
+    /// or an unsafe scan leaves nothing behind. On success the files move into place, and the
+    /// artifact is added to aigate.toml and pinned in aigate.lock, pending approval.
+    Fetch(FetchArgs),
+}
+
+/// `aigate fetch`.
+#[derive(Debug, clap::Args)]
+pub struct FetchArgs {
+    /// An https URL, or hf://[datasets/]ORG/REPO@REVISION[/FILE].
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+    /// The artifact's name in aigate.toml.
+    #[arg(long)]
+    pub name: String,
+    /// The SHA-256 the file must have (a single file only).
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// Declare it as a [[dataset]] rather than a [[model]].
+    #[arg(long)]
+    pub dataset: bool,
+    /// Where to put it [default: models/NAME or datasets/NAME].
+    #[arg(long, value_name = "DIR")]
+    pub dest: Option<String>,
+    /// Retries after a failed attempt (server errors, dropped connections).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
 }
 
 /// `aigate approve`.

@@ -128,6 +128,13 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             out.finish()?;
             Ok(status)
         }
+        Command::Fetch(args) => {
+            let project = config::Project::find(cli.config.as_deref())?;
+            let mut out = Output::open(None)?;
+            let status = commands::fetch::run(args, &project, out.writer())?;
+            out.finish()?;
+            Ok(status)
+        }
         Command::Verify(args) => {
             let project = config::Project::find(cli.config.as_deref())?;
             let mut out = Output::open(args.output.as_ref())?;

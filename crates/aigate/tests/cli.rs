@@ -41,6 +41,7 @@ fn help() {
     insta::assert_snapshot!("lock_help", stdout(&aigate(&["lock", "--help"])));
     insta::assert_snapshot!("approve_help", stdout(&aigate(&["approve", "--help"])));
     insta::assert_snapshot!("verify_help", stdout(&aigate(&["verify", "--help"])));
+    insta::assert_snapshot!("fetch_help", stdout(&aigate(&["fetch", "--help"])));
 }
 
 #[test]

@@ -38,6 +38,11 @@ pub fn scan_record(scanner: &Scanner, threshold: Severity, files: &[Walked]) -> 
         let scan = result.with_context(|| format!("cannot scan {}", file.display))?;
         findings.extend(scan.findings);
     }
+    Ok(scan_summary(&findings, threshold))
+}
+
+/// The verdict recorded for findings at a threshold.
+pub fn scan_summary(findings: &[Finding], threshold: Severity) -> ScanRecord {
     let failing: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.severity >= threshold)
@@ -46,7 +51,7 @@ pub fn scan_record(scanner: &Scanner, threshold: Severity, files: &[Walked]) -> 
     for f in &failing {
         *rules.entry(f.rule.clone()).or_insert(0) += 1;
     }
-    Ok(ScanRecord {
+    ScanRecord {
         verdict: if failing.is_empty() {
             Verdict::Clean
         } else {
@@ -57,7 +62,7 @@ pub fn scan_record(scanner: &Scanner, threshold: Severity, files: &[Walked]) -> 
         findings: failing.len() as u64,
         max_severity: findings.iter().map(|f| f.severity).max(),
         rules,
-    })
+    }
 }
 
 /// A scanner configured from `[scan]`, and its threshold.

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod approve;
+pub mod fetch;
 pub mod lock;
 pub mod scan;
 pub mod verify;

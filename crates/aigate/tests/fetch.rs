@@ -1,0 +1,548 @@
+//! `aigate fetch` against a real HTTPS server on 127.0.0.1 (rustls, with a self-signed
+//! certificate the client trusts through `SSL_CERT_FILE`): success, wrong hash, untrusted
+//! prefix, redirect to an untrusted host, truncated transfer, server error then success,
+//! unsafe content, and Hugging Face repositories through `HF_ENDPOINT`.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+
+fn ok<T, E: Debug>(result: Result<T, E>) -> T {
+    match result {
+        Ok(v) => v,
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[derive(Clone)]
+enum Reply {
+    Body(Vec<u8>),
+    Status(u16),
+    Redirect(String),
+    /// Redirects to this path on `localhost`: the same server under a host name that is not
+    /// trusted.
+    RedirectToLocalhost(String),
+    /// Announces more bytes than it sends, then closes.
+    Truncated(Vec<u8>),
+}
+
+struct Server {
+    port: u16,
+    ca: PathBuf,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(routes: Vec<(String, Vec<Reply>)>) -> Server {
+        let dir = ok(tempfile::tempdir());
+        let key = ok(rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+        ]));
+        let ca = dir.path().join("ca.pem");
+        ok(std::fs::write(&ca, key.cert.pem()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ok(ok(rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions())
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![key.cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.signing_key.serialize_der().into()),
+        ));
+        let config = Arc::new(config);
+        let listener = ok(TcpListener::bind("127.0.0.1:0"));
+        let port = ok(listener.local_addr()).port();
+        let routes: Arc<HashMap<String, Vec<Reply>>> = Arc::new(routes.into_iter().collect());
+        let hits = Arc::new(Mutex::new(HashMap::new()));
+        let server_hits = Arc::clone(&hits);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (config, routes, hits) = (
+                    Arc::clone(&config),
+                    Arc::clone(&routes),
+                    Arc::clone(&server_hits),
+                );
+                std::thread::spawn(move || serve(stream, config, &routes, &hits));
+            }
+        });
+        Server {
+            port,
+            ca,
+            hits,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn hits(&self, path: &str) -> usize {
+        self.hits
+            .lock()
+            .map(|h| h.get(path).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    routes: &HashMap<String, Vec<Reply>>,
+    hits: &Mutex<HashMap<String, usize>>,
+) {
+    let Ok(conn) = rustls::ServerConnection::new(config) else {
+        return;
+    };
+    let mut tls = rustls::StreamOwned::new(conn, stream);
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match tls.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let index = {
+        let Ok(mut hits) = hits.lock() else { return };
+        let n = hits.entry(path.clone()).or_insert(0);
+        *n += 1;
+        *n - 1
+    };
+    let reply = routes
+        .get(&path)
+        .and_then(|r| r.get(index.min(r.len().saturating_sub(1))).cloned());
+    let response: Vec<u8> = match reply {
+        None => {
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+        }
+        Some(Reply::Body(body)) => {
+            let mut r = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            r.extend(body);
+            r
+        }
+        Some(Reply::Status(code)) => {
+            format!("HTTP/1.1 {code} Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .into_bytes()
+        }
+        Some(Reply::Redirect(to)) => format!(
+            "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .into_bytes(),
+        Some(Reply::RedirectToLocalhost(to)) => {
+            let port = tls.sock.local_addr().map(|a| a.port()).unwrap_or(0);
+            format!("HTTP/1.1 302 Found\r\nLocation: https://localhost:{port}{to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .into_bytes()
+        }
+        Some(Reply::Truncated(body)) => {
+            let mut r = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len() * 2
+            )
+            .into_bytes();
+            r.extend(body);
+            r
+        }
+    };
+    let _ = tls.write_all(&response);
+    let _ = tls.flush();
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+}
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new(server: &Server, extra_sources: &str) -> Project {
+        let dir = ok(tempfile::tempdir());
+        ok(std::fs::write(
+            dir.path().join("aigate.toml"),
+            format!(
+                "# the project's models\n[sources]\ntrusted = [\"{}\"]\n{extra_sources}",
+                server.url("/trusted/")
+            ),
+        ));
+        Project { dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn fetch(&self, server: &Server, args: &[&str]) -> Output {
+        ok(Command::new(env!("CARGO_BIN_EXE_aigate"))
+            .current_dir(self.root())
+            .env("SSL_CERT_FILE", &server.ca)
+            .env("HF_ENDPOINT", server.url(""))
+            .arg("fetch")
+            .args(args)
+            .output())
+    }
+
+    /// Every path under the project, for "nothing left behind" checks.
+    fn tree(&self) -> Vec<String> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                out.push(
+                    path.strip_prefix(root)
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+                if path.is_dir() {
+                    walk(&path, root, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.root(), self.root(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    // The digest comes from aigate's own hashing crate's known-answer-tested implementation.
+    let dir = ok(tempfile::tempdir());
+    let path = dir.path().join("x");
+    ok(std::fs::write(&path, data));
+    ok(aigate_integrity::hash::hash_file(&path)).sha256
+}
+
+fn benign() -> Vec<u8> {
+    ok(std::fs::read(
+        repo().join("fixtures/benign/sklearn_logreg.pkl"),
+    ))
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn say(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn fetch_pins_a_trusted_file_with_the_right_hash() {
+    let body = benign();
+    let server = Server::start(vec![(
+        "/trusted/model.pkl".into(),
+        vec![Reply::Body(body.clone())],
+    )]);
+    let p = Project::new(&server, "");
+    let url = server.url("/trusted/model.pkl");
+    let out = p.fetch(
+        &server,
+        &[&url, "--name", "churn", "--sha256", &sha256_hex(&body)],
+    );
+    assert_eq!(code(&out), 0, "{}", say(&out));
+    assert_eq!(
+        ok(std::fs::read(p.root().join("models/churn/model.pkl"))),
+        body
+    );
+    let toml = ok(std::fs::read_to_string(p.root().join("aigate.toml")));
+    assert!(
+        toml.starts_with("# the project's models\n"),
+        "comments survive: {toml}"
+    );
+    assert!(
+        toml.contains("[[model]]\nname = \"churn\"\npath = \"models/churn\""),
+        "{toml}"
+    );
+    let lock = ok(std::fs::read_to_string(p.root().join("aigate.lock")));
+    assert!(
+        lock.contains(&sha256_hex(&body)) && lock.contains("status = \"pending\""),
+        "{lock}"
+    );
+    assert_eq!(
+        p.tree(),
+        [
+            "aigate.lock",
+            "aigate.toml",
+            "models",
+            "models/churn",
+            "models/churn/model.pkl"
+        ]
+    );
+}
+
+#[test]
+fn wrong_hash_leaves_nothing_behind() {
+    let server = Server::start(vec![(
+        "/trusted/model.pkl".into(),
+        vec![Reply::Body(benign())],
+    )]);
+    let p = Project::new(&server, "");
+    let out = p.fetch(
+        &server,
+        &[
+            &server.url("/trusted/model.pkl"),
+            "--name",
+            "m",
+            "--sha256",
+            &"0".repeat(64),
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", say(&out));
+    assert!(say(&out).contains("SHA-256"), "{}", say(&out));
+    assert_eq!(p.tree(), ["aigate.toml"]);
+}
+
+#[test]
+fn untrusted_prefix_is_refused_before_any_request() {
+    let server = Server::start(vec![(
+        "/other/model.pkl".into(),
+        vec![Reply::Body(benign())],
+    )]);
+    let p = Project::new(&server, "");
+    let out = p.fetch(&server, &[&server.url("/other/model.pkl"), "--name", "m"]);
+    assert_eq!(code(&out), 1, "{}", say(&out));
+    assert!(say(&out).contains("not trusted"));
+    assert_eq!(server.hits("/other/model.pkl"), 0);
+    assert_eq!(p.tree(), ["aigate.toml"]);
+}
+
+#[test]
+fn dot_segments_cannot_climb_out_of_a_trusted_prefix() {
+    let server = Server::start(vec![]);
+    let p = Project::new(&server, "");
+    let out = p.fetch(
+        &server,
+        &[
+            &server.url("/trusted/%2e%2e/other/model.pkl"),
+            "--name",
+            "m",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", say(&out));
+    assert_eq!(p.tree(), ["aigate.toml"]);
+}
+
+#[test]
+fn redirect_to_an_untrusted_host_is_refused() {
+    let server = Server::start(vec![
+        (
+            "/trusted/model.pkl".into(),
+            vec![Reply::RedirectToLocalhost("/trusted/copy.pkl".into())],
+        ),
+        ("/trusted/copy.pkl".into(), vec![Reply::Body(benign())]),
+    ]);
+    let p = Project::new(&server, "");
+    let out = p.fetch(&server, &[&server.url("/trusted/model.pkl"), "--name", "m"]);
+    assert_eq!(code(&out), 1, "{}", say(&out));
+    assert!(say(&out).contains("redirects there"), "{}", say(&out));
+    assert_eq!(server.hits("/trusted/model.pkl"), 1);
+    assert_eq!(
+        server.hits("/trusted/copy.pkl"),
+        0,
+        "the untrusted target was requested"
+    );
+    assert_eq!(p.tree(), ["aigate.toml"]);
+}
+
+#[test]
+fn trusted_redirects_are_followed() {
+    let server = Server::start(vec![
+        (
+            "/trusted/model.pkl".into(),
+            vec![Reply::Redirect("/trusted/blobs/abc".into())],
+        ),
+        ("/trusted/blobs/abc".into(), vec![Reply::Body(benign())]),
+    ]);
+    let p = Project::new(&server, "");
+    let out = p.fetch(&server, &[&server.url("/trusted/model.pkl"), "--name", "m"]);
+    assert_eq!(code(&out), 0, "{}", say(&out));
+    assert_eq!(server.hits("/trusted/blobs/abc"), 1);
+}
+
+#[test]
+fn truncated_transfer_fails_after_retries_and_leaves_nothing() {
+    let server = Server::start(vec![(
+        "/trusted/model.pkl".into(),
+        vec![Reply::Truncated(benign())],
+    )]);
+    let p = Project::new(&server, "");
+    let out = p.fetch(
+        &server,
+        &[
+            &server.url("/trusted/model.pkl"),
+            "--name",
+            "m",
+            "--retries",
+            "1",
+        ],
+    );
+    assert_eq!(code(&out), 2, "{}", say(&out));
+    assert_eq!(server.hits("/trusted/model.pkl"), 2);
+    assert_eq!(p.tree(), ["aigate.toml"]);
+}
+
+#[test]
+fn server_error_then_success_is_retried() {
+    let server = Server::start(vec![(
+        "/trusted/model.pkl".into(),
+        vec![Reply::Status(503), Reply::Body(benign())],
+    )]);
+    let p = Project::new(&server, "");
+    let out = p.fetch(&server, &[&server.url("/trusted/model.pkl"), "--name", "m"]);
+    assert_eq!(code(&out), 0, "{}", say(&out));
+    assert_eq!(server.hits("/trusted/model.pkl"), 2);
+}
+
+#[test]
+fn client_errors_are_not_retried() {
+    let server = Server::start(vec![(
+        "/trusted/model.pkl".into(),
+        vec![Reply::Status(404)],
+    )]);
+    let p = Project::new(&server, "");
+    let out = p.fetch(&server, &[&server.url("/trusted/model.pkl"), "--name", "m"]);
+    assert_eq!(code(&out), 2, "{}", say(&out));
+    assert_eq!(server.hits("/trusted/model.pkl"), 1);
+    assert_eq!(p.tree(), ["aigate.toml"]);
+}
+
+#[test]
+fn unsafe_content_is_refused_and_removed() {
+    let evil = ok(std::fs::read(
+        repo().join("fixtures/malicious/reduce_proto2.pkl"),
+    ));
+    let server = Server::start(vec![("/trusted/model.pkl".into(), vec![Reply::Body(evil)])]);
+    let p = Project::new(&server, "");
+    let out = p.fetch(&server, &[&server.url("/trusted/model.pkl"), "--name", "m"]);
+    assert_eq!(code(&out), 1, "{}", say(&out));
+    assert!(say(&out).contains("pickle-unsafe-global"), "{}", say(&out));
+    assert_eq!(p.tree(), ["aigate.toml"]);
+}
+
+const REV: &str = "0123456789abcdef0123456789abcdef01234567";
+
+fn hf_server(weights: &[u8], weights_oid: &str) -> Server {
+    let listing = format!(
+        r#"[{{"type":"directory","path":"onnx"}},
+            {{"type":"file","path":"config.json","size":2,"oid":"abc"}},
+            {{"type":"file","path":"onnx/weights.bin","size":{},"oid":"def","lfs":{{"oid":"{weights_oid}","size":{},"pointerSize":130}}}}]"#,
+        weights.len(),
+        weights.len()
+    );
+    Server::start(vec![
+        (
+            format!("/api/models/acme/tiny/tree/{REV}?recursive=true"),
+            vec![Reply::Body(listing.into_bytes())],
+        ),
+        (
+            format!("/acme/tiny/resolve/{REV}/config.json"),
+            vec![Reply::Body(b"{}".to_vec())],
+        ),
+        (
+            format!("/acme/tiny/resolve/{REV}/onnx/weights.bin"),
+            vec![Reply::Redirect(format!("/acme/tiny/blobs/{weights_oid}"))],
+        ),
+        (
+            format!("/acme/tiny/blobs/{weights_oid}"),
+            vec![Reply::Body(weights.to_vec())],
+        ),
+    ])
+}
+
+fn hf_project(server: &Server, pinned: bool) -> Project {
+    let dir = ok(tempfile::tempdir());
+    ok(std::fs::write(
+        dir.path().join("aigate.toml"),
+        format!(
+            "[sources]\ntrusted = [\"{}\"]\nrequire-pinned-revision = {pinned}\n",
+            server.url("/acme/")
+        ),
+    ));
+    Project { dir }
+}
+
+#[test]
+fn hf_repository_is_listed_fetched_and_checked_against_lfs_digests() {
+    let weights = vec![7u8; 100_000];
+    let server = hf_server(&weights, &sha256_hex(&weights));
+    let p = hf_project(&server, true);
+    let out = p.fetch(
+        &server,
+        &[&format!("hf://acme/tiny@{REV}"), "--name", "tiny"],
+    );
+    assert_eq!(code(&out), 0, "{}", say(&out));
+    assert_eq!(
+        ok(std::fs::read(p.root().join("models/tiny/onnx/weights.bin"))),
+        weights
+    );
+    assert_eq!(
+        ok(std::fs::read(p.root().join("models/tiny/config.json"))),
+        b"{}"
+    );
+    let toml = ok(std::fs::read_to_string(p.root().join("aigate.toml")));
+    assert!(
+        toml.contains(&format!("source = \"hf://acme/tiny@{REV}\"")),
+        "{toml}"
+    );
+}
+
+#[test]
+fn hf_lfs_digest_mismatch_is_refused() {
+    let weights = vec![7u8; 1000];
+    let server = hf_server(&weights, &"1".repeat(64));
+    let p = hf_project(&server, false);
+    let out = p.fetch(
+        &server,
+        &[&format!("hf://acme/tiny@{REV}"), "--name", "tiny"],
+    );
+    assert_eq!(code(&out), 1, "{}", say(&out));
+    assert_eq!(p.tree(), ["aigate.toml"]);
+}
+
+#[test]
+fn hf_single_file() {
+    let weights = vec![1u8; 10];
+    let server = hf_server(&weights, &sha256_hex(&weights));
+    let p = hf_project(&server, true);
+    let out = p.fetch(
+        &server,
+        &[
+            &format!("hf://acme/tiny@{REV}/config.json"),
+            "--name",
+            "cfg",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", say(&out));
+    assert!(p.root().join("models/cfg/config.json").is_file());
+}
+
+#[test]
+fn unpinned_revision_is_refused_when_pins_are_required() {
+    let server = hf_server(b"x", &sha256_hex(b"x"));
+    let p = hf_project(&server, true);
+    let out = p.fetch(&server, &["hf://acme/tiny@main", "--name", "tiny"]);
+    assert_eq!(code(&out), 1, "{}", say(&out));
+    assert!(say(&out).contains("not a commit hash"));
+    assert_eq!(
+        server.hits(&format!("/api/models/acme/tiny/tree/{REV}?recursive=true")),
+        0
+    );
+}
