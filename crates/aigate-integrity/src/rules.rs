@@ -1,21 +1,8 @@
 //! Every rule `aigate verify` reports.
 
-use aigate_report::{Rule, Severity};
-
-macro_rules! rules {
-    ($($konst:ident = $id:literal, $sev:ident, $summary:literal, $help:literal;)*) => {
-        $(
-            #[doc = $summary]
-            pub const $konst: &str = $id;
-        )*
-        /// Every rule of `aigate verify`.
-        pub const RULES: &[Rule] = &[
-            $(Rule { id: $id, severity: Severity::$sev, summary: $summary, help: $help },)*
-        ];
-    };
-}
-
-rules! {
+aigate_report::rules! {
+    /// Every rule of `aigate verify`.
+    RULES;
     FILE_MODIFIED = "verify-file-modified", Critical,
         "a pinned file's content differs from aigate.lock",
         "if the change is intended, run `aigate lock` and have the artifact approved again; otherwise restore the file";

@@ -195,6 +195,31 @@ pub struct Rule {
     pub help: &'static str,
 }
 
+/// Declares rule-id constants and a `RULES` table in one go, so that ids, severities and help
+/// texts are written once:
+///
+/// ```
+/// aigate_report::rules! {
+///     /// Every rule of this check.
+///     RULES;
+///     FOO_FOUND = "foo-found", High, "a foo was found", "remove the foo";
+/// }
+/// assert_eq!(RULES[0].id, FOO_FOUND);
+/// ```
+#[macro_export]
+macro_rules! rules {
+    ($(#[$table_doc:meta])* $table:ident; $($konst:ident = $id:literal, $sev:ident, $summary:literal, $help:literal;)*) => {
+        $(
+            #[doc = $summary]
+            pub const $konst: &str = $id;
+        )*
+        $(#[$table_doc])*
+        pub const $table: &[$crate::Rule] = &[
+            $($crate::Rule { id: $id, severity: $crate::Severity::$sev, summary: $summary, help: $help },)*
+        ];
+    };
+}
+
 /// What a run looked at: one entry per file or member whose format was recognised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scanned {
@@ -248,6 +273,16 @@ pub struct Tool {
     pub name: String,
     /// Its version.
     pub version: String,
+}
+
+impl Tool {
+    /// aigate at `version`.
+    pub fn aigate(version: &str) -> Self {
+        Tool {
+            name: "aigate".into(),
+            version: version.into(),
+        }
+    }
 }
 
 impl Report {

@@ -1,21 +1,8 @@
 //! Every rule this crate reports, with its default severity and what to do about it.
 
-use aigate_report::{Rule, Severity};
-
-macro_rules! rules {
-    ($($konst:ident = $id:literal, $sev:ident, $summary:literal, $help:literal;)*) => {
-        $(
-            #[doc = $summary]
-            pub const $konst: &str = $id;
-        )*
-        /// Every rule of `aigate scan`.
-        pub const RULES: &[Rule] = &[
-            $(Rule { id: $id, severity: Severity::$sev, summary: $summary, help: $help },)*
-        ];
-    };
-}
-
-rules! {
+aigate_report::rules! {
+    /// Every rule of `aigate scan`.
+    RULES;
     PICKLE_UNSAFE_GLOBAL = "pickle-unsafe-global", Critical,
         "a pickle imports or calls a global that can run code, reflect, touch files or the network, or load a second stage",
         "do not load this file; get the model from its publisher again, or re-save it from trusted code as safetensors";

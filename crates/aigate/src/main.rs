@@ -96,6 +96,19 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Runs a command that works on the project around `aigate.toml`, writing to `output`.
+fn in_project(
+    cli: &Cli,
+    output: Option<&PathBuf>,
+    command: impl FnOnce(&config::Project, &mut Output) -> Result<ExitStatus>,
+) -> Result<ExitStatus> {
+    let project = config::Project::find(cli.config.as_deref())?;
+    let mut out = Output::open(output)?;
+    let status = command(&project, &mut out)?;
+    out.finish()?;
+    Ok(status)
+}
+
 fn run(cli: Cli) -> Result<ExitStatus> {
     match &cli.command {
         Command::Scan(args) => {
@@ -114,34 +127,16 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             out.finish()?;
             Ok(status)
         }
-        Command::Lock => {
-            let project = config::Project::find(cli.config.as_deref())?;
-            let mut out = Output::open(None)?;
-            let status = commands::lock::run(&project, out.writer())?;
-            out.finish()?;
-            Ok(status)
-        }
-        Command::Approve(args) => {
-            let project = config::Project::find(cli.config.as_deref())?;
-            let mut out = Output::open(None)?;
-            let status = commands::approve::run(args, &project, out.writer())?;
-            out.finish()?;
-            Ok(status)
-        }
-        Command::Fetch(args) => {
-            let project = config::Project::find(cli.config.as_deref())?;
-            let mut out = Output::open(None)?;
-            let status = commands::fetch::run(args, &project, out.writer())?;
-            out.finish()?;
-            Ok(status)
-        }
-        Command::Verify(args) => {
-            let project = config::Project::find(cli.config.as_deref())?;
-            let mut out = Output::open(args.output.as_ref())?;
-            let status = commands::verify::run(args, &project, &mut out)?;
-            out.finish()?;
-            Ok(status)
-        }
+        Command::Lock => in_project(&cli, None, |p, out| commands::lock::run(p, out.writer())),
+        Command::Approve(args) => in_project(&cli, None, |p, out| {
+            commands::approve::run(args, p, out.writer())
+        }),
+        Command::Fetch(args) => in_project(&cli, None, |p, out| {
+            commands::fetch::run(args, p, out.writer())
+        }),
+        Command::Verify(args) => in_project(&cli, args.output.as_ref(), |p, out| {
+            commands::verify::run(args, p, out)
+        }),
     }
 }
 

@@ -276,10 +276,7 @@ pub fn run(args: &FetchArgs, project: &Project, out: &mut dyn Write) -> Result<E
     let scan = scan_summary(&findings, threshold);
     if scan.verdict == Verdict::Unsafe {
         let report = Report::new(
-            Tool {
-                name: "aigate".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-            },
+            Tool::aigate(env!("CARGO_PKG_VERSION")),
             findings,
             Vec::new(),
             Vec::new(),

@@ -76,10 +76,7 @@ pub fn run(args: &ScanArgs, config: &Config, out: &mut Output) -> Result<ExitSta
         }
     }
     let report = Report::new(
-        Tool {
-            name: "aigate".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
+        Tool::aigate(env!("CARGO_PKG_VERSION")),
         findings,
         scanned,
         errors,

@@ -26,10 +26,7 @@ pub fn run(args: &ReportArgs, project: &Project, out: &mut Output) -> Result<Exi
     let findings = verify(&project.root, &declared, &lock).context("cannot verify")?;
     let files = lock.artifacts.iter().map(|a| a.files.len() as u64).sum();
     let report = Report::new(
-        Tool {
-            name: "aigate".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
+        Tool::aigate(env!("CARGO_PKG_VERSION")),
         findings,
         Vec::new(),
         Vec::new(),
