@@ -64,7 +64,7 @@ impl Default for Limits {
             max_opcodes: 1 << 30,
             max_stack: 4 << 20,
             max_marks: 1 << 16,
-            max_memo: 4 << 20,
+            max_memo: 1 << 20,
             max_nesting: 4,
             max_embedded_bytes: 256 << 20,
             max_kept_bytes: 64 << 20,
