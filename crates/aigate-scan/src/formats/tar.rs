@@ -1,4 +1,5 @@
-//! Tar archives, and inside them PyTorch's oldest checkpoint format: a tar of `sys_info`,
+//! Tar archives (ustar, GNU long names, PAX), read header by header with every record bounded,
+//! and inside them PyTorch's oldest checkpoint format: a tar of `sys_info`,
 //! `pickle`, `storages` and `tensors`, where `storages` and `tensors` are records of a pickle
 //! followed by raw data. torch.load unpickles every record's pickle, so every one is analysed:
 //! the walker skips the raw data by the sizes the records give.
@@ -16,29 +17,214 @@ fn finding(cx: &mut Cx<'_>, rule: &str, loc: &Location, message: String) {
     cx.finding(Finding::new(rule, Severity::Medium, message, loc.clone()));
 }
 
+/// Longest GNU long name or link name read.
+const MAX_LONG_NAME: u64 = 64 << 10;
+/// Longest PAX extended header read.
+const MAX_PAX: u64 = 1 << 20;
+const BLOCK: u64 = 512;
+
+/// One member header, after long-name and PAX records are applied.
+struct Header {
+    name: String,
+    size: u64,
+    kind: u8,
+}
+
+/// Parses an octal or base-256 numeric field.
+fn number(field: &[u8]) -> Option<u64> {
+    if field.first().is_some_and(|b| b & 0x80 != 0) {
+        let mut value: u64 = u64::from(field[0] & 0x7f);
+        for b in &field[1..] {
+            value = value.checked_mul(256)?.checked_add(u64::from(*b))?;
+        }
+        return Some(value);
+    }
+    let text: String = field
+        .iter()
+        .take_while(|b| **b != 0)
+        .map(|b| *b as char)
+        .collect();
+    let text = text.trim();
+    if text.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(text, 8).ok()
+}
+
+fn text(field: &[u8]) -> String {
+    let end = field.iter().position(|b| *b == 0).unwrap_or(field.len());
+    String::from_utf8_lossy(&field[..end]).into_owned()
+}
+
+fn checksum_ok(block: &[u8]) -> bool {
+    let Some(stored) = number(&block[148..156]) else {
+        return false;
+    };
+    let sum: u64 = block
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(*b)
+            }
+        })
+        .sum();
+    sum == stored
+}
+
+/// Applies a PAX record set (`LEN key=value\n`…) to a pending name and size.
+fn apply_pax(data: &[u8], name: &mut Option<String>, size: &mut Option<u64>) {
+    let mut rest = data;
+    while let Some(space) = rest.iter().position(|b| *b == b' ') {
+        let Some(len) = std::str::from_utf8(&rest[..space])
+            .ok()
+            .and_then(|l| l.parse::<usize>().ok())
+        else {
+            return;
+        };
+        if len <= space || len > rest.len() {
+            return;
+        }
+        let record = &rest[space + 1..len];
+        let record = record.strip_suffix(b"\n").unwrap_or(record);
+        if let Some(eq) = record.iter().position(|b| *b == b'=') {
+            let (key, value) = (&record[..eq], &record[eq + 1..]);
+            match key {
+                b"path" => *name = Some(String::from_utf8_lossy(value).into_owned()),
+                b"size" => *size = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
+                _ => {}
+            }
+        }
+        rest = &rest[len..];
+    }
+}
+
+/// Reads tar headers from a stream, bounded: names and PAX records have size limits, member
+/// data is never read by the walker itself.
+struct Walker<R> {
+    reader: R,
+    pos: u64,
+}
+
+impl<R: Read> Walker<R> {
+    fn block(&mut self) -> io::Result<Option<[u8; 512]>> {
+        let mut block = [0u8; 512];
+        let mut got = 0;
+        while got < 512 {
+            match self.reader.read(&mut block[got..])? {
+                0 if got == 0 => return Ok(None),
+                0 => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the archive ends inside a header",
+                    ));
+                }
+                n => got += n,
+            }
+        }
+        self.pos += BLOCK;
+        Ok(Some(block))
+    }
+
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        let copied = io::copy(&mut (&mut self.reader).take(n), &mut io::sink())?;
+        self.pos += copied;
+        if copied < n {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the archive ends inside a member",
+            ));
+        }
+        Ok(())
+    }
+
+    fn padded(size: u64) -> u64 {
+        size.div_ceil(BLOCK) * BLOCK
+    }
+
+    fn read_record(&mut self, size: u64, limit: u64, what: &str) -> io::Result<Vec<u8>> {
+        if size > limit {
+            return Err(io::Error::other(format!(
+                "a {what} of {size} bytes exceeds the limit of {limit}"
+            )));
+        }
+        let mut data = vec![0u8; size as usize];
+        self.reader.read_exact(&mut data)?;
+        self.pos += size;
+        self.skip(Self::padded(size) - size)?;
+        Ok(data)
+    }
+
+    /// The next member header, or `None` at the end of the archive.
+    fn next(&mut self) -> io::Result<Option<Header>> {
+        let mut long_name: Option<String> = None;
+        let mut pax_size: Option<u64> = None;
+        loop {
+            let Some(block) = self.block()? else {
+                return Ok(None);
+            };
+            if block.iter().all(|b| *b == 0) {
+                return Ok(None);
+            }
+            if !checksum_ok(&block) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("bad header checksum at offset {}", self.pos - BLOCK),
+                ));
+            }
+            let size = number(&block[124..136])
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad size field"))?;
+            let kind = block[156];
+            match kind {
+                b'L' => {
+                    let data = self.read_record(size, MAX_LONG_NAME, "long name")?;
+                    long_name = Some(text(&data));
+                }
+                b'K' => {
+                    self.read_record(size, MAX_LONG_NAME, "long link name")?;
+                }
+                b'x' => {
+                    let data = self.read_record(size, MAX_PAX, "PAX header")?;
+                    apply_pax(&data, &mut long_name, &mut pax_size);
+                }
+                b'g' => {
+                    self.read_record(size, MAX_PAX, "PAX global header")?;
+                }
+                _ => {
+                    let mut name = text(&block[0..100]);
+                    if &block[257..262] == b"ustar" && block[345] != 0 {
+                        name = format!("{}/{name}", text(&block[345..500]));
+                    }
+                    return Ok(Some(Header {
+                        name: long_name.unwrap_or(name),
+                        size: pax_size.unwrap_or(size),
+                        kind,
+                    }));
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Result<()> {
     cx.scanned(loc, "tar", blob.len().unwrap_or(0));
-    let mut archive = tar::Archive::new(blob.open()?);
-    let entries = match archive.entries() {
-        Ok(entries) => entries,
-        Err(err) => {
-            finding(cx, TAR_MALFORMED, loc, format!("cannot be read: {err}"));
-            return Ok(());
-        }
+    let mut walker = Walker {
+        reader: blob.open()?,
+        pos: 0,
     };
     let mut count = 0u64;
-    for entry in entries {
-        let mut entry = match entry {
-            Ok(entry) => entry,
+    loop {
+        let header = match walker.next() {
+            Ok(Some(header)) => header,
+            Ok(None) => break,
             Err(err) => {
                 finding(
                     cx,
                     TAR_MALFORMED,
                     loc,
-                    format!(
-                        "a member header cannot be read: {}",
-                        err.to_string().to_lowercase()
-                    ),
+                    format!("cannot be read: {}", err.to_string().to_lowercase()),
                 );
                 break;
             }
@@ -56,19 +242,41 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
             );
             break;
         }
-        if !entry.header().entry_type().is_file() {
+        let data_at = walker.pos;
+        let padded = Walker::<Box<dyn Read>>::padded(header.size);
+        let inner = loc.join(header.name.clone());
+        if header.kind == b'S' {
+            finding(
+                cx,
+                TAR_MALFORMED,
+                &inner,
+                "a GNU sparse member, which aigate does not read; it was not analysed".into(),
+            );
+        }
+        let is_file = matches!(header.kind, b'0' | 0 | b'7');
+        if !is_file {
+            if let Err(err) = walker.skip(padded) {
+                finding(cx, TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
+                break;
+            }
             continue;
         }
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let inner = loc.join(name.clone());
-        let size = entry.size();
-        let legacy = matches!(name.as_str(), "storages" | "tensors");
         let member_data;
-        let member = match blob.slice(entry.raw_file_position(), size) {
-            Some(member) => member,
-            None if size <= cx.limits().max_in_memory => {
-                let mut data = Vec::new();
-                if let Err(err) = entry.read_to_end(&mut data) {
+        let member = match blob.slice(data_at, header.size) {
+            Some(member) => {
+                if let Err(err) = walker.skip(padded) {
+                    finding(cx, TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
+                    break;
+                }
+                member
+            }
+            None if header.size <= cx.limits().max_in_memory => {
+                let mut data = vec![0u8; header.size as usize];
+                let read = walker.reader.read_exact(&mut data).and_then(|()| {
+                    walker.pos += header.size;
+                    walker.skip(padded - header.size)
+                });
+                if let Err(err) = read {
                     cx.container_error(&inner, TAR_MALFORMED, &err);
                     break;
                 }
@@ -81,16 +289,22 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
                     CONTAINER_BUDGET_EXCEEDED,
                     &inner,
                     format!(
-                        "a {size} byte member of a compressed tar exceeds the in-memory limit; it was not analysed"
+                        "a {} byte member of a compressed tar exceeds the in-memory limit; it was not analysed",
+                        header.size
                     ),
                 );
+                if let Err(err) = walker.skip(padded) {
+                    finding(cx, TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
+                    break;
+                }
                 continue;
             }
         };
+        let legacy = matches!(header.name.as_str(), "storages" | "tensors");
         let result = if legacy && member.head(2)?.first() == Some(&0x80) {
-            legacy_records(cx, &member, &inner, name == "tensors")
+            legacy_records(cx, &member, &inner, header.name == "tensors")
         } else {
-            cx.scan(&member, &inner, Hint::from_name(&name), depth + 1)
+            cx.scan(&member, &inner, Hint::from_name(&header.name), depth + 1)
         };
         if let Err(err) = result {
             cx.container_error(&inner, TAR_MALFORMED, &err);
