@@ -15,10 +15,9 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::hash::{Hashed, hex};
+use crate::hash::{Hashed, HashingReader};
 use crate::manifest::is_inside_project;
 
 /// Hosts the Hugging Face Hub redirects large files to. Accepted for `hf://` downloads only when
@@ -579,16 +578,15 @@ impl Client {
             fs::create_dir_all(parent).map_err(io_err)?;
         }
         let mut out = File::create(dest).map_err(io_err)?;
-        let mut reader = response.into_body().into_reader();
-        let mut hasher = Sha256::new();
+        let mut reader = HashingReader::new(response.into_body().into_reader());
         let mut buf = vec![0u8; 1 << 20];
-        let mut got = 0u64;
         loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => {
+                    let got = reader.size();
                     return Err(match want {
                         Some(want) if got < want => FetchError::Truncated {
                             url: url.to_string(),
@@ -602,11 +600,10 @@ impl Client {
                     });
                 }
             };
-            hasher.update(&buf[..n]);
             out.write_all(&buf[..n]).map_err(io_err)?;
-            got += n as u64;
             progress(n as u64);
         }
+        let got = reader.size();
         if let Some(want) = want {
             if got != want {
                 return Err(FetchError::Truncated {
@@ -617,10 +614,7 @@ impl Client {
             }
         }
         out.sync_all().map_err(io_err)?;
-        Ok(Hashed {
-            size: got,
-            sha256: hex(&hasher.finalize()),
-        })
+        Ok(reader.finish())
     }
 }
 

@@ -26,26 +26,58 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A reader that hashes and counts what passes through it.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Size and SHA-256 of everything read.
+    pub fn finish(self) -> Hashed {
+        Hashed {
+            size: self.size,
+            sha256: hex(&self.hasher.finalize()),
+        }
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
 /// Hashes one file.
 pub fn hash_file(path: &Path) -> io::Result<Hashed> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
+    let mut reader = HashingReader::new(File::open(path)?);
     let mut buf = vec![0u8; CHUNK];
-    let mut size = 0u64;
     loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(reader.finish()),
+            Ok(_) => {}
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(err),
-        };
-        hasher.update(&buf[..n]);
-        size += n as u64;
+        }
     }
-    Ok(Hashed {
-        size,
-        sha256: hex(&hasher.finalize()),
-    })
 }
 
 /// Hashes files in parallel; results come back in the order given.

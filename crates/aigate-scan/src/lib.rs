@@ -281,7 +281,7 @@ impl Cx<'_> {
             limit: self.limits().max_decoded_bytes,
         };
         let inner = loc.join(format!("{} stream", codec.name()));
-        match self.scan(&decoded, &inner, hint.decoded(), depth + 1) {
+        match self.scan(&decoded, &inner, hint, depth + 1) {
             Ok(()) => Ok(()),
             Err(err) => {
                 self.container_error(&inner, rules::COMPRESSION_CORRUPT, &err);

@@ -145,3 +145,30 @@ fn truncated_zip_is_malformed_not_a_pass() {
     let got = scan(&data[..data.len() - 30], "model.pt", ScanLimits::default());
     assert!(rules(&got).contains(&"zip-malformed"), "{:?}", got.findings);
 }
+
+/// A ustar header for a regular member of `size` bytes.
+fn tar_header(name: &str, size: u64) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    h[156] = b'0';
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h
+}
+
+#[test]
+fn tar_member_claiming_more_than_follows_is_malformed_not_allocated() {
+    let mut tar = tar_header("model.pkl", 900 << 20);
+    tar.extend(b"cos\nsystem\n");
+    let got = scan(
+        &flate2_like_gzip(&tar),
+        "bundle.tar.gz",
+        ScanLimits::default(),
+    );
+    assert!(rules(&got).contains(&"tar-malformed"), "{:?}", got.findings);
+}

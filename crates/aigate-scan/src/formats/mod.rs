@@ -70,10 +70,6 @@ impl Hint {
         }
     }
 
-    pub(crate) fn decoded(self) -> Hint {
-        self
-    }
-
     pub(crate) fn reach(self) -> Reach {
         match self {
             Hint::RawData => Reach::RawData,

@@ -271,11 +271,21 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
                 member
             }
             None if header.size <= cx.limits().max_in_memory => {
-                let mut data = vec![0u8; header.size as usize];
-                let read = walker.reader.read_exact(&mut data).and_then(|()| {
-                    walker.pos += header.size;
-                    walker.skip(padded - header.size)
-                });
+                // Grow with the bytes actually present: a header may claim far more than follows.
+                let mut data = Vec::new();
+                let read = (&mut walker.reader)
+                    .take(header.size)
+                    .read_to_end(&mut data)
+                    .and_then(|got| {
+                        walker.pos += got as u64;
+                        if (got as u64) < header.size {
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "the archive ends inside a member",
+                            ));
+                        }
+                        walker.skip(padded - header.size)
+                    });
                 if let Err(err) = read {
                     cx.container_error(&inner, TAR_MALFORMED, &err);
                     break;

@@ -4,7 +4,7 @@
 //! ZIP64 is supported. Members go back to the dispatcher.
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Read as _};
 
 use aigate_report::{Finding, Location, Severity};
 
@@ -403,5 +403,3 @@ fn check_crc(cx: &mut Cx<'_>, content: &Blob<'_>, entry: &Entry, inner: &Locatio
         ));
     }
 }
-
-use std::io::Read as _;
