@@ -9,6 +9,7 @@
 
     python3 bench/run.py            # builds aigate --release, pip-installs picklescan, runs
     python3 bench/run.py --quick    # smaller inputs (for CI smoke runs): same shape, 1/16 size
+    python3 bench/run.py --baseline OLD/aigate   # also time an earlier build, for regressions
 
 Each tool scans each input `--runs` times after one warm-up run (so both read from the page
 cache); the table gives the median wall time and the peak resident memory as GNU time reports
@@ -157,6 +158,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="1/16-size inputs")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baseline", help="another aigate binary to time in the same run")
     args = parser.parse_args()
     scale = 16 if args.quick else 1
 
@@ -172,12 +174,14 @@ def main():
     for key, (path, label) in inputs.items():
         size = path.stat().st_size
         tools = {"aigate": [aigate, "scan", "--quiet", str(path)]}
+        if args.baseline:
+            tools["baseline"] = [args.baseline, "scan", "--quiet", str(path)]
         if key != "d":
             tools["picklescan"] = [*picklescan, "--path", str(path)]
         result = {}
         for tool, cmd in tools.items():
             warm = measure(cmd)
-            if warm["code"] not in (0,):
+            if warm["code"] not in (0, 1):
                 print(f"{tool} on {path.name} exited {warm['code']}: {warm['stderr']}", file=sys.stderr)
             runs = [measure(cmd) for _ in range(args.runs)]
             result[tool] = (statistics.median(r["wall"] for r in runs), max(r["peak_kib"] for r in runs) / 1024)
@@ -194,6 +198,12 @@ def main():
         else:
             print(f"({key}) {label:<36} {size / 2**20:>7.0f}MB {at:>8.3f}s {'-':>11} {'-':>11} "
                   f"{am:>9.1f}MB {'-':>9} {'-':>10}")
+    if args.baseline:
+        print(f"\n{'input':<40} {'aigate':>9} {'baseline':>9} {'ratio':>7} {'RSS':>9} {'base RSS':>9}")
+        for key, label, size, r in rows:
+            at, am = r["aigate"]
+            bt, bm = r["baseline"]
+            print(f"({key}) {label:<36} {at:>8.3f}s {bt:>8.3f}s {at / bt:>6.2f}x {am:>7.1f}MB {bm:>7.1f}MB")
     print(f"\nmedian of {args.runs} runs after a warm-up; {os.cpu_count()} cores; {PICKLESCAN}")
 
 

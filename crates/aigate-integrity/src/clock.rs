@@ -1,20 +1,14 @@
-//! The current time as RFC 3339 UTC, to the second. `SOURCE_DATE_EPOCH` (seconds since the
-//! epoch), the reproducible-builds convention, overrides the clock.
+//! Times as RFC 3339 UTC, to the second. The caller decides what "now" is (the binary honours
+//! `SOURCE_DATE_EPOCH`, the reproducible-builds convention); this module reads no environment.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Now, or `SOURCE_DATE_EPOCH`, as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn now_rfc3339() -> String {
-    let secs = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0)
-        });
-    rfc3339(secs)
+/// Seconds since the epoch by the system clock.
+pub fn system_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// Seconds since the epoch as RFC 3339 UTC (Howard Hinnant's civil-from-days).

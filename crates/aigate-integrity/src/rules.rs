@@ -17,7 +17,7 @@ aigate_report::rules! {
         "a link can point anywhere; restore the file";
     NOT_APPROVED = "verify-not-approved", High,
         "an artifact in aigate.lock is not approved",
-        "review it and run `aigate approve NAME --by WHO`";
+        "review it, then record who approved it with `aigate approve`";
     APPROVAL_FORCED = "verify-approval-forced", Info,
         "an artifact was approved despite unsafe scan findings, with a recorded reason",
         "review the reason in aigate.lock";
@@ -27,6 +27,12 @@ aigate_report::rules! {
     NOT_DECLARED = "verify-not-declared", Medium,
         "aigate.lock pins an artifact that aigate.toml no longer declares",
         "run `aigate lock` to drop it";
+    APPROVE_FILES_CHANGED = "approve-files-changed", High,
+        "an approval was refused: the artifact's files differ from what aigate.lock pins",
+        "an approval covers pinned bytes only; run `aigate lock`, review the change, then approve";
+    APPROVE_UNSAFE_VERDICT = "approve-unsafe-verdict", High,
+        "an approval was refused: the artifact's scan found unsafe content",
+        "see the findings with `aigate scan`; approve anyway only with --force and a reason, which is recorded";
     PATH_OUTSIDE_PROJECT = "lock-path-outside-project", Critical,
         "aigate.lock or aigate.toml points outside the project (an absolute path, `..`, or a link that leaves it)",
         "pins must stay inside the project; fix the entry and run `aigate lock`";

@@ -24,6 +24,8 @@
 #![forbid(unsafe_code)]
 
 mod interp;
+mod joblib;
+mod literals;
 mod opcodes;
 mod reader;
 mod sniff;
@@ -249,6 +251,21 @@ impl Analysis {
             || (!self.globals.is_empty() && !self.odd_names_only)
             || !self.embedded.is_empty()
             || matches!(self.stop, Some(Stop::Limit { .. }))
+    }
+
+    /// Whether content that neither claims a protocol nor carries a pickle name has shown the
+    /// structure of a pickle rather than text that happens to start with an opcode byte: a
+    /// complete pickle (`STOP`), a call, or an embedded pickle. One import alone is not enough:
+    /// `cat\ndog\n` reads as `GLOBAL cat.dog`.
+    pub fn shows_pickle_structure(&self) -> bool {
+        self.starts_with_proto
+            || self.pickles > 0
+            || self.globals.iter().any(|g| g.calls > 0)
+            || self
+                .unresolved
+                .iter()
+                .any(|u| u.kind == UnresolvedKind::Call)
+            || !self.embedded.is_empty()
     }
 
     /// Whether anything was imported, called indirectly or embedded.

@@ -140,7 +140,9 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    /// Reads exactly `n` bytes into a new vector. Callers bound `n`.
+    /// Reads exactly `n` bytes into a new vector. Callers bound `n`. The vector grows as the
+    /// bytes arrive (a claimed length that is not there is never allocated) and ends with a
+    /// capacity of exactly `n`, never the next power of two above it.
     pub(crate) fn take(&mut self, n: usize) -> Result<Vec<u8>, ReadError> {
         let mut out = Vec::with_capacity(n.min(1 << 20));
         while out.len() < n {
@@ -148,6 +150,10 @@ impl<R: Read> Reader<R> {
                 return Err(ReadError::Truncated);
             }
             let here = self.available().min(n - out.len());
+            if out.capacity() - out.len() < here {
+                let grow = (n - out.len()).min(out.len().max(1 << 20));
+                out.reserve_exact(grow.max(here));
+            }
             out.extend_from_slice(&self.buf[self.start..self.start + here]);
             self.consume(here);
         }
@@ -199,15 +205,15 @@ mod tests {
     fn reads_across_buffer_refills() {
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let mut r = Reader::new(&data[..]);
-        r.skip(70_000).ok();
+        r.skip(70_000).unwrap();
         assert_eq!(r.pos(), 70_000);
-        let arr = r.array::<4>().ok();
+        let arr = r.array::<4>().unwrap();
         assert_eq!(
             arr,
-            Some([data[70_000], data[70_001], data[70_002], data[70_003]])
+            [data[70_000], data[70_001], data[70_002], data[70_003]]
         );
-        let rest = r.take(129_996).map(|v| v.len()).ok();
-        assert_eq!(rest, Some(129_996));
+        let rest = r.take(129_996).unwrap();
+        assert_eq!(rest, data[70_004..]);
         assert!(matches!(r.byte(), Err(ReadError::Truncated)));
     }
 

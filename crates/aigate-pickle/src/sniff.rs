@@ -1,5 +1,7 @@
 //! Cheap tests on the first bytes of a stream or payload: is this a pickle, and how is it encoded.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
@@ -96,8 +98,16 @@ fn lenient_base64() -> GeneralPurpose {
     )
 }
 
-/// Decodes an embedded payload; `None` when it is not valid in its encoding.
-pub(crate) fn decode(data: &[u8], encoding: Encoding) -> Option<Vec<u8>> {
+/// Decodes an embedded payload; `None` when it is not valid in its encoding. A raw payload is
+/// the pickle itself and is borrowed, not copied.
+pub(crate) fn decode(data: &[u8], encoding: Encoding) -> Option<Cow<'_, [u8]>> {
+    match encoding {
+        Encoding::Raw => Some(Cow::Borrowed(data)),
+        _ => decode_owned(data, encoding).map(Cow::Owned),
+    }
+}
+
+fn decode_owned(data: &[u8], encoding: Encoding) -> Option<Vec<u8>> {
     match encoding {
         Encoding::Raw => Some(data.to_vec()),
         Encoding::Latin1 => std::str::from_utf8(data)

@@ -1,5 +1,8 @@
 //! Semantics of the interpreter on hand-assembled opcode streams, one per technique.
 
+// Test setup fails loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use aigate_pickle::{Encoding, Limit, Limits, Stop, UnresolvedKind, analyze_bytes};
 
 fn globals(data: &[u8]) -> Vec<(String, u32)> {
@@ -91,16 +94,20 @@ fn trailing_bytes_after_a_pickle_are_noted_not_parsed_as_payload() {
 
 #[test]
 fn base64_embedded_pickle_is_analysed_in_place() {
+    use base64::Engine as _;
     let inner = b"\x80\x04cos\nsystem\n(S'id'\ntR.";
-    let encoded = "gARjb3MKc3lzdGVtCihTJ2lkJwp0Ui4=";
-    assert!(inner.len() > 4);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(inner);
     let mut p = vec![0x80, 4];
-    p.extend(s(encoded));
+    p.extend(s(&encoded));
     p.extend(b".");
     let a = analyze_bytes(&p, &Limits::default());
     assert!(a.globals.is_empty());
     assert_eq!(a.embedded.len(), 1);
     assert_eq!(a.embedded[0].encoding, Encoding::Base64);
+    assert_eq!(a.embedded[0].len, encoded.len() as u64);
+    // The nested analysis read the decoded pickle to its end: every byte of `inner`.
+    assert_eq!(a.embedded[0].analysis.bytes, inner.len() as u64);
+    assert_eq!(a.embedded[0].analysis.pickles, 1);
     assert_eq!(a.embedded[0].analysis.globals[0].dotted(), "os.system");
 }
 

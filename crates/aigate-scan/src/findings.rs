@@ -1,9 +1,9 @@
 //! Findings from a pickle analysis, judged by the global policy.
 
 use aigate_pickle::{Analysis, Encoding, Stop, UnresolvedKind};
-use aigate_report::{Finding, Location, Severity};
+use aigate_report::{Finding, Location, Severity, Step};
 
-use crate::policy::{GlobalPolicy, Verdict};
+use crate::globals::{GlobalPolicy, Verdict};
 use crate::rules::*;
 use crate::source::over_limit_message;
 
@@ -42,20 +42,20 @@ pub(crate) fn pickle_findings(
         let finding = match policy.judge(&g.module, &g.name) {
             Verdict::Safe => continue,
             Verdict::Unsafe { reason } => Finding::new(
-                PICKLE_UNSAFE_GLOBAL,
-                cap(Severity::Critical),
+                &PICKLE_UNSAFE_GLOBAL,
                 format!("{verb} {} ({reason})", g.dotted()),
                 loc.at(at),
             ),
             Verdict::Unknown => Finding::new(
-                PICKLE_UNKNOWN_GLOBAL,
-                cap(Severity::Medium),
+                &PICKLE_UNKNOWN_GLOBAL,
                 format!("{verb} {}, which is not on the allowlist", g.dotted()),
                 loc.at(at),
             ),
         };
+        let severity = cap(finding.severity);
         out.push(
             finding
+                .with_severity(severity)
                 .with_detail("global", g.dotted())
                 .with_detail("opcode", opcode)
                 .with_detail("imports", g.imports.to_string())
@@ -64,13 +64,14 @@ pub(crate) fn pickle_findings(
     }
     for u in &analysis.unresolved {
         let rule = match u.kind {
-            UnresolvedKind::Call => PICKLE_INDIRECT_CALL,
-            UnresolvedKind::Import => PICKLE_DYNAMIC_IMPORT,
-            UnresolvedKind::Extension => PICKLE_EXTENSION_CODE,
-            UnresolvedKind::GlobalMutation => PICKLE_GLOBAL_MUTATION,
+            UnresolvedKind::Call => &PICKLE_INDIRECT_CALL,
+            UnresolvedKind::Import => &PICKLE_DYNAMIC_IMPORT,
+            UnresolvedKind::Extension => &PICKLE_EXTENSION_CODE,
+            UnresolvedKind::GlobalMutation => &PICKLE_GLOBAL_MUTATION,
         };
         out.push(
-            Finding::new(rule, cap(Severity::High), u.what.clone(), loc.at(u.offset))
+            Finding::new(rule, u.what.clone(), loc.at(u.offset))
+                .with_severity(cap(rule.severity))
                 .with_detail("opcode", u.opcode),
         );
     }
@@ -81,14 +82,16 @@ pub(crate) fn pickle_findings(
             Encoding::Hex => "hex",
             Encoding::Latin1 => "latin-1 text",
         };
-        let inner = loc.join(format!("embedded pickle ({encoding}) @ {}", e.offset));
+        let inner = loc.step(Step::Embedded {
+            encoding: encoding.to_owned(),
+            offset: e.offset,
+        });
         let before = out.len();
         pickle_findings(&e.analysis, &inner, policy, Reach::Embedded, false, out);
         if !out[before..].iter().any(|f| f.severity > Severity::Info) {
             out.push(
                 Finding::new(
-                    PICKLE_EMBEDDED,
-                    Severity::Info,
+                    &PICKLE_EMBEDDED,
                     format!(
                         "a {} byte payload is an embedded pickle ({encoding}); nothing it imports is unsafe",
                         e.len
@@ -102,8 +105,7 @@ pub(crate) fn pickle_findings(
     match &analysis.stop {
         None => {}
         Some(Stop::Malformed { offset, message }) => out.push(Finding::new(
-            PICKLE_MALFORMED,
-            cap(Severity::Medium),
+            &PICKLE_MALFORMED,
             format!("not a valid pickle from offset {offset}: {message}"),
             loc.at(*offset),
         )),
@@ -113,8 +115,7 @@ pub(crate) fn pickle_findings(
             offset,
         }) => out.push(
             Finding::new(
-                PICKLE_BUDGET_EXCEEDED,
-                cap(Severity::Medium),
+                &PICKLE_BUDGET_EXCEEDED,
                 format!(
                     "analysis stopped at offset {offset}: the {} limit of {value} was reached; the rest was not analysed",
                     limit.as_str()
@@ -126,25 +127,24 @@ pub(crate) fn pickle_findings(
         Some(Stop::Io { message }) => {
             let (rule, text) = match over_limit_message(message) {
                 true => (
-                    CONTAINER_BUDGET_EXCEEDED,
+                    &CONTAINER_BUDGET_EXCEEDED,
                     format!("analysis stopped after {} bytes: {message}", analysis.bytes),
                 ),
                 false if decoded => (
-                    COMPRESSION_CORRUPT,
+                    &COMPRESSION_CORRUPT,
                     format!("the stream cannot be decoded after {} bytes: {message}", analysis.bytes),
                 ),
                 false => (
-                    PICKLE_MALFORMED,
+                    &PICKLE_MALFORMED,
                     format!("reading failed after {} bytes: {message}", analysis.bytes),
                 ),
             };
-            out.push(Finding::new(rule, Severity::Medium, text, loc.at(analysis.bytes)));
+            out.push(Finding::new(rule, text, loc.at(analysis.bytes)));
         }
     }
     if let Some(offset) = analysis.trailing {
         out.push(Finding::new(
-            PICKLE_TRAILING_DATA,
-            Severity::Low,
+            &PICKLE_TRAILING_DATA,
             format!("the bytes after the last pickle, from offset {offset}, are not a pickle"),
             loc.at(offset),
         ));

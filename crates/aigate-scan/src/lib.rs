@@ -1,39 +1,67 @@
 //! Finds code that runs on load in model files, without loading them.
 //!
-//! Formats are sniffed from content, never from names: raw pickles, PyTorch zip checkpoints and
-//! legacy files (stacked pickles, and the tar form), NumPy `.npy` (object arrays hold a pickle)
-//! and `.npz`, joblib files raw or compressed (zlib, gzip, bz2, xz, lzma, lz4), zip and tar
-//! archives, nested to a bound. Containers hand their members back to the same dispatcher.
-//! Pickles are analysed by [`aigate_pickle`] and their globals judged by [`GlobalPolicy`].
+//! Formats are sniffed from content, never from names, by the readers of the format registry
+//! (`formats`): raw pickles, PyTorch zip checkpoints and legacy files (stacked pickles, and the
+//! tar form), NumPy `.npy` (object arrays hold a pickle) and `.npz`, joblib files raw or
+//! compressed (zlib, gzip, bz2, xz, lzma, lz4, joblib 0.9's `ZF`), zip and tar archives, nested
+//! to a bound. Containers hand their members back to the same dispatcher. Pickles are analysed
+//! by [`aigate_pickle`] and their globals judged by [`GlobalPolicy`].
 //!
-//! Every reader is bounded ([`ScanLimits`]); what cannot be analysed is a finding, never a
-//! silent pass. Files are read with positional reads: a checkpoint's tensor bytes are not read.
+//! Every reader is bounded ([`ScanLimits`]), and each file has a budget of decoded bytes and of
+//! pickle opcodes over all its members; what cannot be analysed is a finding, never a silent
+//! pass. Files are read with positional reads: a checkpoint's tensor bytes are not read. A bug
+//! in a reader is caught per file ([`Scanner::scan_files`]) and reported as an
+//! `internal-error` for that file, so one bad input cannot end a run.
 
 #![forbid(unsafe_code)]
 
+mod dispatch;
 mod findings;
 mod formats;
-mod policy;
+mod globals;
 pub mod rules;
 mod source;
 mod walk;
 
 use std::fs::File;
-use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-use aigate_report::{Finding, Location, Scanned, Severity};
+use aigate_report::{Finding, INTERNAL_ERROR, InputError, Location, Scanned, Severity};
 
-pub use policy::{GlobalPolicy, PatternError, Verdict};
+pub use globals::{GlobalPolicy, PatternError, Verdict};
 pub use rules::RULES;
 pub use walk::{Walked, walk};
 
-use findings::{Reach, pickle_findings};
-use formats::Hint;
-use source::{Blob, Codec};
+use dispatch::Cx;
+use formats::NameHint;
+use source::{Blob, Budget};
 
 /// The scanner's name and version, recorded with verdicts.
 pub const SCANNER_VERSION: &str = concat!("aigate-scan ", env!("CARGO_PKG_VERSION"));
+
+/// A format the registry reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatInfo {
+    /// Its name in reports.
+    pub name: &'static str,
+    /// Its reader's version.
+    pub version: u32,
+    /// The magic numbers its sniff recognises.
+    pub magics: &'static [&'static [u8]],
+}
+
+/// Every format the registry reads, in sniffing order.
+pub fn formats() -> Vec<FormatInfo> {
+    formats::FORMATS
+        .iter()
+        .map(|f| FormatInfo {
+            name: f.name(),
+            version: f.version(),
+            magics: f.magics(),
+        })
+        .collect()
+}
 
 /// Bounds on containers and decoding, beside the pickle analyser's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +74,14 @@ pub struct ScanLimits {
     pub max_members: u64,
     /// Bytes one compressed stream may decode to.
     pub max_decoded_bytes: u64,
+    /// Bytes all the compressed streams of one file may decode to together, at the least; a
+    /// file may decode to [`ScanLimits::decoded_bytes_per_byte`] times its size when that is
+    /// more, up to [`ScanLimits::max_decoded_bytes_per_file`].
+    pub min_decoded_bytes_per_file: u64,
+    /// How many decoded bytes a file may yield for each of its own bytes.
+    pub decoded_bytes_per_byte: u64,
+    /// The most all the streams of one file may decode to, whatever its size.
+    pub max_decoded_bytes_per_file: u64,
     /// Bytes of one member held in memory where random access needs it (a zip inside a
     /// compressed stream).
     pub max_in_memory: u64,
@@ -58,9 +94,33 @@ impl Default for ScanLimits {
             max_depth: 8,
             max_members: 1 << 20,
             max_decoded_bytes: 16 << 30,
+            min_decoded_bytes_per_file: 4 << 30,
+            decoded_bytes_per_byte: 1024,
+            max_decoded_bytes_per_file: 64 << 30,
             max_in_memory: 1 << 30,
         }
     }
+}
+
+impl ScanLimits {
+    /// The budget of one file of `size` bytes: decoded bytes as the limits say, and pickle
+    /// opcodes enough for every byte it holds or decodes to (an opcode takes at least one byte),
+    /// and never fewer than one analysis may use.
+    fn budget(&self, size: u64) -> Budget {
+        let decoded = size.saturating_mul(self.decoded_bytes_per_byte).clamp(
+            self.min_decoded_bytes_per_file,
+            self.max_decoded_bytes_per_file,
+        );
+        let opcodes = size.saturating_add(decoded).max(self.pickle.max_opcodes);
+        Budget::new(decoded, opcodes)
+    }
+}
+
+/// Choices that change what a scan reports, not what it decides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// List every global each pickle imports, safe ones included, in [`Scanned::globals`].
+    pub list_globals: bool,
 }
 
 /// What scanning one file found.
@@ -70,6 +130,8 @@ pub struct FileScan {
     pub findings: Vec<Finding>,
     /// The file and the members whose format was recognised.
     pub scanned: Vec<Scanned>,
+    /// Bytes of the file that could not be read (I/O errors, not format errors).
+    pub errors: Vec<InputError>,
 }
 
 impl FileScan {
@@ -77,13 +139,21 @@ impl FileScan {
     pub fn max_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
     }
+
+    fn failed(display: &str, message: String) -> FileScan {
+        FileScan {
+            errors: vec![InputError::new(display, message)],
+            ..FileScan::default()
+        }
+    }
 }
 
-/// The scanner: a global policy and limits.
+/// The scanner: the rules for globals, limits and options.
 #[derive(Debug, Clone)]
 pub struct Scanner {
-    policy: GlobalPolicy,
+    globals: GlobalPolicy,
     limits: ScanLimits,
+    options: ScanOptions,
 }
 
 impl Scanner {
@@ -94,261 +164,104 @@ impl Scanner {
         limits: ScanLimits,
     ) -> Result<Self, PatternError> {
         Ok(Scanner {
-            policy: GlobalPolicy::new(allow, deny)?,
+            globals: GlobalPolicy::new(allow, deny)?,
             limits,
+            options: ScanOptions::default(),
         })
     }
 
-    /// The policy globals are judged by.
-    pub fn policy(&self) -> &GlobalPolicy {
-        &self.policy
+    /// The same scanner with other options.
+    #[must_use]
+    pub fn with_options(mut self, options: ScanOptions) -> Self {
+        self.options = options;
+        self
     }
 
-    /// Scans one file. `display` is the name findings carry. Only errors that stop the file
-    /// from being read at all are returned; everything else is a finding.
-    pub fn scan_file(&self, path: &Path, display: &str) -> io::Result<FileScan> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len();
+    /// The rules globals are judged by.
+    pub fn globals(&self) -> &GlobalPolicy {
+        &self.globals
+    }
+
+    /// Scans one file. `display` is the name findings carry. A file that cannot be opened is
+    /// an error in the result; everything else is a finding.
+    pub fn scan_file(&self, path: &Path, display: &str) -> FileScan {
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(err) => return FileScan::failed(display, err.to_string().to_lowercase()),
+        };
+        let len = match file.metadata() {
+            Ok(meta) => meta.len(),
+            Err(err) => return FileScan::failed(display, err.to_string().to_lowercase()),
+        };
         let blob = Blob::Region {
             file: &file,
             offset: 0,
             len,
         };
-        let mut cx = Cx {
-            scanner: self,
-            out: FileScan::default(),
-        };
-        cx.scan(&blob, &Location::file(display), Hint::from_name(display), 0)?;
-        Ok(cx.out)
+        self.scan_blob(&blob, len, display)
     }
 
-    /// Scans bytes in memory, as if they were a file named `display`.
+    /// Scans bytes in memory, as if they were a file named `display`. Not isolated: a bug
+    /// panics, as the fuzzers want.
     pub fn scan_bytes(&self, data: &[u8], display: &str) -> FileScan {
-        let mut cx = Cx {
-            scanner: self,
-            out: FileScan::default(),
-        };
-        let loc = Location::file(display);
-        if let Err(err) = cx.scan(&Blob::Memory(data), &loc, Hint::from_name(display), 0) {
-            cx.container_error(&loc, rules::ZIP_MALFORMED, &err);
-        }
+        self.scan_blob(&Blob::Memory(data), data.len() as u64, display)
+    }
+
+    fn scan_blob(&self, blob: &Blob<'_>, len: u64, display: &str) -> FileScan {
+        let budget = self.limits.budget(len);
+        let mut cx = Cx::new(self, &budget);
+        cx.scan(
+            blob,
+            &Location::file(display),
+            NameHint::from_name(display),
+            0,
+        );
         cx.out
     }
+
+    /// Scans one file so that a bug in a reader becomes an `internal-error` finding for this
+    /// file instead of ending the run.
+    pub fn scan_file_isolated(&self, path: &Path, display: &str) -> FileScan {
+        isolated(display, || self.scan_file(path, display))
+    }
+
+    /// Scans files in parallel, each isolated from the others, returning each file's result in
+    /// the order given.
+    pub fn scan_files(&self, files: &[Walked], progress: &dyn Progress) -> Vec<FileScan> {
+        use rayon::prelude::*;
+        files
+            .par_iter()
+            .map(|f| {
+                let result = self.scan_file_isolated(&f.path, &f.display);
+                progress.file_done(f.size);
+                result
+            })
+            .collect()
+    }
 }
 
-/// The state of one file's scan.
-pub(crate) struct Cx<'s> {
-    scanner: &'s Scanner,
-    out: FileScan,
-}
-
-impl Cx<'_> {
-    pub(crate) fn limits(&self) -> &ScanLimits {
-        &self.scanner.limits
-    }
-
-    pub(crate) fn finding(&mut self, finding: Finding) {
-        self.out.findings.push(finding);
-    }
-
-    pub(crate) fn scanned(&mut self, loc: &Location, format: &str, size: u64) {
-        self.out.scanned.push(Scanned {
-            location: loc.clone(),
-            format: format.to_owned(),
-            size,
-        });
-    }
-
-    /// Reports an I/O error inside a container as a finding of `rule`.
-    pub(crate) fn container_error(&mut self, loc: &Location, rule: &str, err: &io::Error) {
-        let (rule, message) = match source::over_limit(err) {
-            Some(limit) => (
-                rules::CONTAINER_BUDGET_EXCEEDED,
-                format!(
-                    "decoded data exceeds the limit of {limit} bytes; the rest was not analysed"
-                ),
-            ),
-            None => (
-                rule,
-                format!("cannot be read: {}", err.to_string().to_lowercase()),
-            ),
-        };
-        self.finding(Finding::new(rule, Severity::Medium, message, loc.clone()));
-    }
-
-    /// Sniffs `blob` and scans it with the scanner its content calls for.
-    pub(crate) fn scan(
-        &mut self,
-        blob: &Blob<'_>,
-        loc: &Location,
-        hint: Hint,
-        depth: u32,
-    ) -> io::Result<()> {
-        if depth > self.limits().max_depth {
-            self.finding(Finding::new(
-                rules::CONTAINER_BUDGET_EXCEEDED,
-                Severity::Medium,
-                format!(
-                    "containers are nested more than {} deep; this member was not analysed",
-                    self.limits().max_depth
-                ),
-                loc.clone(),
-            ));
-            return Ok(());
-        }
-        let head = blob.head(formats::HEAD)?;
-        let decoded = matches!(blob, Blob::Decoded { .. });
-        match formats::sniff(&head) {
-            formats::Format::Zip => formats::zip::scan(self, blob, loc, depth),
-            formats::Format::Tar => formats::tar::scan(self, blob, loc, depth),
-            formats::Format::Npy => formats::npy::scan(self, blob, loc, &head),
-            formats::Format::Compressed(codec) => self.decode(blob, codec, loc, hint, depth),
-            formats::Format::JoblibZfile => {
-                let Some(body) = blob.len().and_then(|len| {
-                    blob.slice(
-                        formats::ZFILE_HEADER,
-                        len.saturating_sub(formats::ZFILE_HEADER),
+/// Runs one file's scan; a panic inside it becomes that file's `internal-error` finding.
+fn isolated(display: &str, scan: impl FnOnce() -> FileScan) -> FileScan {
+    match catch_unwind(AssertUnwindSafe(scan)) {
+        Ok(scan) => scan,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a reader panicked".to_owned());
+            FileScan {
+                findings: vec![
+                    Finding::new(
+                        &INTERNAL_ERROR,
+                        format!("the scan of this file failed inside aigate: {what}"),
+                        Location::file(display),
                     )
-                }) else {
-                    return self.unrecognized(loc, "a joblib 0.9 zfile inside a stream");
-                };
-                self.decode(&body, Codec::Zlib, loc, hint, depth)
-            }
-            formats::Format::Unsupported(codec) => {
-                self.finding(Finding::new(
-                    rules::COMPRESSION_UNSUPPORTED,
-                    Severity::Medium,
-                    format!("compressed with {codec}, which aigate does not decode; its content was not analysed"),
-                    loc.clone(),
-                ));
-                Ok(())
-            }
-            formats::Format::TorchLegacy => {
-                // torch.load reads exactly five pickles (magic number, protocol version,
-                // system info, the object, the storage keys); raw storages follow.
-                self.pickle(
-                    blob,
-                    loc,
-                    "pytorch-legacy",
-                    Some(5),
-                    Reach::Loaded,
-                    decoded,
-                    true,
-                )
-            }
-            formats::Format::Pickle => {
-                self.pickle(blob, loc, "pickle", None, hint.reach(), decoded, true)
-            }
-            formats::Format::Unknown => {
-                if hint == Hint::RawData || !formats::may_start_pickle(&head) {
-                    return if hint == Hint::Pickle {
-                        self.unrecognized(loc, "content that is no known format")
-                    } else {
-                        Ok(())
-                    };
-                }
-                let strong = hint == Hint::Pickle;
-                self.pickle(blob, loc, "pickle", None, Reach::Loaded, decoded, strong)?;
-                Ok(())
+                    .with_hint("the file was not analysed; treat it as unchecked"),
+                ],
+                ..FileScan::default()
             }
         }
-    }
-
-    fn unrecognized(&mut self, loc: &Location, what: &str) -> io::Result<()> {
-        self.finding(Finding::new(
-            rules::FORMAT_UNRECOGNIZED,
-            Severity::Medium,
-            format!("named like a pickle, PyTorch or joblib file but holds {what}"),
-            loc.clone(),
-        ));
-        Ok(())
-    }
-
-    fn decode(
-        &mut self,
-        blob: &Blob<'_>,
-        codec: Codec,
-        loc: &Location,
-        hint: Hint,
-        depth: u32,
-    ) -> io::Result<()> {
-        if let Some(size) = blob.len() {
-            self.scanned(loc, codec.name(), size);
-        }
-        let decoded = Blob::Decoded {
-            source: blob,
-            codec,
-            limit: self.limits().max_decoded_bytes,
-        };
-        let inner = loc.join(format!("{} stream", codec.name()));
-        match self.scan(&decoded, &inner, hint, depth + 1) {
-            Ok(()) => Ok(()),
-            Err(err) => {
-                self.container_error(&inner, rules::COMPRESSION_CORRUPT, &err);
-                Ok(())
-            }
-        }
-    }
-
-    /// Analyses `blob` as pickles. When `strong` is false, content that turns out not to be a
-    /// pickle is left alone.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn pickle(
-        &mut self,
-        blob: &Blob<'_>,
-        loc: &Location,
-        format: &str,
-        max_pickles: Option<u32>,
-        reach: Reach,
-        decoded: bool,
-        strong: bool,
-    ) -> io::Result<()> {
-        let limits = aigate_pickle::Limits {
-            max_pickles,
-            ..self.limits().pickle
-        };
-        let analysis = aigate_pickle::analyze(blob.open()?, &limits);
-        // A stream that cannot be read or decoded to its end is a finding whatever it holds.
-        let unreadable = matches!(analysis.stop, Some(aigate_pickle::Stop::Io { .. }));
-        if !analysis.is_pickle() && !unreadable {
-            if !strong {
-                return Ok(());
-            }
-            if !analysis.has_code_paths() {
-                return self.unrecognized(loc, "content that is no known format");
-            }
-        }
-        if reach == Reach::RawData && !analysis.has_code_paths() && !unreadable {
-            return Ok(());
-        }
-        self.scanned(loc, format, blob.len().unwrap_or(analysis.bytes));
-        pickle_findings(
-            &analysis,
-            loc,
-            &self.scanner.policy,
-            reach,
-            decoded,
-            &mut self.out.findings,
-        );
-        Ok(())
-    }
-
-    /// Records the findings of an analysis of a pickle that a loader unpickles.
-    pub(crate) fn pickle_analysis(
-        &mut self,
-        analysis: &aigate_pickle::Analysis,
-        loc: &Location,
-        decoded: bool,
-    ) -> io::Result<()> {
-        pickle_findings(
-            analysis,
-            loc,
-            &self.scanner.policy,
-            Reach::Loaded,
-            decoded,
-            &mut self.out.findings,
-        );
-        Ok(())
     }
 }
 
@@ -365,21 +278,23 @@ impl Progress for NoProgress {
     fn file_done(&self, _bytes: u64) {}
 }
 
-impl Scanner {
-    /// Scans files in parallel, returning each file's result in the order given.
-    pub fn scan_files(
-        &self,
-        files: &[Walked],
-        progress: &dyn Progress,
-    ) -> Vec<io::Result<FileScan>> {
-        use rayon::prelude::*;
-        files
-            .par_iter()
-            .map(|f| {
-                let result = self.scan_file(&f.path, &f.display);
-                progress.file_done(f.size);
-                result
-            })
-            .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_scan_becomes_an_internal_error_for_its_file_only() {
+        let scan = isolated("models/broken.pkl", || panic!("index out of bounds"));
+        assert_eq!(scan.findings.len(), 1);
+        let finding = &scan.findings[0];
+        assert_eq!(finding.rule, "internal-error");
+        assert_eq!(finding.location.path, "models/broken.pkl");
+        assert!(
+            finding.message.contains("index out of bounds"),
+            "{}",
+            finding.message
+        );
+        let fine = isolated("models/fine.pkl", FileScan::default);
+        assert!(fine.findings.is_empty());
     }
 }

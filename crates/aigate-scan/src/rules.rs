@@ -42,6 +42,9 @@ aigate_report::rules! {
     ZIP_DUPLICATE_ENTRY = "zip-duplicate-entry", High,
         "two members of a zip archive have the same name",
         "loaders disagree on which copy they read; every copy was scanned; re-create the archive";
+    ZIP_OVERLAPPING_ENTRIES = "zip-overlapping-entries", High,
+        "members of a zip archive share or overlap their data",
+        "no archiver writes this; it is a zip bomb or a way to show scanners and loaders different bytes; treat the archive as hostile";
     ZIP_ENCRYPTED_ENTRY = "zip-encrypted-entry", Medium,
         "a zip member is marked encrypted",
         "PyTorch ignores the flag; stored members were analysed anyway, encrypted data cannot be";

@@ -1,7 +1,11 @@
 //! Where a scanner's bytes come from: a region of a file read with positional reads (so that a
-//! 2 GiB checkpoint is never read whole), a buffer in memory, or a stream decoded from another
-//! source. Decoded streams are bounded: a decompression bomb stops with [`OverLimit`].
+//! 2 GiB checkpoint is never read whole), a buffer in memory, a stream decoded from another
+//! source, or the tail of a stream. Decoded streams are bounded twice: each stream by its own
+//! limit, and all the streams of one file together by the file's [`Budget`], so that a small
+//! archive whose members decode to a lot cannot hold a run for long. Exceeding either stops the
+//! stream with [`OverLimit`].
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Read};
 
@@ -36,6 +40,47 @@ impl Codec {
     }
 }
 
+/// What one file's analysis may still spend: bytes decoded from compressed streams, and pickle
+/// opcodes, over every stream and member of the file.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    decoded: Cell<u64>,
+    decoded_limit: u64,
+    opcodes: Cell<u64>,
+}
+
+impl Budget {
+    pub(crate) fn new(decoded: u64, opcodes: u64) -> Self {
+        Budget {
+            decoded: Cell::new(decoded),
+            decoded_limit: decoded,
+            opcodes: Cell::new(opcodes),
+        }
+    }
+
+    /// Takes up to `want` decoded bytes; returns how many may be produced.
+    fn take_decoded(&self, want: u64) -> u64 {
+        let left = self.decoded.get();
+        let granted = left.min(want);
+        self.decoded.set(left - granted);
+        granted
+    }
+
+    fn give_back(&self, n: u64) {
+        self.decoded.set(self.decoded.get() + n);
+    }
+
+    /// Opcodes left.
+    pub(crate) fn opcodes_left(&self) -> u64 {
+        self.opcodes.get()
+    }
+
+    /// Records opcodes spent.
+    pub(crate) fn spend_opcodes(&self, n: u64) {
+        self.opcodes.set(self.opcodes.get().saturating_sub(n));
+    }
+}
+
 /// The error a bounded stream returns once it has produced its limit.
 #[derive(Debug, thiserror::Error)]
 #[error("decoded data exceeds the limit of {0} bytes")]
@@ -57,11 +102,17 @@ pub(crate) enum Blob<'a> {
         len: u64,
     },
     Memory(&'a [u8]),
-    /// `source` decoded with `codec`, producing at most `limit` bytes.
+    /// `source` decoded with `codec`, producing at most `limit` bytes, and drawing on `budget`.
     Decoded {
         source: &'a Blob<'a>,
         codec: Codec,
         limit: u64,
+        budget: &'a Budget,
+    },
+    /// A stream without its first `skip` bytes (the data after a header inside a decoded stream).
+    Tail {
+        source: &'a Blob<'a>,
+        skip: u64,
     },
 }
 
@@ -71,7 +122,29 @@ impl<'a> Blob<'a> {
         match self {
             Blob::Region { len, .. } => Some(*len),
             Blob::Memory(data) => Some(data.len() as u64),
-            Blob::Decoded { .. } => None,
+            Blob::Decoded { .. } | Blob::Tail { .. } => None,
+        }
+    }
+
+    /// Whether the bytes come out of a decoder, so that a read error is the codec's.
+    pub(crate) fn is_decoded(&self) -> bool {
+        match self {
+            Blob::Decoded { .. } => true,
+            Blob::Tail { source, .. } => source.is_decoded(),
+            Blob::Region { .. } | Blob::Memory(_) => false,
+        }
+    }
+
+    /// The part from `start` on: a slice where there is random access, else a tail.
+    pub(crate) fn tail(&'a self, start: u64) -> Blob<'a> {
+        match self.len() {
+            Some(len) => self
+                .slice(start.min(len), len.saturating_sub(start))
+                .unwrap_or(Blob::Memory(&[])),
+            None => Blob::Tail {
+                source: self,
+                skip: start,
+            },
         }
     }
 
@@ -92,7 +165,7 @@ impl<'a> Blob<'a> {
                 let end = start.checked_add(usize::try_from(len).ok()?)?;
                 data.get(start..end).map(Blob::Memory)
             }
-            Blob::Decoded { .. } => None,
+            Blob::Decoded { .. } | Blob::Tail { .. } => None,
         }
     }
 
@@ -118,7 +191,9 @@ impl<'a> Blob<'a> {
                 buf[..n].copy_from_slice(&data[start..start + n]);
                 Ok(n)
             }
-            Blob::Decoded { .. } => Err(io::Error::other("decoded streams have no random access")),
+            Blob::Decoded { .. } | Blob::Tail { .. } => {
+                Err(io::Error::other("decoded streams have no random access"))
+            }
         }
     }
 
@@ -142,10 +217,24 @@ impl<'a> Blob<'a> {
                 blob: *self,
                 pos: 0,
             }),
+            Blob::Tail { source, skip } => {
+                let mut reader = source.open()?;
+                let skipped = io::copy(&mut (&mut reader).take(skip), &mut io::sink())?;
+                if skipped < skip {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "the stream ends after {skipped} of the {skip} bytes before its data"
+                        ),
+                    ));
+                }
+                reader
+            }
             Blob::Decoded {
                 source,
                 codec,
                 limit,
+                budget,
             } => {
                 let raw = source.open()?;
                 let decoder: Box<dyn Read + 'a> = match codec {
@@ -168,6 +257,7 @@ impl<'a> Blob<'a> {
                     inner: decoder,
                     left: limit,
                     limit,
+                    budget,
                 })
             }
         })
@@ -176,7 +266,7 @@ impl<'a> Blob<'a> {
     /// Up to `n` bytes from the start.
     pub(crate) fn head(&self, n: usize) -> io::Result<Vec<u8>> {
         match self {
-            Blob::Decoded { .. } => {
+            Blob::Decoded { .. } | Blob::Tail { .. } => {
                 let mut out = Vec::with_capacity(n);
                 self.open()?.take(n as u64).read_to_end(&mut out)?;
                 Ok(out)
@@ -224,27 +314,43 @@ impl Read for BlobReader<'_> {
     }
 }
 
-struct Bounded<R> {
+struct Bounded<'b, R> {
     inner: R,
     left: u64,
     limit: u64,
+    budget: &'b Budget,
 }
 
-impl<R: Read> Read for Bounded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.left == 0 {
-            let mut probe = [0u8; 1];
-            return match self.inner.read(&mut probe)? {
-                0 => Ok(0),
-                _ => Err(io::Error::other(OverLimit(self.limit))),
-            };
+impl<R: Read> Bounded<'_, R> {
+    /// Reads one byte past a limit: a stream that has more is over it.
+    fn past_limit(&mut self, limit: u64) -> io::Result<usize> {
+        let mut probe = [0u8; 1];
+        match self.inner.read(&mut probe)? {
+            0 => Ok(0),
+            _ => Err(io::Error::other(OverLimit(limit))),
         }
-        let want = buf
-            .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..want])?;
-        self.left -= n as u64;
-        Ok(n)
+    }
+}
+
+impl<R: Read> Read for Bounded<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            return self.past_limit(self.limit);
+        }
+        let granted = self.budget.take_decoded(self.left.min(buf.len() as u64));
+        if granted == 0 {
+            return self.past_limit(self.budget.decoded_limit);
+        }
+        let want = usize::try_from(granted).unwrap_or(buf.len()).min(buf.len());
+        let result = self.inner.read(&mut buf[..want]);
+        let produced = result.as_ref().map_or(0, |n| *n as u64);
+        // What was granted and not produced goes back to the file's budget.
+        self.budget.give_back(granted - produced);
+        self.left -= produced;
+        result
     }
 }
 
@@ -262,17 +368,61 @@ mod tests {
     #[test]
     fn decoded_streams_stop_at_their_limit() {
         let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(&vec![0u8; 1 << 20]).ok();
-        let packed = enc.finish().unwrap_or_default();
+        enc.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let packed = enc.finish().unwrap();
         let source = Blob::Memory(&packed);
+        let budget = Budget::new(u64::MAX, 0);
         let blob = Blob::Decoded {
             source: &source,
             codec: Codec::Zlib,
             limit: 1000,
+            budget: &budget,
         };
         let mut out = Vec::new();
         let err = blob.open().and_then(|mut r| r.read_to_end(&mut out)).err();
         assert_eq!(err.as_ref().and_then(over_limit), Some(1000));
+        assert_eq!(out.len(), 1000);
+    }
+
+    #[test]
+    fn streams_of_one_file_share_its_budget() {
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&vec![0u8; 3000]).unwrap();
+        let packed = enc.finish().unwrap();
+        let source = Blob::Memory(&packed);
+        let budget = Budget::new(5000, 0);
+        let blob = Blob::Decoded {
+            source: &source,
+            codec: Codec::Zlib,
+            limit: u64::MAX,
+            budget: &budget,
+        };
+        let mut out = Vec::new();
+        blob.open().unwrap().read_to_end(&mut out).unwrap();
+        assert_eq!(out.len(), 3000);
+        out.clear();
+        let err = blob.open().unwrap().read_to_end(&mut out).unwrap_err();
+        assert_eq!(over_limit(&err), Some(5000));
+        assert_eq!(out.len(), 2000);
+    }
+
+    #[test]
+    fn tails_skip_their_start_in_streams() {
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"headerDATA").unwrap();
+        let packed = enc.finish().unwrap();
+        let source = Blob::Memory(&packed);
+        let budget = Budget::new(u64::MAX, 0);
+        let blob = Blob::Decoded {
+            source: &source,
+            codec: Codec::Zlib,
+            limit: u64::MAX,
+            budget: &budget,
+        };
+        assert_eq!(blob.tail(6).head(100).unwrap(), b"DATA");
+        let memory = Blob::Memory(b"headerDATA");
+        assert_eq!(memory.tail(6).head(100).unwrap(), b"DATA");
+        assert_eq!(memory.tail(60).head(100).unwrap(), b"");
     }
 
     #[test]

@@ -39,10 +39,10 @@ fn visit(path: &Path, given: bool, files: &mut Vec<Walked>, errors: &mut Vec<Inp
     let link = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(err) => {
-            errors.push(InputError {
-                path: display(path),
-                message: err.to_string().to_lowercase(),
-            });
+            errors.push(InputError::new(
+                display(path),
+                err.to_string().to_lowercase(),
+            ));
             return;
         }
     };
@@ -51,10 +51,10 @@ fn visit(path: &Path, given: bool, files: &mut Vec<Walked>, errors: &mut Vec<Inp
             Ok(meta) if meta.is_dir() && !given => return,
             Ok(meta) => meta,
             Err(err) => {
-                errors.push(InputError {
-                    path: display(path),
-                    message: format!("broken symbolic link: {}", err.to_string().to_lowercase()),
-                });
+                errors.push(InputError::new(
+                    display(path),
+                    format!("broken symbolic link: {}", err.to_string().to_lowercase()),
+                ));
                 return;
             }
         }
@@ -75,10 +75,10 @@ fn visit(path: &Path, given: bool, files: &mut Vec<Walked>, errors: &mut Vec<Inp
     let entries = match fs::read_dir(path) {
         Ok(entries) => entries,
         Err(err) => {
-            errors.push(InputError {
-                path: display(path),
-                message: err.to_string().to_lowercase(),
-            });
+            errors.push(InputError::new(
+                display(path),
+                err.to_string().to_lowercase(),
+            ));
             return;
         }
     };
@@ -102,11 +102,11 @@ mod tests {
 
     #[test]
     fn walks_sorted_and_reports_missing_paths() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         for name in ["b.pkl", "a.pkl", "sub/c.pt", ".git/objects/x"] {
             let p = dir.path().join(name);
-            fs::create_dir_all(p.parent().unwrap_or(dir.path())).ok();
-            fs::write(&p, b"x").ok();
+            fs::create_dir_all(p.parent().unwrap_or(dir.path())).unwrap();
+            fs::write(&p, b"x").unwrap();
         }
         let (files, errors) = walk(&[dir.path().to_path_buf(), dir.path().join("missing")]);
         let names: Vec<_> = files
@@ -115,7 +115,7 @@ mod tests {
                 f.path
                     .strip_prefix(dir.path())
                     .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_default()
+                    .unwrap()
             })
             .collect();
         assert_eq!(names, ["a.pkl", "b.pkl", "sub/c.pt"]);

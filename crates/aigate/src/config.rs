@@ -1,16 +1,25 @@
-//! `aigate.toml`: the project's intent: `[[model]]`, `[[dataset]]`, `[sources]` and `[scan]`.
-//! Unknown keys and invalid values are errors that name the line.
+//! `aigate.toml`: the project's intent: `[[model]]`, `[[dataset]]`, `[sources]`, `[scan]` and
+//! `[rules]`. Unknown keys and invalid values are errors that name the line.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
+use toml::Spanned;
 
-use aigate_integrity::manifest::{ArtifactDecl, Kind, Sources};
-use aigate_report::Severity;
+use aigate_integrity::manifest::{ArtifactDecl, Kind, Sources, line_of};
+use aigate_report::{Level, Severity};
+
+use crate::failure::Failure;
+use crate::registry;
 
 /// The file name looked for in the current directory and its parents.
 pub const FILE_NAME: &str = "aigate.toml";
+
+/// Largest configuration read: far above any real one, small enough that a configuration that
+/// is a link to a device is an error, not a hang.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +37,9 @@ pub struct Config {
     /// `[scan]`.
     #[serde(default)]
     pub scan: ScanSection,
+    /// `[rules]`: a level for any rule id.
+    #[serde(default)]
+    pub rules: BTreeMap<String, Spanned<LevelName>>,
 }
 
 impl Config {
@@ -68,19 +80,36 @@ impl<'de> Deserialize<'de> for SeverityName {
     }
 }
 
-/// Finds `aigate.toml` in `start` or the nearest parent that has one.
+/// A level spelled in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelName(pub Level);
+
+impl<'de> Deserialize<'de> for LevelName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse()
+            .map(LevelName)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Finds `aigate.toml` in `start` or the nearest parent that has one. A folder, device or other
+/// non-file named `aigate.toml` stops the search there: it is that folder's configuration,
+/// broken, not a reason to apply a parent's.
 pub fn discover(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
         .map(|dir| dir.join(FILE_NAME))
-        .find(|p| p.is_file())
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
 }
 
-/// Reads and validates a config file.
-pub fn load(path: &Path) -> Result<Config> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse(&text).with_context(|| format!("invalid configuration in {}", path.display()))
+/// Reads and validates a config file; returns it with its text.
+pub fn load(path: &Path) -> Result<(Config, String)> {
+    let text = aigate_integrity::files::read_regular(path, MAX_CONFIG_BYTES)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let config =
+        parse(&text).with_context(|| format!("invalid configuration in {}", path.display()))?;
+    Ok((config, text))
 }
 
 /// Parses config text; errors carry the line and column.
@@ -88,45 +117,32 @@ pub fn parse(text: &str) -> Result<Config> {
     let config: Config = toml::from_str(text).map_err(|err| anyhow::anyhow!("{err}"))?;
     aigate_scan::GlobalPolicy::new(&config.scan.allow, &config.scan.deny)?;
     aigate_integrity::manifest::validate(text, &config.artifacts(), &config.sources)?;
+    for (id, level) in &config.rules {
+        if registry::get(id).is_none() {
+            let line = line_of(text, level.span().start);
+            let hint = match registry::closest(id) {
+                Some(near) => {
+                    format!("did you mean `{near}`? every rule is listed in docs/rules.md")
+                }
+                None => "every rule is listed in docs/rules.md".to_owned(),
+            };
+            return Err(Failure::new(format!(
+                "line {line}: [rules] names `{id}`, which is no rule of aigate"
+            ))
+            .hint(hint)
+            .into());
+        }
+        if registry::NOT_RELAXABLE.contains(&id.as_str()) && level.get_ref().0 != Level::Deny {
+            let line = line_of(text, level.span().start);
+            return Err(Failure::new(format!(
+                "line {line}: `{id}` cannot be set to `{}`: the built-in denylist always wins, and an analysis that failed is never a pass",
+                level.get_ref().0
+            ))
+            .hint("allow your own classes with [scan] allow instead")
+            .into());
+        }
+    }
     Ok(config)
-}
-
-/// A project: the folder holding `aigate.toml`, and its configuration.
-pub struct Project {
-    /// The folder `aigate.toml` is in; artifact paths are relative to it.
-    pub root: PathBuf,
-    /// The parsed file.
-    pub config: Config,
-}
-
-impl Project {
-    /// The project named by `--config`, or found from the current directory up.
-    pub fn find(explicit: Option<&Path>) -> Result<Project> {
-        let path = match explicit {
-            Some(path) => path.to_path_buf(),
-            None => {
-                let cwd = std::env::current_dir().context("cannot read the current directory")?;
-                discover(&cwd).with_context(|| {
-                    format!(
-                        "no {FILE_NAME} in {} or its parents\nhint: create one with a [[model]] or [[dataset]] entry (name, path)",
-                        cwd.display()
-                    )
-                })?
-            }
-        };
-        let config = load(&path)?;
-        let root = path
-            .parent()
-            .map(Path::to_path_buf)
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from("."));
-        Ok(Project { root, config })
-    }
-
-    /// Where the lock file lives.
-    pub fn lock_path(&self) -> PathBuf {
-        self.root.join(aigate_integrity::lock::FILE_NAME)
-    }
 }
 
 #[cfg(test)]
@@ -135,27 +151,54 @@ mod tests {
 
     #[test]
     fn reads_scan_section() {
-        let c = parse("[scan]\nallow = [\"mypkg.*\"]\nfail-on = \"high\"\n").unwrap_or_default();
+        let c = parse("[scan]\nallow = [\"mypkg.*\"]\nfail-on = \"high\"\n").unwrap();
         assert_eq!(c.scan.allow, ["mypkg.*"]);
         assert_eq!(c.scan.fail_on.map(|s| s.0), Some(Severity::High));
     }
 
     #[test]
+    fn reads_rule_levels() {
+        let c = parse("[rules]\n\"pickle-trailing-data\" = \"allow\"\n").unwrap();
+        assert_eq!(
+            c.rules["pickle-trailing-data"].get_ref(),
+            &LevelName(Level::Allow)
+        );
+    }
+
+    #[test]
+    fn unknown_rules_and_levels_are_errors_that_name_the_line() {
+        let err = format!(
+            "{:#}",
+            parse("[rules]\n\"pickle-trailing-date\" = \"warn\"\n").unwrap_err()
+        );
+        assert!(err.contains("line 2"), "{err}");
+        let err = parse("[rules]\n\"pickle-trailing-data\" = \"forbid\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("forbid"), "{err:#}");
+    }
+
+    #[test]
+    fn the_denylist_cannot_be_relaxed_by_rule_levels() {
+        for level in ["allow", "warn"] {
+            let text = format!("[rules]\n\"pickle-unsafe-global\" = \"{level}\"\n");
+            assert!(parse(&text).is_err(), "{level}");
+        }
+        assert!(parse("[rules]\n\"pickle-unsafe-global\" = \"deny\"\n").is_ok());
+    }
+
+    #[test]
     fn unknown_keys_name_the_line() {
-        let err = parse("[scan]\nallow = []\nalow = []\n")
-            .err()
-            .map(|e| format!("{e:#}"));
-        let err = err.unwrap_or_default();
+        let err = format!(
+            "{:#}",
+            parse("[scan]\nallow = []\nalow = []\n").unwrap_err()
+        );
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("alow"), "{err}");
     }
 
     #[test]
     fn artifact_errors_name_the_line() {
-        let err = parse("[[model]]\nname = \"m\"\npath = \"/abs\"\n")
-            .err()
-            .map(|e| format!("{e:#}"));
-        assert!(err.unwrap_or_default().contains("line 3"));
+        let err = parse("[[model]]\nname = \"m\"\npath = \"/abs\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("line 3"));
     }
 
     #[test]

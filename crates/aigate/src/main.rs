@@ -2,21 +2,31 @@
 
 // A binary has no public API: `pub` here means "used by other modules".
 #![allow(unreachable_pub)]
+// Doc comments on the CLI types are its --help text, where `[sources]` is a TOML table, not a link.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 mod cli;
 mod commands;
 mod config;
+mod failure;
+mod output;
+mod project;
+mod registry;
 mod render;
+mod settings;
+mod sources;
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 
-use cli::{Cli, Command};
+use aigate_report::{Outcome, Report, Severity};
+
+use cli::{Cli, Command, OutputArgs};
+use output::Destination;
+use render::RenderOptions;
+use settings::Settings;
 
 /// How a run ended; the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,125 +39,80 @@ pub enum ExitStatus {
     Error = 2,
 }
 
-/// Where the report goes: standard output or `--output FILE`.
-pub enum Output {
-    /// Standard output, buffered.
-    Stdout(BufWriter<io::Stdout>),
-    /// A file.
-    File(BufWriter<File>, PathBuf),
-}
-
-impl Output {
-    /// Standard output, or a new file.
-    fn open(path: Option<&PathBuf>) -> Result<Output> {
-        Ok(match path {
-            Some(path) => Output::File(
-                BufWriter::new(
-                    File::create(path)
-                        .with_context(|| format!("cannot create {}", path.display()))?,
-                ),
-                path.clone(),
-            ),
-            None => Output::Stdout(BufWriter::new(io::stdout())),
-        })
-    }
-
-    fn writer(&mut self) -> &mut dyn Write {
-        match self {
-            Output::Stdout(w) => w,
-            Output::File(w, _) => w,
+impl From<Outcome> for ExitStatus {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Clean => ExitStatus::Clean,
+            Outcome::Findings => ExitStatus::Findings,
+            Outcome::Error => ExitStatus::Error,
         }
     }
-
-    fn finish(mut self) -> Result<()> {
-        match &mut self {
-            Output::Stdout(w) => w.flush()?,
-            Output::File(w, path) => w
-                .flush()
-                .with_context(|| format!("cannot write {}", path.display()))?,
-        }
-        Ok(())
-    }
 }
 
-/// Renders a report in the chosen format.
-pub fn render_report(
-    report: &aigate_report::Report,
-    rules: &[aigate_report::Rule],
-    format: cli::Format,
-    threshold: aigate_report::Severity,
-    quiet: bool,
-    verb: &str,
-    out: &mut Output,
-) -> Result<()> {
-    let writer = out.writer();
-    match format {
-        cli::Format::Human => render::human::render(report, rules, threshold, quiet, verb, writer),
-        cli::Format::Json => render::json(report, writer),
-        cli::Format::Sarif => render::sarif::render(report, rules, writer),
-    }?;
-    Ok(())
+/// What a command hands back: its report, and the threshold its findings are judged at.
+pub struct Finished {
+    /// The report.
+    pub report: Report,
+    /// Findings at or above this fail the run.
+    pub threshold: Severity,
 }
 
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
+    let config = cli.config.as_deref();
+    Ok(match &cli.command {
+        Command::Scan(args) => (
+            commands::scan::run(args, &Settings::optional(config)?)?,
+            &args.output,
+        ),
+        Command::Lock(args) => (
+            commands::lock::run(args, &Settings::project(config)?)?,
+            &args.output,
+        ),
+        Command::Approve(args) => (
+            commands::approve::run(args, &Settings::project(config)?)?,
+            &args.output,
+        ),
+        Command::Verify(args) => (
+            commands::verify::run(args, &Settings::project(config)?)?,
+            &args.output,
+        ),
+        Command::Fetch(args) => (
+            commands::fetch::run(args, &Settings::project(config)?)?,
+            &args.output,
+        ),
     })
 }
 
-/// Runs a command that works on the project around `aigate.toml`, writing to `output`.
-fn in_project(
-    cli: &Cli,
-    output: Option<&PathBuf>,
-    command: impl FnOnce(&config::Project, &mut Output) -> Result<ExitStatus>,
-) -> Result<ExitStatus> {
-    let project = config::Project::find(cli.config.as_deref())?;
-    let mut out = Output::open(output)?;
-    let status = command(&project, &mut out)?;
-    out.finish()?;
-    Ok(status)
+/// Renders and writes the report; the exit status is the report's verdict, whatever became of
+/// standard output.
+fn finish(finished: &Finished, output: &OutputArgs) -> Result<ExitStatus> {
+    let options = RenderOptions {
+        format: output.format,
+        threshold: finished.threshold,
+        quiet: output.quiet,
+    };
+    let bytes = render::to_bytes(&finished.report, &options)?;
+    Destination::from_flag(output.output.as_ref()).write(&bytes)?;
+    Ok(finished.report.outcome(finished.threshold).into())
 }
 
-fn run(cli: Cli) -> Result<ExitStatus> {
-    match &cli.command {
-        Command::Scan(args) => {
-            let config_path = match &cli.config {
-                Some(path) => Some(path.clone()),
-                None => std::env::current_dir()
-                    .ok()
-                    .and_then(|dir| config::discover(&dir)),
-            };
-            let config = match &config_path {
-                Some(path) => config::load(path)?,
-                None => config::Config::default(),
-            };
-            let mut out = Output::open(args.output.as_ref())?;
-            let status = commands::scan::run(args, &config, &mut out)?;
-            out.finish()?;
-            Ok(status)
+/// Prints an error that ended a command, with its hint, and gives the exit status of errors.
+fn exit_status(err: &anyhow::Error) -> ExitStatus {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("error: {err:#}");
+        if let Some(hint) = failure::hint_of(err) {
+            eprintln!("hint: {hint}");
         }
-        Command::Lock => in_project(&cli, None, |p, out| commands::lock::run(p, out.writer())),
-        Command::Approve(args) => in_project(&cli, None, |p, out| {
-            commands::approve::run(args, p, out.writer())
-        }),
-        Command::Fetch(args) => in_project(&cli, None, |p, out| {
-            commands::fetch::run(args, p, out.writer())
-        }),
-        Command::Verify(args) => in_project(&cli, args.output.as_ref(), |p, out| {
-            commands::verify::run(args, p, out)
-        }),
     }
+    ExitStatus::Error
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(status) => ExitCode::from(status as u8),
-        Err(err) if is_broken_pipe(&err) => ExitCode::from(ExitStatus::Error as u8),
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(ExitStatus::Error as u8)
-        }
-    }
+    let status = match run(&cli).and_then(|(finished, output)| finish(&finished, output)) {
+        Ok(status) => status,
+        Err(err) => exit_status(&err),
+    };
+    ExitCode::from(status as u8)
 }

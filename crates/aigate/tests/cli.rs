@@ -1,6 +1,9 @@
 //! The command line as users meet it: help texts, each output format (snapshots), exit codes,
 //! configuration errors, `--output`, and a closed standard output.
 
+// Test setup fails loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -62,7 +65,7 @@ fn json_output() {
 fn sarif_output() {
     let out = scan_samples("sarif");
     assert_eq!(out.status.code(), Some(1));
-    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     let results = sarif["runs"][0]["results"]
         .as_array()
@@ -128,9 +131,9 @@ fn usage_errors_exit_two() {
 
 #[test]
 fn config_errors_name_the_line_and_exit_two() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("aigate.toml");
-    std::fs::write(&config, "[scan]\nallow = []\nalow = [\"x\"]\n").ok();
+    std::fs::write(&config, "[scan]\nallow = []\nalow = [\"x\"]\n").unwrap();
     let out = aigate(&[
         "--config",
         &config.to_string_lossy(),
@@ -144,13 +147,13 @@ fn config_errors_name_the_line_and_exit_two() {
 
 #[test]
 fn config_allow_accepts_a_users_own_class() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("aigate.toml");
     let sample = "fixtures/malicious/unknown_class_setstate.pkl";
-    std::fs::write(&config, "[scan]\nallow = [\"evil_pkg.payloads.*\"]\n").ok();
+    std::fs::write(&config, "[scan]\nallow = [\"evil_pkg.payloads.*\"]\n").unwrap();
     let out = aigate(&["--config", &config.to_string_lossy(), "scan", sample]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    std::fs::write(&config, "[scan]\nallow = [\"os.*\"]\n").ok();
+    std::fs::write(&config, "[scan]\nallow = [\"os.*\"]\n").unwrap();
     let out = aigate(&[
         "--config",
         &config.to_string_lossy(),
@@ -166,7 +169,7 @@ fn config_allow_accepts_a_users_own_class() {
 
 #[test]
 fn output_file_receives_the_report() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.json");
     let out = aigate(&[
         "scan",
@@ -178,25 +181,121 @@ fn output_file_receives_the_report() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap_or_default()).unwrap_or_default();
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(report["findings"][0]["rule"], "pickle-unsafe-global");
 }
 
-#[test]
-fn closed_stdout_exits_quietly() {
+/// Runs a scan whose standard output is closed before it writes.
+fn scan_into_a_closed_pipe(path: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_aigate"))
         .current_dir(repo())
-        .args(["scan", "--format", "json", "fixtures"])
+        .args(["scan", "--format", "json", path])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn closed_stdout_exits_quietly_with_the_verdict() {
+    let findings = scan_into_a_closed_pipe("fixtures");
+    assert_eq!(findings.status.code(), Some(1));
     assert!(
-        out.stderr.is_empty(),
+        findings.stderr.is_empty(),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&findings.stderr)
+    );
+    let clean = scan_into_a_closed_pipe("fixtures/benign/hf-model");
+    assert_eq!(clean.status.code(), Some(0));
+    assert!(clean.stderr.is_empty());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_standard_output_is_an_error_that_says_so() {
+    let out = Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(repo())
+        .args(["scan", "fixtures/benign"])
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("standard output"), "{err}");
+}
+
+/// The JSON Schema the code writes, compiled.
+fn report_schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(repo().join("docs/report.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+fn assert_valid(validator: &jsonschema::Validator, report: &serde_json::Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn json_reports_match_the_published_schema() {
+    let validator = report_schema();
+    let out = aigate(&["scan", "--format", "json", "--list-globals", "fixtures"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["schema_version"], 1);
+    assert_valid(&validator, &report);
+    let with_globals = report["scanned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["globals"].as_array().is_some_and(|g| !g.is_empty()))
+        .count();
+    assert!(with_globals > 10, "{with_globals} entries list globals");
+    // A report that is not one fails: the validator is not vacuous.
+    let mut broken = report.clone();
+    broken["findings"][0]["severity"] = serde_json::json!("severe");
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn rule_levels_in_the_config_allow_warn_and_deny() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("aigate.toml");
+    let config = config.to_string_lossy();
+    let sample = "fixtures/malicious/unknown_class_setstate.pkl";
+    let run = |rules: &str| {
+        std::fs::write(&*config, format!("[rules]\n{rules}\n")).unwrap();
+        let out = aigate(&["--config", &config, "scan", "--format", "json", sample]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), report)
+    };
+    let (code, report) = run("\"pickle-unknown-global\" = \"allow\"");
+    assert_eq!(code, Some(0));
+    assert_eq!(report["summary"]["suppressed"], 1);
+    let (code, report) = run("\"pickle-unknown-global\" = \"warn\"");
+    assert_eq!(code, Some(0));
+    assert_eq!(report["findings"][0]["level"], "warn");
+    let (code, _) =
+        run("\"pickle-trailing-data\" = \"deny\"\n\"pickle-unknown-global\" = \"allow\"");
+    assert_eq!(
+        code,
+        Some(0),
+        "deny on a rule that did not fire changes nothing"
+    );
+    let (code, report) = run("\"pickle-unknown-global\" = \"deny\"");
+    assert_eq!(code, Some(1));
+    assert_eq!(report["findings"][0]["level"], "deny");
+    std::fs::write(&*config, "[rules]\n\"pickle-unknwon-global\" = \"allow\"\n").unwrap();
+    let out = aigate(&["--config", &config, "scan", sample]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 2") && err.contains("pickle-unknown-global"),
+        "{err}"
     );
 }

@@ -1,6 +1,10 @@
 //! Every fixture in `fixtures/manifest.tsv` (written by `fixtures/make_fixtures.py`) is scanned
 //! by the real binary: malicious samples must exit 1 with every listed rule, benign samples
-//! must exit 0 (with at most the listed info findings).
+//! must exit 0 (with at most info findings). The full list of rules each fixture gets is a
+//! snapshot, so that a rule appearing where it did not is seen too.
+
+// Test setup fails loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,7 +65,7 @@ fn rules_of(report: &serde_json::Value) -> Vec<String> {
                 .filter_map(|f| f["rule"].as_str().map(str::to_owned))
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap()
 }
 
 #[test]
@@ -73,9 +77,13 @@ fn every_fixture_gets_its_verdict() {
         cases.len()
     );
     let mut failures = Vec::new();
+    let mut seen = Vec::new();
     for case in &cases {
         let (code, report) = scan(&case.path);
         let rules = rules_of(&report);
+        let mut sorted = rules.clone();
+        sorted.sort();
+        seen.push(format!("{}\t{code}\t{}", case.path, sorted.join(",")));
         let want_code = if case.expect == "clean" { 0 } else { 1 };
         let missing: Vec<&String> = case.rules.iter().filter(|r| !rules.contains(r)).collect();
         let unexpected_on_clean = case.expect == "clean"
@@ -87,7 +95,7 @@ fn every_fixture_gets_its_verdict() {
                 "{} ({}): exit {code}, want {want_code}; missing {missing:?}; found {}",
                 case.path,
                 case.how,
-                serde_json::to_string(&report["findings"]).unwrap_or_default()
+                serde_json::to_string(&report["findings"]).unwrap()
             ));
         }
     }
@@ -98,6 +106,7 @@ fn every_fixture_gets_its_verdict() {
         cases.len(),
         failures.join("\n")
     );
+    insta::assert_snapshot!("fixture_rules", seen.join("\n"));
 }
 
 #[test]

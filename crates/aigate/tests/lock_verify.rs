@@ -1,6 +1,9 @@
 //! `aigate lock`, `approve` and `verify` on real project folders: every kind of tampering is
 //! caught with its rule, approvals survive only unchanged bytes.
 
+// Test setup fails loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,27 +18,27 @@ struct Project {
 
 impl Project {
     fn new() -> Project {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        fs::create_dir_all(root.join("models/sentiment")).ok();
-        fs::create_dir_all(root.join("data")).ok();
+        fs::create_dir_all(root.join("models/sentiment")).unwrap();
+        fs::create_dir_all(root.join("data")).unwrap();
         fs::copy(
             repo().join("fixtures/benign/torch_state_dict.pt"),
             root.join("models/sentiment/model.pt"),
         )
-        .ok();
+        .unwrap();
         fs::write(
             root.join("models/sentiment/config.json"),
             b"{\"hidden\": 8}\n",
         )
-        .ok();
-        fs::write(root.join("data/tickets.csv"), b"id,text\n1,hello\n").ok();
+        .unwrap();
+        fs::write(root.join("data/tickets.csv"), b"id,text\n1,hello\n").unwrap();
         fs::write(
             root.join("aigate.toml"),
             "[[model]]\nname = \"sentiment\"\npath = \"models/sentiment\"\nowner = \"ml-platform\"\n\n\
              [[dataset]]\nname = \"tickets\"\npath = \"data/tickets.csv\"\nowner = \"data-eng\"\n",
         )
-        .ok();
+        .unwrap();
         Project { dir }
     }
 
@@ -49,7 +52,7 @@ impl Project {
             .env("SOURCE_DATE_EPOCH", "1795305600")
             .args(args)
             .output()
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
     }
 
     fn lock_and_approve_all(&self) {
@@ -79,12 +82,12 @@ impl Project {
                     .filter_map(|f| f["rule"].as_str().map(str::to_owned))
                     .collect()
             })
-            .unwrap_or_default();
+            .unwrap();
         (out.status.code().unwrap_or(-1), rules)
     }
 
     fn lock_text(&self) -> String {
-        fs::read_to_string(self.root().join("aigate.lock")).unwrap_or_default()
+        fs::read_to_string(self.root().join("aigate.lock")).unwrap()
     }
 }
 
@@ -122,24 +125,24 @@ fn unapproved_artifacts_fail_verification() {
 fn flipped_byte_is_modified() {
     let p = approved_project();
     let path = p.root().join("models/sentiment/model.pt");
-    let mut bytes = fs::read(&path).unwrap_or_default();
+    let mut bytes = fs::read(&path).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 1;
-    fs::write(&path, bytes).ok();
+    fs::write(&path, bytes).unwrap();
     assert_eq!(p.verify_rules(), (1, vec!["verify-file-modified".into()]));
 }
 
 #[test]
 fn added_file_is_reported() {
     let p = approved_project();
-    fs::write(p.root().join("models/sentiment/extra.bin"), b"x").ok();
+    fs::write(p.root().join("models/sentiment/extra.bin"), b"x").unwrap();
     assert_eq!(p.verify_rules(), (1, vec!["verify-file-added".into()]));
 }
 
 #[test]
 fn removed_file_is_reported() {
     let p = approved_project();
-    fs::remove_file(p.root().join("models/sentiment/config.json")).ok();
+    fs::remove_file(p.root().join("models/sentiment/config.json")).unwrap();
     assert_eq!(p.verify_rules(), (1, vec!["verify-file-removed".into()]));
 }
 
@@ -149,9 +152,9 @@ fn file_swapped_for_a_symlink_is_a_type_change() {
     let p = approved_project();
     let path = p.root().join("models/sentiment/config.json");
     let copy = p.root().join("elsewhere.json");
-    fs::copy(&path, &copy).ok();
-    fs::remove_file(&path).ok();
-    std::os::unix::fs::symlink(&copy, &path).ok();
+    fs::copy(&path, &copy).unwrap();
+    fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&copy, &path).unwrap();
     assert_eq!(
         p.verify_rules(),
         (1, vec!["verify-file-type-changed".into()])
@@ -165,7 +168,7 @@ fn hand_edited_hash_in_the_lock_is_caught() {
     let at = lock.find("sha256 = \"").unwrap_or(0) + 10;
     let mut edited = lock.clone();
     edited.replace_range(at..at + 1, if &lock[at..at + 1] == "0" { "1" } else { "0" });
-    fs::write(p.root().join("aigate.lock"), edited).ok();
+    fs::write(p.root().join("aigate.lock"), edited).unwrap();
     assert_eq!(p.verify_rules().1, vec!["verify-file-modified".to_string()]);
 }
 
@@ -176,7 +179,7 @@ fn lock_entries_outside_the_project_are_rejected() {
         "path = \"data/tickets.csv\"\n",
         "path = \"../../etc/passwd\"\n",
     );
-    fs::write(p.root().join("aigate.lock"), edited).ok();
+    fs::write(p.root().join("aigate.lock"), edited).unwrap();
     let (code, rules) = p.verify_rules();
     assert_eq!(code, 1);
     assert!(
@@ -188,7 +191,7 @@ fn lock_entries_outside_the_project_are_rejected() {
 #[test]
 fn approval_survives_only_unchanged_artifacts() {
     let p = approved_project();
-    fs::write(p.root().join("data/tickets.csv"), b"id,text\n1,changed\n").ok();
+    fs::write(p.root().join("data/tickets.csv"), b"id,text\n1,changed\n").unwrap();
     let out = p.run(&["lock"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -209,7 +212,7 @@ fn unsafe_artifacts_need_a_forced_approval_with_a_reason() {
         repo().join("fixtures/malicious/reduce_proto2.pkl"),
         p.root().join("models/sentiment/head.pkl"),
     )
-    .ok();
+    .unwrap();
     assert_eq!(p.run(&["lock"]).status.code(), Some(0));
     let refused = p.run(&["approve", "sentiment", "--by", "alice"]);
     assert_eq!(refused.status.code(), Some(1));
@@ -234,7 +237,7 @@ fn unsafe_artifacts_need_a_forced_approval_with_a_reason() {
 fn approval_of_changed_files_is_refused() {
     let p = Project::new();
     assert_eq!(p.run(&["lock"]).status.code(), Some(0));
-    fs::write(p.root().join("models/sentiment/config.json"), b"{}").ok();
+    fs::write(p.root().join("models/sentiment/config.json"), b"{}").unwrap();
     assert_eq!(
         p.run(&["approve", "sentiment", "--by", "alice"])
             .status
@@ -246,9 +249,9 @@ fn approval_of_changed_files_is_refused() {
 #[test]
 fn declared_but_unlocked_and_locked_but_undeclared_are_reported() {
     let p = approved_project();
-    let toml = fs::read_to_string(p.root().join("aigate.toml")).unwrap_or_default();
+    let toml = fs::read_to_string(p.root().join("aigate.toml")).unwrap();
     let toml = toml.replace("name = \"tickets\"", "name = \"tickets-v2\"");
-    fs::write(p.root().join("aigate.toml"), toml).ok();
+    fs::write(p.root().join("aigate.toml"), toml).unwrap();
     let (_, mut rules) = p.verify_rules();
     rules.sort();
     assert_eq!(rules, ["verify-not-declared", "verify-not-locked"]);
@@ -257,7 +260,7 @@ fn declared_but_unlocked_and_locked_but_undeclared_are_reported() {
 #[test]
 fn lock_refuses_symlinks_and_missing_paths() {
     let p = Project::new();
-    fs::remove_file(p.root().join("data/tickets.csv")).ok();
+    fs::remove_file(p.root().join("data/tickets.csv")).unwrap();
     let out = p.run(&["lock"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("data/tickets.csv does not exist"));
@@ -270,7 +273,7 @@ fn manifest_errors_name_the_line() {
         p.root().join("aigate.toml"),
         "[[model]]\nname = \"m\"\npath = \"m\"\nintended_use = \"x\"\n",
     )
-    .ok();
+    .unwrap();
     let out = p.run(&["lock"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -286,4 +289,71 @@ fn lock_output_is_stable() {
     let first = p.lock_text();
     assert_eq!(p.run(&["lock"]).status.code(), Some(0));
     assert_eq!(p.lock_text(), first);
+}
+
+fn report_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn every_project_command_writes_a_schema_valid_json_report() {
+    let text = fs::read_to_string(repo().join("docs/report.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap();
+    let p = Project::new();
+    for args in [
+        &["lock", "--format", "json"][..],
+        &["approve", "sentiment", "--by", "alice", "--format", "json"],
+        &["verify", "--format", "json"],
+    ] {
+        let report = report_of(&p.run(args));
+        assert_eq!(report["command"], args[0]);
+        let errors: Vec<String> = validator
+            .iter_errors(&report)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{args:?}: {errors:?}");
+    }
+    let lock = report_of(&p.run(&["lock", "--format", "json"]));
+    let states: Vec<&str> = lock["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["unchanged", "unchanged"]);
+    assert_eq!(lock["artifacts"][0]["approved_by"], "alice");
+}
+
+#[test]
+fn verify_reports_an_unreadable_artifact_and_checks_the_rest() {
+    let p = approved_project();
+    // An artifact whose path runs through a file: listing it fails (not a directory), even for
+    // root. Declared and pinned by hand, as a lock from elsewhere might be.
+    let toml = fs::read_to_string(p.root().join("aigate.toml")).unwrap();
+    fs::write(
+        p.root().join("aigate.toml"),
+        format!("{toml}\n[[dataset]]\nname = \"nested\"\npath = \"data/tickets.csv/inner\"\n"),
+    )
+    .unwrap();
+    let lock = p.lock_text();
+    fs::write(
+        p.root().join("aigate.lock"),
+        format!(
+            "{lock}\n[[artifact]]\nname = \"nested\"\nkind = \"dataset\"\npath = \"data/tickets.csv/inner\"\n\
+             [artifact.approval]\nstatus = \"approved\"\nby = \"x\"\nat = \"2026-01-01T00:00:00Z\"\n\
+             [artifact.scan]\nverdict = \"clean\"\nscanner = \"aigate-scan 0.1.0\"\nthreshold = \"medium\"\nfindings = 0\n"
+        ),
+    )
+    .unwrap();
+    let out = p.run(&["verify", "--format", "json"]);
+    let report = report_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{report}");
+    assert_eq!(report["errors"][0]["path"], "data/tickets.csv/inner");
+    assert_eq!(
+        report["summary"]["files"], 3,
+        "the other artifacts were still hashed"
+    );
+    fs::write(p.root().join("models/sentiment/config.json"), b"{}").unwrap();
+    assert_eq!(p.verify_rules(), (1, vec!["verify-file-modified".into()]));
 }

@@ -1,41 +1,104 @@
-//! Content sniffing and the per-format scanners.
+//! The format registry: every reader aigate has, in the order their sniffs are tried. Adding a
+//! format is one module and one line in [`FORMATS`].
+//!
+//! A reader ([`FormatScanner`]) has a name and a version (recorded in the report and, through
+//! the scan record, in the lock), a cheap sniff that sees the first bytes and the name (ONNX has
+//! no magic number), the magic numbers it knows (for the fuzzers' dictionary), the rule for an
+//! input it cannot read, and `scan`.
 
+pub(crate) mod compressed;
 pub(crate) mod npy;
+pub(crate) mod pickle;
 pub(crate) mod tar;
 pub(crate) mod zip;
 
+use std::io;
+
+use aigate_report::{Location, Rule};
+
+use crate::dispatch::Cx;
 use crate::findings::Reach;
-use crate::source::Codec;
+use crate::source::Blob;
 
 /// Bytes read from the start of every input to sniff it (a tar header needs 262).
 pub(crate) const HEAD: usize = 512;
 
-/// joblib 0.9's zfile: `ZF`, the length as hex padded to 19 characters, then a zlib stream.
-pub(crate) const ZFILE_HEADER: u64 = 2 + 19;
+/// Every reader, in the order their sniffs are tried; the first that claims an input reads it.
+/// Content decides: names only break ties for formats without a magic number.
+pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
+    &zip::Zip,
+    &npy::Npy,
+    &compressed::GZIP,
+    &compressed::BZIP2,
+    &compressed::XZ,
+    &compressed::LZ4,
+    &compressed::ZSTD,
+    &compressed::JoblibZfile,
+    &compressed::LZMA,
+    &compressed::ZLIB,
+    &pickle::TorchLegacy,
+    &pickle::Pickle,
+    &tar::Tar,
+    &pickle::HeaderlessPickle,
+];
 
-/// The 10-byte LONG1 operand of PyTorch's legacy magic number, 0x1950a86a20f9469cfc6c.
-const TORCH_LEGACY_MAGIC: [u8; 10] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+/// What a reader sees to decide whether it applies.
+pub(crate) struct Sniff<'a> {
+    /// Up to [`HEAD`] bytes from the start.
+    pub(crate) head: &'a [u8],
+    /// What the name suggests.
+    pub(crate) hint: NameHint,
+}
 
-/// What a sniff decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Format {
-    Zip,
-    Tar,
-    Npy,
-    Compressed(Codec),
-    JoblibZfile,
-    Unsupported(&'static str),
-    TorchLegacy,
-    Pickle,
-    Unknown,
+/// One input handed to a reader.
+pub(crate) struct Input<'a> {
+    /// Its bytes.
+    pub(crate) blob: &'a Blob<'a>,
+    /// Where findings about it go.
+    pub(crate) loc: &'a Location,
+    /// Up to [`HEAD`] bytes from the start, already read.
+    pub(crate) head: &'a [u8],
+    /// What its name suggests.
+    pub(crate) hint: NameHint,
+    /// How many containers it is inside.
+    pub(crate) depth: u32,
+}
+
+/// A format aigate reads.
+pub(crate) trait FormatScanner: Sync {
+    /// The format's name in reports and locks.
+    fn name(&self) -> &'static str;
+
+    /// The reader's version, bumped whenever what it reports for the same bytes may change.
+    fn version(&self) -> u32 {
+        1
+    }
+
+    /// The magic numbers this reader recognises, for the fuzzers' dictionary.
+    fn magics(&self) -> &'static [&'static [u8]] {
+        &[]
+    }
+
+    /// Whether this reader applies.
+    fn sniff(&self, input: &Sniff<'_>) -> bool;
+
+    /// The rule of a finding about an input this reader could not read to its end.
+    fn malformed_rule(&self) -> &'static Rule;
+
+    /// Analyses the input. An error is turned into a finding of [`Self::malformed_rule`] by the
+    /// dispatcher; findings made before it stand.
+    fn scan(&self, cx: &mut Cx<'_>, input: &Input<'_>) -> io::Result<()>;
 }
 
 /// What a name suggests, never decides: a strong pickle name makes unrecognised content a
 /// finding; raw-data members are analysed only for recognised formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Hint {
+pub(crate) enum NameHint {
+    /// Named like a pickle, PyTorch, joblib or NumPy file.
     Pickle,
+    /// Where loaders expect raw tensor bytes (a PyTorch zip's `data/` storages).
     RawData,
+    /// Nothing to go by.
     None,
 }
 
@@ -44,8 +107,9 @@ const PICKLE_EXTENSIONS: &[&str] = &[
 ];
 const COMPRESSED_EXTENSIONS: &[&str] = &["z", "gz", "bz2", "xz", "lzma", "lz4", "zlib"];
 
-impl Hint {
-    pub(crate) fn from_name(name: &str) -> Hint {
+impl NameHint {
+    /// What the last component of `name` suggests; compression suffixes are looked through.
+    pub(crate) fn from_name(name: &str) -> NameHint {
         let base = name
             .rsplit(['/', '\\'])
             .next()
@@ -53,82 +117,77 @@ impl Hint {
             .to_ascii_lowercase();
         let mut parts = base.rsplit('.');
         let Some(ext) = parts.next().filter(|_| base.contains('.')) else {
-            return Hint::None;
+            return NameHint::None;
         };
         let ext = if COMPRESSED_EXTENSIONS.contains(&ext) {
             match parts.next() {
                 Some(inner) if base.matches('.').count() >= 2 => inner,
-                _ => return Hint::None,
+                _ => return NameHint::None,
             }
         } else {
             ext
         };
         if PICKLE_EXTENSIONS.contains(&ext) {
-            Hint::Pickle
+            NameHint::Pickle
         } else {
-            Hint::None
+            NameHint::None
         }
     }
 
+    /// How a pickle found under this name is reached.
     pub(crate) fn reach(self) -> Reach {
         match self {
-            Hint::RawData => Reach::RawData,
+            NameHint::RawData => Reach::RawData,
             _ => Reach::Loaded,
         }
     }
 }
 
-/// Whether the first byte is an opcode, so that the content may be a protocol 0 or 1 pickle.
-pub(crate) fn may_start_pickle(head: &[u8]) -> bool {
-    head.first()
-        .is_some_and(|b| aigate_pickle::opcode_name(*b).is_some())
-}
-
-/// Decides a format from the first bytes.
-pub(crate) fn sniff(head: &[u8]) -> Format {
-    match head {
-        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] | [b'P', b'K', 7, 8, ..] => Format::Zip,
-        [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => Format::Npy,
-        [0x1f, 0x8b, ..] => Format::Compressed(Codec::Gzip),
-        [b'B', b'Z', b'h', b'1'..=b'9', ..] => Format::Compressed(Codec::Bzip2),
-        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Format::Compressed(Codec::Xz),
-        [0x04, 0x22, 0x4d, 0x18, ..] => Format::Compressed(Codec::Lz4),
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => Format::Unsupported("zstd"),
-        [b'Z', b'F', b'0', b'x', ..] => Format::JoblibZfile,
-        [0x5d, 0, 0, ..] => Format::Compressed(Codec::Lzma),
-        [0x78, flags, ..] if (0x7800u16 | u16::from(*flags)) % 31 == 0 => {
-            Format::Compressed(Codec::Zlib)
-        }
-        [0x80, proto, 0x8a, 10, rest @ ..]
-            if *proto <= 5 && rest.starts_with(&TORCH_LEGACY_MAGIC) =>
-        {
-            Format::TorchLegacy
-        }
-        _ if aigate_pickle::looks_like_pickle_start(head) && head[0] == 0x80 => Format::Pickle,
-        _ if head.len() >= 262 && &head[257..262] == b"ustar" => Format::Tar,
-        _ => Format::Unknown,
-    }
+/// The reader whose sniff claims an input, if any.
+pub(crate) fn sniff(head: &[u8], hint: NameHint) -> Option<&'static dyn FormatScanner> {
+    let input = Sniff { head, hint };
+    FORMATS.iter().copied().find(|f| f.sniff(&input))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn name_of(head: &[u8]) -> Option<&'static str> {
+        sniff(head, NameHint::None).map(|f| f.name())
+    }
+
     #[test]
     fn names_only_hint() {
-        assert_eq!(Hint::from_name("model.pkl"), Hint::Pickle);
-        assert_eq!(Hint::from_name("dir/model.joblib.xz"), Hint::Pickle);
-        assert_eq!(Hint::from_name("weights.bin"), Hint::None);
-        assert_eq!(Hint::from_name("archive.gz"), Hint::None);
-        assert_eq!(Hint::from_name("README"), Hint::None);
+        assert_eq!(NameHint::from_name("model.pkl"), NameHint::Pickle);
+        assert_eq!(NameHint::from_name("dir/model.joblib.xz"), NameHint::Pickle);
+        assert_eq!(NameHint::from_name("weights.bin"), NameHint::None);
+        assert_eq!(NameHint::from_name("archive.gz"), NameHint::None);
+        assert_eq!(NameHint::from_name("README"), NameHint::None);
     }
 
     #[test]
     fn sniffs_by_content() {
-        assert_eq!(sniff(b"PK\x03\x04rest"), Format::Zip);
-        assert_eq!(sniff(b"\x78\x9cdata"), Format::Compressed(Codec::Zlib));
-        assert_eq!(sniff(b"xylophone"), Format::Unknown);
-        assert_eq!(sniff(b"\x80\x04\x95\x00"), Format::Pickle);
-        assert_eq!(sniff(b"cos\nsystem\n"), Format::Unknown);
+        assert_eq!(name_of(b"PK\x03\x04rest"), Some("zip"));
+        assert_eq!(name_of(b"\x78\x9cdata"), Some("zlib"));
+        assert_eq!(name_of(b"xylophone"), None);
+        assert_eq!(name_of(b"\x80\x04\x95\x00"), Some("pickle"));
+        assert_eq!(name_of(b"cos\nsystem\n"), Some("pickle"));
+        assert_eq!(name_of(b"\x93NUMPY\x01\x00"), Some("numpy"));
+    }
+
+    #[test]
+    fn the_fuzz_dictionary_knows_every_magic_number() {
+        let dict = include_str!("../../../../fuzz/dictionaries/formats.dict");
+        for format in FORMATS {
+            for magic in format.magics() {
+                let escaped: String = magic.iter().map(|b| format!("\\x{b:02X}")).collect();
+                assert!(
+                    dict.contains(&format!("\"{escaped}\"")),
+                    "fuzz/dictionaries/formats.dict lacks {} magic \"{escaped}\"",
+                    format.name()
+                );
+            }
+        }
     }
 }

@@ -4,91 +4,124 @@
 
 use std::io;
 
-use aigate_report::{Finding, Location, Severity};
+use aigate_report::{Finding, Location, Rule, Step};
 
-use crate::Cx;
+use crate::dispatch::{Claim, Cx, PickleRead};
 use crate::findings::Reach;
+use crate::formats::{FormatScanner, Input, Sniff};
 use crate::rules::NUMPY_MALFORMED;
-use crate::source::Blob;
 
 /// Largest header read (NumPy itself refuses headers over 10,000 bytes by default).
 const MAX_HEADER: usize = 1 << 20;
+const MAGIC: &[u8] = b"\x93NUMPY";
 
-pub(crate) fn scan(
-    cx: &mut Cx<'_>,
-    blob: &Blob<'_>,
-    loc: &Location,
-    head: &[u8],
-) -> io::Result<()> {
-    let decoded = matches!(blob, Blob::Decoded { .. });
-    let (header_len, data_at) = match head.get(6) {
-        Some(1) => (usize::from(u16::from_le_bytes([head[8], head[9]])), 10),
-        Some(2 | 3) if head.len() >= 12 => (
-            u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize,
-            12,
-        ),
-        _ => return malformed(cx, loc, "unknown .npy format version"),
-    };
-    if header_len > MAX_HEADER {
-        return malformed(
-            cx,
-            loc,
-            &format!("header of {header_len} bytes exceeds {MAX_HEADER}"),
-        );
+/// The `.npy` reader.
+pub(crate) struct Npy;
+
+impl FormatScanner for Npy {
+    fn name(&self) -> &'static str {
+        "numpy"
     }
-    let full = blob.head(data_at + header_len)?;
-    let Some(header) = full.get(data_at..data_at + header_len) else {
-        return malformed(cx, loc, "the file ends inside its header");
-    };
-    let text = String::from_utf8_lossy(header);
-    let descr =
-        match literal::parse_dict(&text).and_then(|d| d.into_iter().find(|(k, _)| k == "descr")) {
-            Some((_, descr)) => descr,
-            None => return malformed(cx, loc, "the header is not a dict with a descr key"),
+
+    fn magics(&self) -> &'static [&'static [u8]] {
+        &[
+            b"\x93NUMPY\x01\x00",
+            b"\x93NUMPY\x02\x00",
+            b"\x93NUMPY\x03\x00",
+        ]
+    }
+
+    fn sniff(&self, input: &Sniff<'_>) -> bool {
+        input.head.starts_with(MAGIC)
+    }
+
+    fn malformed_rule(&self) -> &'static Rule {
+        &NUMPY_MALFORMED
+    }
+
+    fn scan(&self, cx: &mut Cx<'_>, input: &Input<'_>) -> io::Result<()> {
+        let (blob, loc, head) = (input.blob, input.loc, input.head);
+        let Some((header_len, data_at)) = header_size(head) else {
+            malformed(
+                cx,
+                loc,
+                "the file ends inside its preamble, or names an unknown format version",
+            );
+            return Ok(());
         };
-    let data_offset = (data_at + header_len) as u64;
-    if !has_object(&descr) {
-        cx.scanned(loc, "numpy", blob.len().unwrap_or(data_offset));
-        return Ok(());
-    }
-    let body = match blob
-        .len()
-        .and_then(|len| blob.slice(data_offset, len - data_offset))
-    {
-        Some(body) => body,
-        None => {
-            // Inside a decoded stream: skip the header on a fresh reader.
-            let mut reader = blob.open()?;
-            io::copy(
-                &mut io::Read::take(&mut reader, data_offset),
-                &mut io::sink(),
-            )?;
-            let analysis = aigate_pickle::analyze(reader, &cx.limits().pickle);
-            cx.scanned(loc, "numpy-object", data_offset + analysis.bytes);
-            return cx.pickle_analysis(&analysis, &loc.join("object array pickle"), decoded);
+        if header_len > MAX_HEADER {
+            malformed(
+                cx,
+                loc,
+                &format!("header of {header_len} bytes exceeds {MAX_HEADER}"),
+            );
+            return Ok(());
         }
-    };
-    cx.pickle(
-        &body,
-        &loc.join("object array pickle"),
-        "numpy-object",
-        None,
-        Reach::Loaded,
-        decoded,
-        true,
-    )
+        let full = blob.head(data_at + header_len)?;
+        let Some(header) = full.get(data_at..data_at + header_len) else {
+            malformed(cx, loc, "the file ends inside its header");
+            return Ok(());
+        };
+        let text = String::from_utf8_lossy(header);
+        let descr = match literal::parse_dict(&text)
+            .and_then(|d| d.into_iter().find(|(k, _)| k == "descr"))
+        {
+            Some((_, descr)) => descr,
+            None => {
+                malformed(cx, loc, "the header is not a dict with a descr key");
+                return Ok(());
+            }
+        };
+        let data_offset = (data_at + header_len) as u64;
+        if !has_object(&descr) {
+            cx.scanned(
+                loc,
+                self.name(),
+                self.version(),
+                blob.len().unwrap_or(data_offset),
+            );
+            return Ok(());
+        }
+        let read = PickleRead {
+            format: "numpy-object",
+            version: self.version(),
+            max_pickles: None,
+            reach: Reach::Loaded,
+            claim: Claim::Format,
+        };
+        cx.pickle(
+            &blob.tail(data_offset),
+            &loc.step(Step::ObjectArray {}),
+            &read,
+        )
+        .map(drop)
+    }
 }
 
-fn malformed(cx: &mut Cx<'_>, loc: &Location, why: &str) -> io::Result<()> {
+/// The header's length and where it starts, from the preamble: magic, major and minor version,
+/// then a 2-byte (version 1) or 4-byte (versions 2 and 3) little-endian length.
+fn header_size(head: &[u8]) -> Option<(usize, usize)> {
+    match head.get(6)? {
+        1 => {
+            let len = head.get(8..10)?;
+            Some((usize::from(u16::from_le_bytes([len[0], len[1]])), 10))
+        }
+        2 | 3 => {
+            let len: [u8; 4] = head.get(8..12)?.try_into().ok()?;
+            Some((usize::try_from(u32::from_le_bytes(len)).ok()?, 12))
+        }
+        _ => None,
+    }
+}
+
+fn malformed(cx: &mut Cx<'_>, loc: &Location, why: &str) {
     cx.finding(Finding::new(
-        NUMPY_MALFORMED,
-        Severity::Medium,
+        &NUMPY_MALFORMED,
         format!(
             "the .npy header cannot be parsed ({why}), so whether its data is a pickle is unknown"
         ),
         loc.clone(),
     ));
-    Ok(())
 }
 
 /// Whether a dtype description holds Python objects: `'|O'`, or `O` in any field of a list of
@@ -249,11 +282,11 @@ pub(crate) mod literal {
 
         #[test]
         fn parses_npy_headers() {
-            let d = parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }")
-                .unwrap_or_default();
+            let d =
+                parse_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }").unwrap();
             assert_eq!(d[0], ("descr".into(), Value::Str("<f8".into())));
-            let d = parse_dict("{'descr': [('a', '|O'), ('b', '<i4', (2,))], 'shape': ()}")
-                .unwrap_or_default();
+            let d =
+                parse_dict("{'descr': [('a', '|O'), ('b', '<i4', (2,))], 'shape': ()}").unwrap();
             assert!(matches!(&d[0].1, Value::List(f) if f.len() == 2));
             assert!(parse_dict("{'descr': ").is_none());
             assert!(parse_dict(&"[".repeat(100)).is_none());

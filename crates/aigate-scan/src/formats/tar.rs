@@ -6,15 +6,41 @@
 
 use std::io::{self, Read};
 
-use aigate_report::{Finding, Location, Severity};
+use aigate_report::{Finding, Location, Rule, Step};
 
-use crate::Cx;
-use crate::formats::Hint;
+use crate::dispatch::{Claim, Cx, PickleRead};
+use crate::findings::Reach;
+use crate::formats::{FormatScanner, Input, NameHint, Sniff};
 use crate::rules::*;
 use crate::source::Blob;
 
-fn finding(cx: &mut Cx<'_>, rule: &str, loc: &Location, message: String) {
-    cx.finding(Finding::new(rule, Severity::Medium, message, loc.clone()));
+fn finding(cx: &mut Cx<'_>, rule: &Rule, loc: &Location, message: String) {
+    cx.finding(Finding::new(rule, message, loc.clone()));
+}
+
+/// The tar reader.
+pub(crate) struct Tar;
+
+impl FormatScanner for Tar {
+    fn name(&self) -> &'static str {
+        "tar"
+    }
+
+    fn magics(&self) -> &'static [&'static [u8]] {
+        &[b"ustar\x0000", b"ustar  \x00"]
+    }
+
+    fn sniff(&self, input: &Sniff<'_>) -> bool {
+        input.head.get(257..262) == Some(b"ustar")
+    }
+
+    fn malformed_rule(&self) -> &'static Rule {
+        &TAR_MALFORMED
+    }
+
+    fn scan(&self, cx: &mut Cx<'_>, input: &Input<'_>) -> io::Result<()> {
+        scan(cx, input.blob, input.loc, input.depth)
+    }
 }
 
 /// Longest GNU long name or link name read.
@@ -140,8 +166,19 @@ impl<R: Read> Walker<R> {
         Ok(())
     }
 
-    fn padded(size: u64) -> u64 {
-        size.div_ceil(BLOCK) * BLOCK
+    /// `size` rounded up to whole blocks; `None` for sizes so close to `u64::MAX` that no
+    /// archive can hold them.
+    fn padded(size: u64) -> Option<u64> {
+        size.div_ceil(BLOCK).checked_mul(BLOCK)
+    }
+
+    fn padded_or_err(size: u64) -> io::Result<u64> {
+        Self::padded(size).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a member size of {size} bytes cannot be in an archive"),
+            )
+        })
     }
 
     fn read_record(&mut self, size: u64, limit: u64, what: &str) -> io::Result<Vec<u8>> {
@@ -153,7 +190,7 @@ impl<R: Read> Walker<R> {
         let mut data = vec![0u8; size as usize];
         self.reader.read_exact(&mut data)?;
         self.pos += size;
-        self.skip(Self::padded(size) - size)?;
+        self.skip(Self::padded_or_err(size)? - size)?;
         Ok(data)
     }
 
@@ -208,8 +245,8 @@ impl<R: Read> Walker<R> {
     }
 }
 
-pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Result<()> {
-    cx.scanned(loc, "tar", blob.len().unwrap_or(0));
+fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Result<()> {
+    cx.scanned(loc, Tar.name(), Tar.version(), blob.len().unwrap_or(0));
     let mut walker = Walker {
         reader: blob.open()?,
         pos: 0,
@@ -222,7 +259,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
             Err(err) => {
                 finding(
                     cx,
-                    TAR_MALFORMED,
+                    &TAR_MALFORMED,
                     loc,
                     format!("cannot be read: {}", err.to_string().to_lowercase()),
                 );
@@ -233,7 +270,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
         if count > cx.limits().max_members {
             finding(
                 cx,
-                CONTAINER_BUDGET_EXCEEDED,
+                &CONTAINER_BUDGET_EXCEEDED,
                 loc,
                 format!(
                     "more than {} members; the rest were not analysed",
@@ -243,12 +280,23 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
             break;
         }
         let data_at = walker.pos;
-        let padded = Walker::<Box<dyn Read>>::padded(header.size);
-        let inner = loc.join(header.name.clone());
+        let inner = loc.member(header.name.clone());
+        let Some(padded) = Walker::<Box<dyn Read>>::padded(header.size) else {
+            finding(
+                cx,
+                &TAR_MALFORMED,
+                &inner,
+                format!(
+                    "the header claims {} bytes, more than any archive can hold; the rest was not analysed",
+                    header.size
+                ),
+            );
+            break;
+        };
         if header.kind == b'S' {
             finding(
                 cx,
-                TAR_MALFORMED,
+                &TAR_MALFORMED,
                 &inner,
                 "a GNU sparse member, which aigate does not read; it was not analysed".into(),
             );
@@ -256,7 +304,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
         let is_file = matches!(header.kind, b'0' | 0 | b'7');
         if !is_file {
             if let Err(err) = walker.skip(padded) {
-                finding(cx, TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
+                finding(cx, &TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
                 break;
             }
             continue;
@@ -265,7 +313,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
         let member = match blob.slice(data_at, header.size) {
             Some(member) => {
                 if let Err(err) = walker.skip(padded) {
-                    finding(cx, TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
+                    finding(cx, &TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
                     break;
                 }
                 member
@@ -287,7 +335,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
                         walker.skip(padded - header.size)
                     });
                 if let Err(err) = read {
-                    cx.container_error(&inner, TAR_MALFORMED, &err);
+                    cx.io_finding(&inner, &TAR_MALFORMED, &err);
                     break;
                 }
                 member_data = data;
@@ -296,7 +344,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
             None => {
                 finding(
                     cx,
-                    CONTAINER_BUDGET_EXCEEDED,
+                    &CONTAINER_BUDGET_EXCEEDED,
                     &inner,
                     format!(
                         "a {} byte member of a compressed tar exceeds the in-memory limit; it was not analysed",
@@ -304,20 +352,24 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
                     ),
                 );
                 if let Err(err) = walker.skip(padded) {
-                    finding(cx, TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
+                    finding(cx, &TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
                     break;
                 }
                 continue;
             }
         };
         let legacy = matches!(header.name.as_str(), "storages" | "tensors");
-        let result = if legacy && member.head(2)?.first() == Some(&0x80) {
-            legacy_records(cx, &member, &inner, header.name == "tensors")
+        if legacy && member.head(2)?.first() == Some(&0x80) {
+            if let Err(err) = legacy_records(cx, &member, &inner, header.name == "tensors") {
+                cx.io_finding(&inner, &TORCH_LEGACY_MALFORMED, &err);
+            }
         } else {
-            cx.scan(&member, &inner, Hint::from_name(&header.name), depth + 1)
-        };
-        if let Err(err) = result {
-            cx.container_error(&inner, TAR_MALFORMED, &err);
+            cx.scan(
+                &member,
+                &inner,
+                NameHint::from_name(&header.name),
+                depth + 1,
+            );
         }
     }
     Ok(())
@@ -344,19 +396,23 @@ fn legacy_records(
     tensors: bool,
 ) -> io::Result<()> {
     let len = blob.len().unwrap_or(0);
-    let limits = aigate_pickle::Limits {
+    cx.scanned(loc, "pytorch-legacy-records", Tar.version(), len);
+    let read = PickleRead {
+        format: "pickle",
+        version: Tar.version(),
         max_pickles: Some(1),
-        ..cx.limits().pickle
+        reach: Reach::Loaded,
+        claim: Claim::Format,
     };
-    cx.scanned(loc, "pytorch-legacy-records", len);
     let mut pos = 0u64;
     while pos < len {
         let Some(rest) = blob.slice(pos, len - pos) else {
             break;
         };
-        let analysis = aigate_pickle::analyze(rest.open()?, &limits);
-        let record = loc.join(format!("record @ {pos}"));
-        cx.pickle_analysis(&analysis, &record, false)?;
+        let record = loc.step(Step::Record { offset: pos });
+        let Some(analysis) = cx.pickle(&rest, &record, &read)? else {
+            return Ok(());
+        };
         if analysis.pickles == 0 {
             return Ok(());
         }
@@ -390,7 +446,7 @@ fn legacy_records(
             None => {
                 finding(
                     cx,
-                    TORCH_LEGACY_MALFORMED,
+                    &TORCH_LEGACY_MALFORMED,
                     &record,
                     format!(
                         "the raw data after the record of {type_name} does not fit the member; the rest was not analysed"

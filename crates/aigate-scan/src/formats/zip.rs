@@ -1,25 +1,109 @@
 //! Zip archives (PyTorch checkpoints, `.npz`, plain zips), read from the central directory the
 //! way PyTorch, NumPy and Python's `zipfile` do, with every disagreement a finding: local and
-//! central names that differ, duplicate names, encrypted flags, unsupported methods, bad CRCs.
-//! ZIP64 is supported. Members go back to the dispatcher.
+//! central names that differ, duplicate names, entries that share or overlap their data,
+//! encrypted flags, unsupported methods, bad CRCs. ZIP64 is supported.
+//!
+//! Flavours of zip ([`FLAVOURS`]) are told apart by their member names, and say how each member
+//! is reached (a PyTorch checkpoint's `data/` members are raw tensor bytes). Members go back to
+//! the dispatcher. Each member's data is decoded once: small compressed members are inflated
+//! into memory, checked against their CRC and scanned from there; large ones are streamed.
 
 use std::collections::HashMap;
 use std::io::{self, Read as _};
 
-use aigate_report::{Finding, Location, Severity};
+use aigate_report::{Finding, Location, Rule};
 
-use crate::Cx;
-use crate::formats::Hint;
+use crate::dispatch::Cx;
+use crate::formats::{FormatScanner, Input, NameHint, Sniff};
 use crate::rules::*;
 use crate::source::{Blob, Codec};
 
 const EOCD: &[u8] = b"PK\x05\x06";
 const EOCD_LEN: u64 = 22;
 const MAX_COMMENT: u64 = 0xffff;
-/// Members up to this size have their CRC-32 checked; larger ones are tensor data, not read.
+/// Stored members up to this size have their CRC-32 checked; tensor storages are never read.
 const CRC_CHECK_MAX: u64 = 16 << 20;
+/// Compressed members that decode to at most this many bytes are inflated once into memory.
+const IN_MEMORY_MEMBER: u64 = 64 << 20;
 /// Largest central directory read.
 const MAX_CENTRAL_DIRECTORY: u64 = 512 << 20;
+
+/// The zip reader.
+pub(crate) struct Zip;
+
+impl FormatScanner for Zip {
+    fn name(&self) -> &'static str {
+        "zip"
+    }
+
+    fn version(&self) -> u32 {
+        2
+    }
+
+    fn magics(&self) -> &'static [&'static [u8]] {
+        &[
+            b"PK\x03\x04",
+            b"PK\x05\x06",
+            b"PK\x07\x08",
+            b"PK\x01\x02",
+            b"PK\x06\x06",
+            b"PK\x06\x07",
+        ]
+    }
+
+    fn sniff(&self, input: &Sniff<'_>) -> bool {
+        matches!(
+            input.head,
+            [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] | [b'P', b'K', 7, 8, ..]
+        )
+    }
+
+    fn malformed_rule(&self) -> &'static Rule {
+        &ZIP_MALFORMED
+    }
+
+    fn scan(&self, cx: &mut Cx<'_>, input: &Input<'_>) -> io::Result<()> {
+        if input.blob.len().is_none() {
+            // A zip inside a compressed stream: random access needs it in memory.
+            let data = input.blob.materialize(cx.limits().max_in_memory)?;
+            return scan_archive(cx, &Blob::Memory(&data), input.loc, input.depth);
+        }
+        scan_archive(cx, input.blob, input.loc, input.depth)
+    }
+}
+
+/// A kind of zip, told apart by its member names.
+struct Flavour {
+    /// The format name it is reported as.
+    name: &'static str,
+    /// Whether an archive with these members is of this flavour.
+    claims: fn(&[Entry]) -> bool,
+    /// How a member is reached, where the flavour knows better than the member's name.
+    member_hint: fn(&Entry) -> Option<NameHint>,
+}
+
+/// Zip flavours, most specific first; an archive none claims is a plain `zip`.
+const FLAVOURS: &[Flavour] = &[
+    Flavour {
+        name: "pytorch-zip",
+        claims: |entries| entries.iter().any(|e| e.name.ends_with("data.pkl")),
+        member_hint: torch_member_hint,
+    },
+    Flavour {
+        name: "numpy-npz",
+        claims: |entries| entries.iter().any(|e| e.name.ends_with(".npy")),
+        member_hint: |_| None,
+    },
+];
+
+/// A PyTorch checkpoint's `ARCHIVE/data/KEY` members are raw storages.
+fn torch_member_hint(entry: &Entry) -> Option<NameHint> {
+    entry
+        .name
+        .rsplit_once("/data/")
+        .is_some_and(|(_, key)| !key.is_empty() && !key.contains('/'))
+        .then_some(NameHint::RawData)
+}
 
 struct Entry {
     name: String,
@@ -27,7 +111,16 @@ struct Entry {
     method: u16,
     crc: u32,
     compressed: u64,
+    uncompressed: u64,
     local_offset: u64,
+}
+
+/// Where an entry's local record and data lie.
+struct Located {
+    entry: usize,
+    header_at: u64,
+    data_at: u64,
+    data_end: u64,
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -49,39 +142,16 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 fn malformed(cx: &mut Cx<'_>, loc: &Location, message: String) {
-    cx.finding(Finding::new(
-        ZIP_MALFORMED,
-        Severity::Medium,
-        message,
-        loc.clone(),
-    ));
+    cx.finding(Finding::new(&ZIP_MALFORMED, message, loc.clone()));
 }
 
-pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Result<()> {
-    if blob.len().is_none() {
-        // A zip inside a compressed stream: random access needs it in memory.
-        let data = match blob.materialize(cx.limits().max_in_memory) {
-            Ok(data) => data,
-            Err(err) => {
-                cx.container_error(loc, ZIP_MALFORMED, &err);
-                return Ok(());
-            }
-        };
-        return scan(cx, &Blob::Memory(&data), loc, depth);
-    }
+fn scan_archive(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Result<()> {
     let len = blob.len().unwrap_or(0);
     let Some((entries, base)) = central_directory(cx, blob, loc, len)? else {
         return Ok(());
     };
-    let is_torch = entries.iter().any(|e| e.name.ends_with("data.pkl"));
-    let format = if is_torch {
-        "pytorch-zip"
-    } else if entries.iter().any(|e| e.name.ends_with(".npy")) {
-        "numpy-npz"
-    } else {
-        "zip"
-    };
-    cx.scanned(loc, format, len);
+    let flavour = FLAVOURS.iter().find(|f| (f.claims)(&entries));
+    cx.scanned(loc, flavour.map_or("zip", |f| f.name), Zip.version(), len);
     let mut seen: HashMap<&str, u32> = HashMap::new();
     for entry in &entries {
         let count = seen.entry(&entry.name).or_default();
@@ -89,8 +159,7 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
         if *count == 2 {
             cx.finding(
                 Finding::new(
-                    ZIP_DUPLICATE_ENTRY,
-                    Severity::High,
+                    &ZIP_DUPLICATE_ENTRY,
                     format!(
                         "member {:?} appears more than once; loaders disagree on which copy they read, so every copy was scanned",
                         entry.name
@@ -100,7 +169,23 @@ pub(crate) fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32)
                 .with_detail("member", entry.name.clone()),
             );
         }
-        member(cx, blob, loc, entry, base, is_torch, depth)?;
+    }
+    let located: Vec<Located> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, entry)| locate(cx, blob, loc, i, entry, base))
+        .collect();
+    let shared = overlaps(cx, &entries, &located, loc);
+    for place in &located {
+        if shared.get(&place.header_at) != Some(&place.entry) {
+            // Another entry points at the same local record: its bytes were scanned already.
+            continue;
+        }
+        let entry = &entries[place.entry];
+        let hint = flavour
+            .and_then(|f| (f.member_hint)(entry))
+            .unwrap_or_else(|| NameHint::from_name(&entry.name));
+        member(cx, blob, loc, entry, place, hint, depth);
     }
     Ok(())
 }
@@ -166,16 +251,20 @@ fn central_directory(
         .unwrap_or(0);
     if cd_size > MAX_CENTRAL_DIRECTORY {
         cx.finding(Finding::new(
-            CONTAINER_BUDGET_EXCEEDED,
-            Severity::Medium,
+            &CONTAINER_BUDGET_EXCEEDED,
             format!("central directory of {cd_size} bytes exceeds the limit of {MAX_CENTRAL_DIRECTORY}; members were not analysed"),
             loc.clone(),
         ));
         return Ok(None);
     }
-    let cd = match blob.exact_at(base + cd_offset, cd_size as usize) {
-        Ok(cd) => cd,
-        Err(_) => {
+    // The directory must lie inside the file before anything is allocated for it.
+    let cd_start = base.checked_add(cd_offset);
+    let fits = cd_start
+        .and_then(|start| start.checked_add(cd_size))
+        .is_some_and(|end| end <= len);
+    let cd = match cd_start.filter(|_| fits) {
+        Some(start) => blob.exact_at(start, cd_size as usize)?,
+        None => {
             malformed(
                 cx,
                 loc,
@@ -192,8 +281,7 @@ fn central_directory(
     while pos + 46 <= cd.len() && cd[pos..].starts_with(b"PK\x01\x02") {
         if entries.len() as u64 >= max_members {
             cx.finding(Finding::new(
-                CONTAINER_BUDGET_EXCEEDED,
-                Severity::Medium,
+                &CONTAINER_BUDGET_EXCEEDED,
                 format!("more than {max_members} members; the rest were not analysed"),
                 loc.clone(),
             ));
@@ -219,6 +307,7 @@ fn central_directory(
             method: u16_at(h, 10),
             crc: u32_at(h, 16),
             compressed,
+            uncompressed,
             local_offset,
         });
         pos += 46 + name_len + extra_len + comment_len;
@@ -261,17 +350,25 @@ fn zip64_extra(mut extra: &[u8], uncompressed: &mut u64, compressed: &mut u64, o
     }
 }
 
-fn member(
+/// Reads an entry's local header: checks its name against the central directory's and finds
+/// where its data lies. `None` (with a finding) when there is no local record to read.
+fn locate(
     cx: &mut Cx<'_>,
     blob: &Blob<'_>,
     loc: &Location,
+    index: usize,
     entry: &Entry,
     base: u64,
-    is_torch: bool,
-    depth: u32,
-) -> io::Result<()> {
-    let at = base + entry.local_offset;
-    let inner = loc.join(entry.name.clone());
+) -> Option<Located> {
+    let inner = loc.member(entry.name.clone());
+    let Some(at) = base.checked_add(entry.local_offset) else {
+        malformed(
+            cx,
+            &inner,
+            "the member's local header offset overflows; the member was not analysed".into(),
+        );
+        return None;
+    };
     let header = match blob.exact_at(at, 30) {
         Ok(h) if h.starts_with(b"PK\x03\x04") => h,
         _ => {
@@ -280,7 +377,7 @@ fn member(
                 &inner,
                 format!("no local header at offset {at}; the member was not analysed"),
             );
-            return Ok(());
+            return None;
         }
     };
     let local_name_len = u64::from(u16_at(&header, 26));
@@ -292,8 +389,7 @@ fn member(
     if local_name != entry.name {
         cx.finding(
             Finding::new(
-                ZIP_NAME_MISMATCH,
-                Severity::High,
+                &ZIP_NAME_MISMATCH,
                 format!(
                     "the local header names this member {local_name:?} but the central directory names it {:?}",
                     entry.name
@@ -304,13 +400,87 @@ fn member(
         );
     }
     let data_at = at + 30 + local_name_len + local_extra_len;
-    let Some(raw) = blob.slice(data_at, entry.compressed) else {
+    let Some(data_end) = data_at
+        .checked_add(entry.compressed)
+        .filter(|end| *end <= blob.len().unwrap_or(0))
+    else {
         malformed(
             cx,
             &inner,
             "the member's data runs past the end of the archive".into(),
         );
-        return Ok(());
+        return None;
+    };
+    Some(Located {
+        entry: index,
+        header_at: at,
+        data_at,
+        data_end,
+    })
+}
+
+/// Finds entries whose data overlaps another's: a finding names them, and for each local
+/// record the entry whose scan covers it is returned (the first that points at it), so that
+/// bytes many entries share are scanned once.
+fn overlaps(
+    cx: &mut Cx<'_>,
+    entries: &[Entry],
+    located: &[Located],
+    loc: &Location,
+) -> HashMap<u64, usize> {
+    let mut first_at: HashMap<u64, usize> = HashMap::new();
+    for place in located {
+        first_at.entry(place.header_at).or_insert(place.entry);
+    }
+    let mut by_start: Vec<&Located> = located.iter().collect();
+    by_start.sort_by_key(|p| (p.header_at, p.entry));
+    let mut overlapping = 0u64;
+    let mut example: Option<(usize, usize)> = None;
+    let mut reach: Option<(u64, usize)> = None;
+    for place in by_start {
+        if let Some((end, owner)) = reach {
+            if place.header_at < end {
+                overlapping += 1;
+                example.get_or_insert((owner, place.entry));
+            }
+        }
+        if reach.is_none_or(|(end, _)| place.data_end > end) {
+            reach = Some((place.data_end, place.entry));
+        }
+    }
+    if let Some((a, b)) = example {
+        cx.finding(
+            Finding::new(
+                &ZIP_OVERLAPPING_ENTRIES,
+                format!(
+                    "{overlapping} member(s) share or overlap the data of others (first: {:?} and {:?}); shared bytes were scanned once",
+                    entries[a].name, entries[b].name
+                ),
+                loc.clone(),
+            )
+            .with_detail("overlapping", overlapping.to_string()),
+        );
+    }
+    first_at
+}
+
+fn member(
+    cx: &mut Cx<'_>,
+    blob: &Blob<'_>,
+    loc: &Location,
+    entry: &Entry,
+    place: &Located,
+    hint: NameHint,
+    depth: u32,
+) {
+    let inner = loc.member(entry.name.clone());
+    let Some(raw) = blob.slice(place.data_at, place.data_end - place.data_at) else {
+        malformed(
+            cx,
+            &inner,
+            "the member's data runs past the end of the archive".into(),
+        );
+        return;
     };
     if entry.flags & 1 != 0 {
         let message = if entry.method == 0 {
@@ -318,12 +488,7 @@ fn member(
         } else {
             "the member is flagged encrypted; analysed as if it were not, and any error below means it could not be"
         };
-        cx.finding(Finding::new(
-            ZIP_ENCRYPTED_ENTRY,
-            Severity::Medium,
-            message,
-            inner.clone(),
-        ));
+        cx.finding(Finding::new(&ZIP_ENCRYPTED_ENTRY, message, inner.clone()));
     }
     let codec = match entry.method {
         0 => None,
@@ -332,71 +497,68 @@ fn member(
         other => {
             cx.finding(
                 Finding::new(
-                    ZIP_UNSUPPORTED_COMPRESSION,
-                    Severity::Medium,
+                    &ZIP_UNSUPPORTED_COMPRESSION,
                     format!("the member uses compression method {other}, which aigate does not decode; it was not analysed"),
                     inner.clone(),
                 )
                 .with_detail("method", other.to_string()),
             );
-            return Ok(());
+            return;
         }
     };
-    let decoded;
-    let content = match codec {
-        None => &raw,
-        Some(codec) => {
-            decoded = Blob::Decoded {
-                source: &raw,
-                codec,
-                limit: cx.limits().max_decoded_bytes,
-            };
-            &decoded
+    let Some(codec) = codec else {
+        if hint != NameHint::RawData && entry.compressed <= CRC_CHECK_MAX {
+            if let Ok(crc) = crc_of(&raw) {
+                check_crc(cx, crc, entry, &inner);
+            }
         }
+        cx.scan(&raw, &inner, hint, depth + 1);
+        return;
     };
-    if entry.compressed <= CRC_CHECK_MAX {
-        check_crc(cx, content, entry, &inner);
+    let decoded = cx.decoded(&raw, codec);
+    if entry.uncompressed > IN_MEMORY_MEMBER {
+        cx.scan(&decoded, &inner, hint, depth + 1);
+        return;
     }
-    let is_storage = is_torch
-        && entry
-            .name
-            .rsplit_once("/data/")
-            .is_some_and(|(_, key)| !key.is_empty() && !key.contains('/'));
-    let hint = if is_storage {
-        Hint::RawData
-    } else {
-        Hint::from_name(&entry.name)
-    };
-    if let Err(err) = cx.scan(content, &inner, hint, depth + 1) {
-        let rule = if codec.is_some() {
-            COMPRESSION_CORRUPT
-        } else {
-            ZIP_MALFORMED
-        };
-        cx.container_error(&inner, rule, &err);
+    match decoded.materialize(entry.uncompressed) {
+        Ok(data) => {
+            check_crc(cx, crc32fast::hash(&data), entry, &inner);
+            cx.scan(&Blob::Memory(&data), &inner, hint, depth + 1);
+        }
+        Err(err) if crate::source::over_limit(&err) == Some(entry.uncompressed) => {
+            malformed(
+                cx,
+                &inner,
+                format!(
+                    "the member decodes to more than the {} bytes the central directory declares; analysed as a stream",
+                    entry.uncompressed
+                ),
+            );
+            cx.scan(&decoded, &inner, hint, depth + 1);
+        }
+        Err(err) => cx.io_finding(&inner, &COMPRESSION_CORRUPT, &err),
     }
-    Ok(())
 }
 
-fn check_crc(cx: &mut Cx<'_>, content: &Blob<'_>, entry: &Entry, inner: &Location) {
+fn crc_of(content: &Blob<'_>) -> io::Result<u32> {
     let mut hasher = crc32fast::Hasher::new();
     let mut buf = vec![0u8; 64 * 1024];
-    let result = content.open().and_then(|mut r| {
-        loop {
-            let n = r.read(&mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            hasher.update(&buf[..n]);
+    let mut reader = content.open()?;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hasher.finalize());
         }
-    });
-    if result.is_ok() && hasher.clone().finalize() != entry.crc {
+        hasher.update(&buf[..n]);
+    }
+}
+
+fn check_crc(cx: &mut Cx<'_>, crc: u32, entry: &Entry, inner: &Location) {
+    if crc != entry.crc {
         cx.finding(Finding::new(
-            ZIP_BAD_CRC,
-            Severity::Low,
+            &ZIP_BAD_CRC,
             format!(
-                "the content's CRC-32 is {:08x} but the central directory records {:08x}",
-                hasher.finalize(),
+                "the content's CRC-32 is {crc:08x} but the central directory records {:08x}",
                 entry.crc
             ),
             inner.clone(),

@@ -1,45 +1,45 @@
 //! `aigate approve NAME --by WHO [--force REASON]`.
 
-use std::io::Write;
-
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
 use aigate_integrity::lock::{Approval, Status, Verdict};
+use aigate_integrity::rules::{APPROVE_FILES_CHANGED, APPROVE_UNSAFE_VERDICT};
+use aigate_report::{ArtifactState, Finding, Location, Report, Severity};
 
-use crate::ExitStatus;
+use crate::Finished;
 use crate::cli::ApproveArgs;
-use crate::commands::lock::{read_lock, write_lock};
-use crate::config::Project;
+use crate::failure::fail;
+use crate::project::{locked, outcome, require_lock, tool, write_lock};
+use crate::settings::{Settings, now_rfc3339};
 
 /// Runs `aigate approve`.
-pub fn run(args: &ApproveArgs, project: &Project, out: &mut dyn Write) -> Result<ExitStatus> {
-    let mut lock =
-        read_lock(project)?.context("there is no aigate.lock\nhint: run `aigate lock` first")?;
+pub fn run(args: &ApproveArgs, settings: &Settings) -> Result<Finished> {
     if args.by.trim().is_empty() {
-        bail!("--by must name who approves");
+        fail!("--by must name who approves");
     }
-    let Some(artifact) = lock.get_mut(&args.name) else {
-        let names: Vec<&str> = project
-            .config
-            .artifacts()
-            .iter()
-            .map(|(_, d)| d.name.get_ref().as_str())
-            .collect();
-        bail!(
-            "no artifact named {:?} in aigate.lock (known: {})\nhint: run `aigate lock` after declaring it",
-            args.name,
-            names.join(", ")
-        );
+    let mut lock = require_lock(settings)?;
+    let artifact = locked(&mut lock, &args.name)?;
+    let mut report = Report::builder(tool(), "approve");
+    let finished = |report: aigate_report::ReportBuilder| Finished {
+        report: report.build(),
+        threshold: Severity::Info,
     };
-    let files = aigate_integrity::pin(&project.root, &artifact.path)
-        .with_context(|| format!("cannot read {} {}", artifact.kind.as_str(), artifact.name))?;
+    let files = aigate_integrity::pin(&settings.root, &artifact.path)?;
     if files != artifact.files {
-        writeln!(
-            out,
-            "refused: the files of {} differ from aigate.lock; approval covers pinned bytes only\nhint: run `aigate lock`, review, then approve",
-            artifact.name
-        )?;
-        return Ok(ExitStatus::Findings);
+        report.finding(
+            Finding::new(
+                &APPROVE_FILES_CHANGED,
+                format!(
+                    "refused: the files of {} {} differ from aigate.lock; approval covers pinned bytes only",
+                    artifact.kind.as_str(),
+                    artifact.name
+                ),
+                Location::file(artifact.path.clone()),
+            )
+            .with_detail("artifact", artifact.name.clone())
+            .with_hint("run `aigate lock`, review the change, then approve"),
+        );
+        return Ok(finished(report));
     }
     let forced = match (artifact.scan.verdict, &args.force) {
         (Verdict::Clean, _) => None,
@@ -51,35 +51,36 @@ pub fn run(args: &ApproveArgs, project: &Project, out: &mut dyn Write) -> Result
                 .iter()
                 .map(|(r, n)| format!("{r} ×{n}"))
                 .collect();
-            writeln!(
-                out,
-                "refused: the scan recorded for {} found unsafe content ({})\nhint: run `aigate scan {}` to see it; to approve anyway, pass --force \"REASON\"; the reason is recorded",
-                artifact.name,
-                rules.join(", "),
-                artifact.path
-            )?;
-            return Ok(ExitStatus::Findings);
+            report.finding(
+                Finding::new(
+                    &APPROVE_UNSAFE_VERDICT,
+                    format!(
+                        "refused: the scan recorded for {} found unsafe content ({})",
+                        artifact.name,
+                        rules.join(", ")
+                    ),
+                    Location::file(artifact.path.clone()),
+                )
+                .with_detail("artifact", artifact.name.clone())
+                .with_hint(format!(
+                    "run `aigate scan {}` to see it; to approve anyway, pass --force \"REASON\"; the reason is recorded",
+                    artifact.path
+                )),
+            );
+            return Ok(finished(report));
         }
     };
     artifact.approval = Approval {
         status: Status::Approved,
         by: Some(args.by.clone()),
-        at: Some(aigate_integrity::clock::now_rfc3339()),
+        at: Some(now_rfc3339()),
         forced,
     };
-    let message = format!(
-        "approved {} {} ({} file(s)) by {}{}",
-        artifact.kind.as_str(),
-        artifact.name,
-        artifact.files.len(),
-        args.by,
-        if artifact.approval.forced.is_some() {
-            ", forced despite unsafe scan findings"
-        } else {
-            ""
-        }
-    );
-    write_lock(project, &lock)?;
-    writeln!(out, "{message}")?;
-    Ok(ExitStatus::Clean)
+    let mut approved = outcome(artifact, ArtifactState::Approved);
+    if artifact.approval.forced.is_some() {
+        approved.note = Some("forced despite unsafe scan findings; the reason is recorded".into());
+    }
+    write_lock(settings, &lock)?;
+    report.artifact(approved);
+    Ok(finished(report))
 }

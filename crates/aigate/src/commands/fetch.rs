@@ -1,26 +1,30 @@
 //! `aigate fetch SOURCE --name NAME`: download from a trusted source, check, scan, pin.
 
 use std::fs;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use aigate_integrity::fetch::{
+use aigate_fetch::rules::{
+    FETCH_HASH_MISMATCH, FETCH_UNSAFE_CONTENT, FETCH_UNTRUSTED, SOURCE_REVISION_NOT_PINNED,
+};
+use aigate_fetch::source::redacted;
+use aigate_fetch::{
     Client, FetchError, RemoteFile, Source, Trust, hf_file_url, is_commit, parse_source,
 };
 use aigate_integrity::lock::{Approval, LockedArtifact, LockedFile, Verdict};
 use aigate_integrity::manifest::{Kind, is_inside_project};
-use aigate_report::{Report, Tool};
+use aigate_report::{ArtifactState, Finding, Location, Report, ReportBuilder, Severity};
+use aigate_scan::{ScanOptions, Walked};
 
-use crate::ExitStatus;
+use crate::Finished;
 use crate::cli::FetchArgs;
-use aigate_scan::Walked;
-
-use crate::commands::lock::{read_lock, scan_summary, scanner, write_lock};
-use crate::config::Project;
+use crate::failure::{Failure, fail};
+use crate::project::{outcome, read_lock, scan_files, tool, write_lock};
+use crate::settings::Settings;
 
 /// A staging folder removed on drop unless it was moved into place.
 struct Staging {
@@ -40,36 +44,53 @@ impl Drop for Staging {
     }
 }
 
-fn refused(out: &mut dyn Write, err: &FetchError) -> Result<ExitStatus> {
-    if err.is_refusal() {
-        writeln!(out, "refused: {err}")?;
-        Ok(ExitStatus::Findings)
-    } else {
-        Err(anyhow::anyhow!("{err}"))
+/// A refusal on policy or integrity grounds becomes a finding (exit 1); any other failure is
+/// an error (exit 2).
+fn refusal(err: FetchError, source: &str) -> Result<Finding> {
+    let rule = match &err {
+        FetchError::Untrusted { .. } => &FETCH_UNTRUSTED,
+        FetchError::RevisionNotPinned(_) => &SOURCE_REVISION_NOT_PINNED,
+        FetchError::HashMismatch { .. } => &FETCH_HASH_MISMATCH,
+        _ => return Err(err.into()),
+    };
+    let mut finding = Finding::new(
+        rule,
+        format!("refused: {err}; nothing was kept"),
+        Location::file(redacted(source)),
+    );
+    if let Some(hint) = err.hint() {
+        finding = finding.with_hint(hint);
     }
+    Ok(finding)
+}
+
+fn refused(err: FetchError, source: &str) -> Result<Finished> {
+    let mut report = Report::builder(tool(), "fetch");
+    report.finding(refusal(err, source)?);
+    Ok(Finished {
+        report: report.build(),
+        threshold: Severity::Info,
+    })
 }
 
 fn plan(
     args: &FetchArgs,
-    project: &Project,
+    settings: &Settings,
     trust: &Trust,
     client: &Client,
-) -> Result<Result<(Vec<RemoteFile>, String), FetchError>> {
-    let source = match parse_source(&args.source) {
-        Ok(source) => source,
-        Err(err) => return Ok(Err(err)),
-    };
+) -> Result<Result<Vec<RemoteFile>, FetchError>> {
+    let source = parse_source(&args.source)?;
     let files = match &source {
         Source::Https(url) => {
             let name = url
                 .path_segments()
                 .and_then(|mut s| s.next_back())
                 .filter(|n| !n.is_empty() && is_inside_project(n))
-                .context("the URL does not end in a file name")?;
+                .ok_or_else(|| Failure::new(format!("{url} does not end in a file name")))?;
             vec![RemoteFile {
                 url: url.clone(),
                 path: name.to_owned(),
-                sha256: args.sha256.clone(),
+                sha256: args.sha256,
             }]
         }
         Source::Hf {
@@ -78,18 +99,18 @@ fn plan(
             revision,
             file,
         } => {
-            if project.config.sources.require_pinned_revision && !is_commit(revision) {
+            if settings.config.sources.require_pinned_revision && !is_commit(revision) {
                 return Ok(Err(FetchError::RevisionNotPinned(revision.clone())));
             }
             match file {
                 Some(file) => vec![RemoteFile {
-                    url: hf_file_url(*kind, repo, revision, file)?,
+                    url: hf_file_url(client.hf_endpoint(), *kind, repo, revision, file)?,
                     path: file.clone(),
-                    sha256: args.sha256.clone(),
+                    sha256: args.sha256,
                 }],
                 None => {
                     if args.sha256.is_some() {
-                        bail!(
+                        fail!(
                             "--sha256 pins one file; a whole repository is checked against its LFS digests"
                         );
                     }
@@ -106,7 +127,7 @@ fn plan(
             return Ok(Err(err));
         }
     }
-    Ok(Ok((files, args.source.clone())))
+    Ok(Ok(files))
 }
 
 fn progress_bar(total_files: usize) -> Option<ProgressBar> {
@@ -123,13 +144,16 @@ fn progress_bar(total_files: usize) -> Option<ProgressBar> {
 }
 
 fn add_to_manifest(
-    project: &Project,
+    settings: &Settings,
     kind: Kind,
     name: &str,
     dest: &str,
     source: &str,
 ) -> Result<()> {
-    let path = project.root.join(crate::config::FILE_NAME);
+    let path = settings
+        .config_path
+        .clone()
+        .unwrap_or_else(|| settings.root.join(crate::config::FILE_NAME));
     let text =
         fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut doc: toml_edit::DocumentMut = text.parse().context("cannot edit aigate.toml")?;
@@ -150,28 +174,31 @@ fn add_to_manifest(
     table["path"] = toml_edit::value(dest);
     table["source"] = toml_edit::value(source);
     entries.push(table);
-    fs::write(&path, doc.to_string()).with_context(|| format!("cannot write {}", path.display()))
+    aigate_integrity::files::write_atomic(&path, doc.to_string().as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Runs `aigate fetch`.
-pub fn run(args: &FetchArgs, project: &Project, out: &mut dyn Write) -> Result<ExitStatus> {
+pub fn run(args: &FetchArgs, settings: &Settings) -> Result<Finished> {
     let kind = if args.dataset {
         Kind::Dataset
     } else {
         Kind::Model
     };
-    if project
+    if settings
         .config
         .artifacts()
         .iter()
         .any(|(_, d)| d.name.get_ref() == &args.name)
     {
-        bail!(
-            "an artifact named {:?} is already declared in aigate.toml\nhint: choose another --name",
+        return Err(Failure::new(format!(
+            "an artifact named {:?} is already declared in aigate.toml",
             args.name
-        );
+        ))
+        .hint("choose another --name")
+        .into());
     }
-    let trusted: Vec<String> = project
+    let trusted: Vec<String> = settings
         .config
         .sources
         .trusted
@@ -179,18 +206,20 @@ pub fn run(args: &FetchArgs, project: &Project, out: &mut dyn Write) -> Result<E
         .map(|t| t.get_ref().clone())
         .collect();
     if trusted.is_empty() {
-        bail!(
-            "[sources] trusted is empty in aigate.toml, so nothing may be fetched\nhint: add the URL prefixes you trust, e.g. trusted = [\"https://huggingface.co/acme/\"]"
-        );
+        return Err(Failure::new(
+            "[sources] trusted is empty in aigate.toml, so nothing may be fetched",
+        )
+        .hint("add the URL prefixes you trust, e.g. trusted = [\"https://huggingface.co/acme/\"]")
+        .into());
     }
     let trust = Trust::new(&trusted)?;
-    let client = Client::new(args.retries, Duration::from_millis(500))?;
-    let (files, source) = match plan(args, project, &trust, &client)? {
-        Ok(plan) => plan,
-        Err(err) => return refused(out, &err),
+    let client = Client::new(&settings.client_options(args.retries))?;
+    let files = match plan(args, settings, &trust, &client)? {
+        Ok(files) => files,
+        Err(err) => return refused(err, &args.source),
     };
     if files.is_empty() {
-        bail!("{} lists no files", args.source);
+        fail!("{} lists no files", args.source);
     }
     let dest = args.dest.clone().unwrap_or_else(|| {
         format!(
@@ -200,16 +229,18 @@ pub fn run(args: &FetchArgs, project: &Project, out: &mut dyn Write) -> Result<E
         )
     });
     if !is_inside_project(&dest) {
-        bail!("--dest {dest:?} must be a relative path inside the project");
+        fail!("the destination {dest:?} must be a relative path inside the project");
     }
-    let dest_path = project.root.join(&dest);
+    let dest_path = settings.root.join(&dest);
     if dest_path.exists() {
-        bail!("{dest} already exists\nhint: choose another --dest or remove it");
+        return Err(Failure::new(format!("{dest} already exists"))
+            .hint("choose another --dest or remove it")
+            .into());
     }
     let parent = dest_path
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| project.root.clone());
+        .unwrap_or_else(|| settings.root.clone());
     let created_parent = (!parent.exists()).then(|| parent.clone());
     fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let mut staging = Staging {
@@ -236,13 +267,13 @@ pub fn run(args: &FetchArgs, project: &Project, out: &mut dyn Write) -> Result<E
             Ok(hashed) => pinned.push(LockedFile {
                 path: format!("{dest}/{}", file.path),
                 size: hashed.size,
-                sha256: hashed.sha256,
+                sha256: hashed.digest,
             }),
             Err(err) => {
                 if let Some(bar) = &bar {
                     bar.finish_and_clear();
                 }
-                return refused(out, &err);
+                return refused(err, &args.source);
             }
         }
     }
@@ -252,7 +283,8 @@ pub fn run(args: &FetchArgs, project: &Project, out: &mut dyn Write) -> Result<E
     pinned.sort();
 
     // Scan the staged files under the names they will have, before anything is moved in place.
-    let (scanner, threshold) = scanner(project)?;
+    let threshold = settings.scan_threshold(None);
+    let scanner = settings.scanner(ScanOptions::default())?;
     let staged: Vec<Walked> = files
         .iter()
         .zip(&pinned)
@@ -262,44 +294,32 @@ pub fn run(args: &FetchArgs, project: &Project, out: &mut dyn Write) -> Result<E
             size: pin.size,
         })
         .collect();
-    let mut findings = Vec::new();
-    for (file, result) in staged
-        .iter()
-        .zip(scanner.scan_files(&staged, &aigate_scan::NoProgress))
-    {
-        findings.extend(
-            result
-                .with_context(|| format!("cannot scan {}", file.display))?
-                .findings,
-        );
-    }
-    let scan = scan_summary(&findings, threshold);
+    let (scan, findings) = scan_files(&scanner, threshold, &staged)?;
+    let mut report = Report::builder(tool(), "fetch");
+    report.files(staged.len() as u64);
     if scan.verdict == Verdict::Unsafe {
-        let report = Report::new(
-            Tool::aigate(env!("CARGO_PKG_VERSION")),
-            findings,
-            Vec::new(),
-            Vec::new(),
-            staged.len() as u64,
+        report.finding(
+            Finding::new(
+                &FETCH_UNSAFE_CONTENT,
+                format!(
+                    "refused: {} holds content at or above {threshold}; nothing was kept",
+                    redacted(&args.source)
+                ),
+                Location::file(redacted(&args.source)),
+            )
+            .with_detail("findings", scan.findings.to_string()),
         );
-        crate::render::human::render(&report, aigate_scan::RULES, threshold, true, "scanned", out)?;
-        writeln!(
-            out,
-            "refused: {} holds unsafe content; nothing was kept",
-            args.source
-        )?;
-        return Ok(ExitStatus::Findings);
+        report.findings(findings);
+        return Ok(finish(report, threshold));
     }
 
     fs::rename(&staging.path, &dest_path)
         .with_context(|| format!("cannot move the download to {dest}"))?;
     staging.keep = true;
-    let files = pinned;
-    add_to_manifest(project, kind, &args.name, &dest, &source)?;
-    let mut lock = read_lock(project)?.unwrap_or_default();
-    let bytes: u64 = files.iter().map(|f| f.size).sum();
-    let count = files.len();
-    lock.artifacts.push(LockedArtifact {
+    let source = redacted(&args.source);
+    add_to_manifest(settings, kind, &args.name, &dest, &source)?;
+    let mut lock = read_lock(settings)?.unwrap_or_default();
+    let artifact = LockedArtifact {
         name: args.name.clone(),
         kind,
         path: dest.clone(),
@@ -307,15 +327,22 @@ pub fn run(args: &FetchArgs, project: &Project, out: &mut dyn Write) -> Result<E
         owner: None,
         approval: Approval::pending(),
         scan,
-        files,
-    });
-    write_lock(project, &lock)?;
-    writeln!(
-        out,
-        "fetched {} {} into {dest}: {count} file(s), {bytes} bytes, scan clean, pinned pending approval\nhint: review it, then `aigate approve {} --by WHO`",
-        kind.as_str(),
-        args.name,
+        files: pinned,
+    };
+    let mut fetched = outcome(&artifact, ArtifactState::Fetched);
+    fetched.note = Some(format!(
+        "review it, then `aigate approve {} --by WHO`",
         args.name
-    )?;
-    Ok(ExitStatus::Clean)
+    ));
+    lock.artifacts.push(artifact);
+    write_lock(settings, &lock)?;
+    report.artifact(fetched).findings(findings);
+    Ok(finish(report, threshold))
+}
+
+fn finish(report: ReportBuilder, threshold: Severity) -> Finished {
+    Finished {
+        report: report.build(),
+        threshold,
+    }
 }

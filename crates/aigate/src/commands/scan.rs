@@ -3,15 +3,17 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use aigate_report::{Report, Severity, Tool};
-use aigate_scan::{Progress, ScanLimits, Scanner, walk};
+use aigate_report::Report;
+use aigate_scan::{Progress, ScanOptions, walk};
 
+use crate::Finished;
 use crate::cli::ScanArgs;
-use crate::config::Config;
-use crate::{ExitStatus, Output, render_report};
+use crate::output::Destination;
+use crate::project::tool;
+use crate::settings::Settings;
 
 /// Work below which no progress bar is shown: it would flash and vanish.
 const PROGRESS_MIN_BYTES: u64 = 256 << 20;
@@ -43,17 +45,17 @@ fn progress_bar(total: u64, files: usize, quiet: bool) -> Option<Bar> {
     Some(Bar(bar))
 }
 
-/// Runs the scan and writes its report.
-pub fn run(args: &ScanArgs, config: &Config, out: &mut Output) -> Result<ExitStatus> {
-    let threshold = args
-        .fail_on
-        .or(config.scan.fail_on.map(|s| s.0))
-        .unwrap_or(Severity::Medium);
-    let scanner = Scanner::new(&config.scan.allow, &config.scan.deny, ScanLimits::default())
-        .context("invalid [scan] patterns")?;
-    let (files, mut errors) = walk(&args.paths);
+/// Runs the scan.
+pub fn run(args: &ScanArgs, settings: &Settings) -> Result<Finished> {
+    let threshold = settings.scan_threshold(args.fail_on);
+    let scanner = settings.scanner(ScanOptions {
+        list_globals: args.list_globals,
+    })?;
+    let (files, errors) = walk(&args.paths);
+    Destination::from_flag(args.output.output.as_ref())
+        .check_not_an_input(files.iter().map(|f| f.path.as_path()))?;
     let total: u64 = files.iter().map(|f| f.size).sum();
-    let bar = progress_bar(total, files.len(), args.quiet);
+    let bar = progress_bar(total, files.len(), args.output.quiet);
     let results = match &bar {
         Some(bar) => scanner.scan_files(&files, bar),
         None => scanner.scan_files(&files, &aigate_scan::NoProgress),
@@ -61,41 +63,24 @@ pub fn run(args: &ScanArgs, config: &Config, out: &mut Output) -> Result<ExitSta
     if let Some(bar) = bar {
         bar.0.finish_and_clear();
     }
-    let mut findings = Vec::new();
-    let mut scanned = Vec::new();
-    for (file, result) in files.iter().zip(results) {
-        match result {
-            Ok(scan) => {
-                findings.extend(scan.findings);
-                scanned.extend(scan.scanned);
-            }
-            Err(err) => errors.push(aigate_report::InputError {
-                path: file.display.clone(),
-                message: err.to_string().to_lowercase(),
-            }),
+    let mut report = Report::builder(tool(), "scan");
+    for error in errors {
+        report.error(error);
+    }
+    for scan in results {
+        report.findings(scan.findings).scanned(scan.scanned);
+        for error in scan.errors {
+            report.error(error);
         }
     }
-    let report = Report::new(
-        Tool::aigate(env!("CARGO_PKG_VERSION")),
-        findings,
-        scanned,
-        errors,
-        files.len() as u64,
-    );
-    render_report(
-        &report,
-        aigate_scan::RULES,
-        args.format,
+    report.files(files.len() as u64);
+    let rules: Vec<_> = aigate_scan::RULES
+        .iter()
+        .chain(aigate_report::COMMON_RULES)
+        .collect();
+    settings.rule_levels().apply(&mut report, &rules);
+    Ok(Finished {
+        report: report.build(),
         threshold,
-        args.quiet,
-        "scanned",
-        out,
-    )?;
-    Ok(if report.count_at_least(threshold) > 0 {
-        ExitStatus::Findings
-    } else if !report.errors.is_empty() {
-        ExitStatus::Error
-    } else {
-        ExitStatus::Clean
     })
 }

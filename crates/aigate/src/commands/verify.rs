@@ -1,20 +1,20 @@
 //! `aigate verify`: re-hash what aigate.lock pins; every difference is a finding.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use aigate_integrity::verify::{Declared, verify};
-use aigate_report::{Report, Tool};
+use aigate_report::Report;
 
-use crate::cli::ReportArgs;
-use crate::commands::lock::read_lock;
-use crate::config::Project;
-use crate::{ExitStatus, Output, render_report};
+use crate::Finished;
+use crate::cli::VerifyArgs;
+use crate::project::{require_lock, tool};
+use crate::settings::Settings;
+use crate::sources;
 
 /// Runs `aigate verify`.
-pub fn run(args: &ReportArgs, project: &Project, out: &mut Output) -> Result<ExitStatus> {
-    let lock =
-        read_lock(project)?.context("there is no aigate.lock\nhint: run `aigate lock` first")?;
-    let artifacts = project.config.artifacts();
+pub fn run(args: &VerifyArgs, settings: &Settings) -> Result<Finished> {
+    let lock = require_lock(settings)?;
+    let artifacts = settings.config.artifacts();
     let declared: Vec<Declared<'_>> = artifacts
         .iter()
         .map(|(kind, d)| Declared {
@@ -23,27 +23,22 @@ pub fn run(args: &ReportArgs, project: &Project, out: &mut Output) -> Result<Exi
             path: d.path.get_ref(),
         })
         .collect();
-    let findings = verify(&project.root, &declared, &lock).context("cannot verify")?;
-    let files = lock.artifacts.iter().map(|a| a.files.len() as u64).sum();
-    let report = Report::new(
-        Tool::aigate(env!("CARGO_PKG_VERSION")),
-        findings,
-        Vec::new(),
-        Vec::new(),
-        files,
-    );
-    render_report(
-        &report,
-        aigate_integrity::RULES,
-        args.format,
-        args.fail_on,
-        args.quiet,
-        "verified",
-        out,
-    )?;
-    Ok(if report.count_at_least(args.fail_on) > 0 {
-        ExitStatus::Findings
-    } else {
-        ExitStatus::Clean
+    let verified = verify(&settings.root, &declared, &lock);
+    let mut report = Report::builder(tool(), "verify");
+    report
+        .findings(verified.findings)
+        .findings(sources::check(settings))
+        .files(verified.files);
+    for error in verified.errors {
+        report.error(error);
+    }
+    let rules: Vec<_> = aigate_integrity::RULES
+        .iter()
+        .chain(aigate_fetch::RULES)
+        .collect();
+    settings.rule_levels().apply(&mut report, &rules);
+    Ok(Finished {
+        report: report.build(),
+        threshold: args.fail_on,
     })
 }

@@ -1,17 +1,53 @@
-//! The report for people: findings grouped by file, most severe first, each with where it is
-//! (members, offsets), and each rule's advice once per file.
+//! The report for people: what happened to each artifact (`lock`, `approve`, `fetch`), then
+//! findings grouped by file, most severe first, each with where it is (members, offsets, lines),
+//! its own hint, and each rule's advice once per file; then one summary line. Names from the
+//! inputs are escaped, so a file name cannot move the cursor or rewrite the terminal.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::io::{self, Write};
 
-use aigate_report::{Finding, Report, Rule, Severity};
+use aigate_report::{ArtifactOutcome, ArtifactState, Finding, Level, Report, Severity};
 
-fn rule<'r>(rules: &'r [Rule], id: &str) -> Option<&'r Rule> {
-    rules.iter().find(|r| r.id == id)
+use crate::registry;
+use crate::render::RenderOptions;
+
+/// `text` with control characters and bidirectional overrides escaped.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn place(finding: &Finding) -> String {
-    let mut parts: Vec<String> = finding.location.members.clone();
+    let mut parts: Vec<String> = finding
+        .location
+        .steps
+        .iter()
+        .map(|s| printable(&s.to_string()).into_owned())
+        .collect();
+    if let Some(span) = finding.location.span {
+        parts.insert(0, format!("line {}, column {}", span.line, span.column));
+    }
     if let Some(offset) = finding.location.offset {
         let opcode = finding
             .details
@@ -23,16 +59,25 @@ fn place(finding: &Finding) -> String {
     parts.join(" > ")
 }
 
-/// Writes the human report. With `quiet`, only files with findings and no summary. `verb` says
-/// what was done to the files (`scanned`, `verified`).
-pub fn render(
-    report: &Report,
-    rules: &[Rule],
-    threshold: Severity,
-    quiet: bool,
-    verb: &str,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+fn severity_label(finding: &Finding) -> String {
+    match finding.level {
+        Some(Level::Warn) => format!("{} (warn)", finding.severity),
+        Some(Level::Deny) => format!("{} (deny)", finding.severity),
+        _ => finding.severity.to_string(),
+    }
+}
+
+/// Writes the human report.
+pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    for artifact in &report.artifacts {
+        writeln!(out, "{}", artifact_line(artifact))?;
+        if let Some(note) = &artifact.note {
+            writeln!(out, "  note: {}", printable(note))?;
+        }
+    }
+    if !report.artifacts.is_empty() && !report.findings.is_empty() {
+        writeln!(out)?;
+    }
     let mut paths: Vec<&str> = report
         .findings
         .iter()
@@ -49,24 +94,33 @@ pub fn render(
         let formats: BTreeSet<&str> = report
             .scanned
             .iter()
-            .filter(|s| s.location.path == *path && s.location.members.is_empty())
+            .filter(|s| s.location.path == *path && s.location.steps.is_empty())
             .map(|s| s.format.as_str())
             .collect();
         let formats = formats.into_iter().collect::<Vec<_>>().join(", ");
         if formats.is_empty() {
-            writeln!(out, "{path}")?;
+            writeln!(out, "{}", printable(path))?;
         } else {
-            writeln!(out, "{path} ({formats})")?;
+            writeln!(out, "{} ({formats})", printable(path))?;
         }
         let mut advised = BTreeSet::new();
         for f in findings {
-            writeln!(out, "  {:<8}  {}: {}", f.severity, f.rule, f.message)?;
+            writeln!(
+                out,
+                "  {:<8}  {}: {}",
+                severity_label(f),
+                f.rule,
+                printable(&f.message)
+            )?;
             let place = place(f);
             if !place.is_empty() {
                 writeln!(out, "            at {place}")?;
             }
+            if let Some(hint) = &f.hint {
+                writeln!(out, "            hint: {}", printable(hint))?;
+            }
             if advised.insert(f.rule.as_str()) {
-                if let Some(rule) = rule(rules, &f.rule) {
+                if let Some(rule) = registry::get(&f.rule) {
                     writeln!(out, "            help: {}", rule.help)?;
                 }
             }
@@ -74,11 +128,60 @@ pub fn render(
         writeln!(out)?;
     }
     for err in &report.errors {
-        writeln!(out, "error: {}: {}", err.path, err.message)?;
+        writeln!(
+            out,
+            "error: {}: {}",
+            printable(&err.path),
+            printable(&err.message)
+        )?;
+        if let Some(hint) = &err.hint {
+            writeln!(out, "  hint: {}", printable(hint))?;
+        }
     }
-    if quiet {
+    if options.quiet {
         return Ok(());
     }
+    writeln!(out, "{}", summary(report, options.threshold))
+}
+
+/// One line about what happened to an artifact.
+fn artifact_line(a: &ArtifactOutcome) -> String {
+    let name = printable(&a.name);
+    let verdict = match a.verdict.as_deref() {
+        Some("unsafe") => format!("scan UNSAFE ({} finding(s))", a.findings),
+        Some(verdict) => format!("scan {verdict}"),
+        None => "not scanned".to_owned(),
+    };
+    let approval = match (a.approval.as_deref(), &a.approved_by) {
+        (Some("approved"), Some(by)) => format!("approved by {}", printable(by)),
+        (Some("approved"), None) => "approved".to_owned(),
+        _ => "pending approval".to_owned(),
+    };
+    let size = human_size(a.bytes);
+    match a.state {
+        ArtifactState::Approved => format!(
+            "approved {} {name} ({} file(s)) by {}",
+            a.kind,
+            a.files,
+            a.approved_by.as_deref().map(printable).unwrap_or_default()
+        ),
+        ArtifactState::Fetched => format!(
+            "fetched {} {name} into {}: {} file(s), {size}, {verdict}, pinned pending approval",
+            a.kind,
+            printable(&a.path),
+            a.files
+        ),
+        state => format!(
+            "{} {name}: {} file(s), {size}, {verdict}, {approval} ({})",
+            a.kind,
+            a.files,
+            state.as_str()
+        ),
+    }
+}
+
+/// The one-line verdict.
+fn summary(report: &Report, threshold: Severity) -> String {
     let counts: Vec<String> = Severity::ALL
         .iter()
         .rev()
@@ -87,22 +190,63 @@ pub fn render(
             (n > 0).then(|| format!("{n} {s}"))
         })
         .collect();
-    let failing = report.count_at_least(threshold);
-    let verdict = if !report.errors.is_empty() && failing == 0 {
-        format!("{} input(s) could not be read", report.errors.len())
-    } else if failing > 0 {
+    let failing = report.count_failing(threshold);
+    let errors = report.errors.len();
+    let verdict = if failing > 0 {
         format!("{failing} finding(s) at or above {threshold}")
+    } else if errors > 0 {
+        format!("{errors} input(s) could not be read")
     } else {
         format!("nothing at or above {threshold}")
     };
-    writeln!(
-        out,
-        "{verb} {} file(s): {}; {verdict}",
-        report.summary.files,
+    let suppressed = match report.summary.suppressed {
+        0 => String::new(),
+        n => format!(" ({n} allowed by [rules])"),
+    };
+    let (verb, what) = match report.command.as_str() {
+        "verify" => ("verified", format!("{} file(s)", report.summary.files)),
+        "lock" => ("locked", format!("{} artifact(s)", report.artifacts.len())),
+        "approve" => (
+            "approved",
+            format!("{} artifact(s)", report.artifacts.len()),
+        ),
+        "fetch" => ("fetched", format!("{} file(s)", report.summary.files)),
+        _ => ("scanned", format!("{} file(s)", report.summary.files)),
+    };
+    format!(
+        "{verb} {what}: {}{suppressed}; {verdict}",
         if counts.is_empty() {
             "no findings".to_owned()
         } else {
             counts.join(", ")
         },
     )
+}
+
+/// Bytes as people read them.
+pub fn human_size(bytes: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < units.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("plain name.pkl"), "plain name.pkl");
+        assert_eq!(printable("a\nb\x1b[2Jc"), "a\\nb\\x1b[2Jc");
+        assert_eq!(printable("evil\u{202e}lkp.exe"), "evil\\u{202e}lkp.exe");
+    }
 }

@@ -1,11 +1,14 @@
-//! SARIF 2.1.0 (OASIS), as GitHub code scanning reads it: one run, the rules with
-//! `security-severity`, one result per finding with a stable partial fingerprint.
+//! SARIF 2.1.0 (OASIS), as GitHub code scanning reads it: one run, every rule of aigate with
+//! `security-severity`, one result per finding with a stable partial fingerprint, the line of
+//! text findings as their region, and file names as RFC 3986 URI references.
 
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use aigate_report::{Finding, Report, Rule, Severity};
+use aigate_report::{Finding, Level, Report, Severity};
+
+use crate::registry;
 
 fn level(severity: Severity) -> &'static str {
     match severity {
@@ -33,7 +36,7 @@ fn fingerprint(finding: &Finding) -> String {
         "{}|{}|{}|{}",
         finding.rule,
         finding.location.path,
-        finding.location.members.join("|"),
+        finding.location.steps_display(),
         finding.message
     );
     for b in key.bytes() {
@@ -43,46 +46,81 @@ fn fingerprint(finding: &Finding) -> String {
     format!("{hash:016x}")
 }
 
+/// A relative URI reference for a path: every byte outside RFC 3986's unreserved set and `/`
+/// is percent-encoded (a backslash is a character of the name, not a separator).
 fn uri(path: &str) -> String {
-    let path = path.replace('\\', "/");
-    let path = path.strip_prefix("./").unwrap_or(&path);
-    path.chars()
-        .map(|c| match c {
-            ' ' => "%20".to_owned(),
-            '%' => "%25".to_owned(),
-            '#' => "%23".to_owned(),
-            '?' => "%3F".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
+    let path = path.strip_prefix("./").unwrap_or(path);
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(char::from(b));
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn result_level(finding: &Finding) -> &'static str {
+    match finding.level {
+        Some(Level::Deny) => "error",
+        Some(Level::Warn) => "warning",
+        _ => level(finding.severity),
+    }
 }
 
 fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
     let mut message = finding.message.clone();
-    if !finding.location.members.is_empty() {
-        message.push_str(&format!(" (in {})", finding.location.members.join(" > ")));
+    if !finding.location.steps.is_empty() {
+        message.push_str(&format!(" (in {})", finding.location.steps_display()));
     }
     if let Some(offset) = finding.location.offset {
         message.push_str(&format!(" at byte offset {offset}"));
     }
+    if let Some(hint) = &finding.hint {
+        message.push_str(&format!(". Hint: {hint}"));
+    }
+    let mut region = json!({ "startLine": 1 });
+    if let Some(span) = finding.location.span {
+        region = json!({ "startLine": span.line, "startColumn": span.column });
+        if let (Some(line), Some(column)) = (span.end_line, span.end_column) {
+            region["endLine"] = json!(line);
+            region["endColumn"] = json!(column);
+        }
+    }
     let mut result = json!({
         "ruleId": finding.rule,
-        "level": level(finding.severity),
+        "level": result_level(finding),
         "message": { "text": message },
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": { "uri": uri(&finding.location.path) },
-                "region": { "startLine": 1 }
+                "region": region
             }
         }],
         "partialFingerprints": { "aigateFinding/v1": fingerprint(finding) },
         "properties": {
             "severity": finding.severity,
-            "members": finding.location.members,
-            "offset": finding.location.offset,
             "details": finding.details,
         }
     });
+    let properties = &mut result["properties"];
+    if !finding.location.steps.is_empty() {
+        properties["steps"] = json!(finding.location.steps);
+    }
+    if let Some(offset) = finding.location.offset {
+        properties["offset"] = json!(offset);
+    }
+    if let Some(subject) = &finding.location.subject {
+        properties["subject"] = json!(subject);
+    }
+    if let Some(hint) = &finding.hint {
+        properties["hint"] = json!(hint);
+    }
+    if let Some(level) = finding.level {
+        properties["level"] = json!(level);
+    }
     if let (Some(index), Some(obj)) = (rule_index, result.as_object_mut()) {
         obj.insert("ruleIndex".into(), json!(index));
     }
@@ -90,7 +128,8 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
 }
 
 /// The SARIF log for a report.
-pub fn to_value(report: &Report, rules: &[Rule]) -> Value {
+pub fn to_value(report: &Report) -> Value {
+    let rules = registry::all();
     let rule_objects: Vec<Value> = rules
         .iter()
         .map(|r| {
@@ -119,7 +158,10 @@ pub fn to_value(report: &Report, rules: &[Rule]) -> Value {
         .map(|e| {
             json!({
                 "level": "error",
-                "message": { "text": format!("{}: {}", e.path, e.message) },
+                "message": { "text": match &e.hint {
+                    Some(hint) => format!("{}: {}. Hint: {hint}", e.path, e.message),
+                    None => format!("{}: {}", e.path, e.message),
+                } },
             })
         })
         .collect();
@@ -146,7 +188,19 @@ pub fn to_value(report: &Report, rules: &[Rule]) -> Value {
 }
 
 /// Writes the SARIF log.
-pub fn render(report: &Report, rules: &[Rule], out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &to_value(report, rules))?;
+pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &to_value(report))?;
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_percent_encoded() {
+        assert_eq!(uri("./models/a b.pkl"), "models/a%20b.pkl");
+        assert_eq!(uri("dir\\x#y?.pt"), "dir%5Cx%23y%3F.pt");
+        assert_eq!(uri("caf\u{e9}/%"), "caf%C3%A9/%25");
+    }
 }

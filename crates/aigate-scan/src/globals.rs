@@ -213,8 +213,7 @@ mod tests {
     use super::*;
 
     fn policy() -> GlobalPolicy {
-        GlobalPolicy::new(&["mypkg.models.*".into()], &["numpy.mean".into()])
-            .unwrap_or_else(|e| panic!("{e}"))
+        GlobalPolicy::new(&["mypkg.models.*".into()], &["numpy.mean".into()]).unwrap()
     }
 
     fn is_unsafe(module: &str, name: &str) -> bool {
@@ -279,7 +278,7 @@ mod tests {
 
     #[test]
     fn user_cannot_allow_a_denied_global() {
-        let p = GlobalPolicy::new(&["os.*".into()], &[]).unwrap_or_else(|e| panic!("{e}"));
+        let p = GlobalPolicy::new(&["os.*".into()], &[]).unwrap();
         assert!(matches!(p.judge("os", "system"), Verdict::Unsafe { .. }));
     }
 

@@ -1,0 +1,71 @@
+//! joblib's layout: a `NumpyArrayWrapper`'s array is written right after its `BUILD`, outside
+//! the pickle opcodes, and joblib's unpickler reads it there (`numpy_pickle.py`,
+//! `NumpyArrayWrapper.read_array`). This module reads, from the wrapper's state, how many bytes
+//! to skip, or that an object array's own pickle follows.
+
+use crate::value::{GlobalRef, Heap, Value};
+
+/// What the interpreter knows about a pickle value's class, for joblib's array wrapper.
+pub(crate) fn is_joblib_array_wrapper(global: &GlobalRef) -> bool {
+    &*global.name == "NumpyArrayWrapper" && global.module.ends_with("numpy_pickle")
+}
+
+pub(crate) enum JoblibArray {
+    Objects,
+    Raw { aligned: bool, bytes: u64 },
+}
+
+/// Reads shape, dtype and alignment from a `NumpyArrayWrapper` state dict.
+pub(crate) fn joblib_layout(heap: &Heap, state: &Value) -> Option<JoblibArray> {
+    let Value::Dict(Some(dict)) = state else {
+        return None;
+    };
+    let dict = *dict;
+    let Value::Object(dtype) = heap.dict_get(dict, "dtype")? else {
+        return None;
+    };
+    let dtype = heap.object(dtype.slot?)?;
+    let Value::Tuple(args) = &dtype.args else {
+        return None;
+    };
+    let descr = args.first()?.as_str()?;
+    let dtype_state = match &dtype.state {
+        Some(Value::Tuple(items)) => Some(items.clone()),
+        _ => None,
+    };
+    let flags = dtype_state
+        .as_ref()
+        .and_then(|s| s.get(7))
+        .and_then(Value::as_int)
+        .unwrap_or(0);
+    let kind = descr.trim_start_matches(['<', '>', '|', '=']);
+    if kind.starts_with('O') || flags & 1 != 0 {
+        return Some(JoblibArray::Objects);
+    }
+    let elsize = dtype_state
+        .as_ref()
+        .and_then(|s| s.get(5))
+        .and_then(Value::as_int)
+        .filter(|e| *e > 0);
+    let itemsize = match elsize {
+        Some(e) => u64::try_from(e).ok()?,
+        None => kind
+            .get(1..)
+            .and_then(|digits| digits.parse::<u64>().ok())
+            .filter(|n| *n > 0)?,
+    };
+    let count = match heap.dict_get(dict, "shape")? {
+        Value::Tuple(dims) => dims.iter().try_fold(1u64, |acc, d| {
+            acc.checked_mul(u64::try_from(d.as_int()?).ok()?)
+        })?,
+        _ => return None,
+    };
+    let aligned = matches!(
+        heap.dict_get(dict, "numpy_array_alignment_bytes"),
+        Some(Value::Int(_))
+    );
+    Some(JoblibArray::Raw {
+        aligned,
+        bytes: count.checked_mul(itemsize)?,
+    })
+}

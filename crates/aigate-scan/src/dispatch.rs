@@ -1,0 +1,249 @@
+//! The dispatcher: sniffs every input with the registry and hands it to the reader that claims
+//! it; containers hand their members back here, so nesting needs no special code. It holds one
+//! file's state ([`Cx`]): its findings, what it analysed, and its budget.
+
+use std::io;
+
+use aigate_pickle::{Analysis, Stop};
+use aigate_report::{Finding, InputError, Location, Rule, Scanned, SeenGlobal, Step};
+
+use crate::findings::{Reach, pickle_findings};
+use crate::formats::{self, Input, NameHint};
+use crate::rules::{COMPRESSION_CORRUPT, CONTAINER_BUDGET_EXCEEDED, FORMAT_UNRECOGNIZED};
+use crate::source::{self, Blob, Budget, Codec};
+use crate::{FileScan, ScanLimits, Scanner};
+
+/// How a pickle is to be read: what to call it, how many stacked pickles a loader reads, how it
+/// is reached, and whether the content is known to be a pickle.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PickleRead {
+    /// The format name recorded for it.
+    pub(crate) format: &'static str,
+    /// The reader version recorded for it.
+    pub(crate) version: u32,
+    /// Complete pickles a loader reads before it stops (`None`: all).
+    pub(crate) max_pickles: Option<u32>,
+    /// How a loader reaches it.
+    pub(crate) reach: Reach,
+    /// What says the content is a pickle.
+    pub(crate) claim: Claim,
+}
+
+/// What says that some content is a pickle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// The format: a protocol header, or a place where a loader unpickles (a NumPy object
+    /// array's data, a PyTorch legacy record). Whatever it holds is reported as a pickle.
+    Format,
+    /// Only its name. Content that is no pickle at all is `format-unrecognized`.
+    Name,
+    /// Nothing: it must show a pickle's structure (a `STOP`, a call) to be judged one.
+    None,
+}
+
+/// The state of one file's scan.
+pub(crate) struct Cx<'s> {
+    scanner: &'s Scanner,
+    budget: &'s Budget,
+    pub(crate) out: FileScan,
+}
+
+impl<'s> Cx<'s> {
+    pub(crate) fn new(scanner: &'s Scanner, budget: &'s Budget) -> Self {
+        Cx {
+            scanner,
+            budget,
+            out: FileScan::default(),
+        }
+    }
+
+    pub(crate) fn limits(&self) -> &ScanLimits {
+        &self.scanner.limits
+    }
+
+    pub(crate) fn finding(&mut self, finding: Finding) {
+        self.out.findings.push(finding);
+    }
+
+    /// Records that `loc` was read as `format` by a reader at `version`.
+    pub(crate) fn scanned(&mut self, loc: &Location, format: &str, version: u32, size: u64) {
+        self.out.scanned.push(Scanned {
+            location: loc.clone(),
+            format: format.to_owned(),
+            reader_version: version,
+            size,
+            globals: Vec::new(),
+        });
+    }
+
+    /// `source` decoded with `codec`, bounded per stream and by this file's budget.
+    pub(crate) fn decoded<'a>(&self, source: &'a Blob<'a>, codec: Codec) -> Blob<'a>
+    where
+        's: 'a,
+    {
+        Blob::Decoded {
+            source,
+            codec,
+            limit: self.limits().max_decoded_bytes,
+            budget: self.budget,
+        }
+    }
+
+    /// Reports an I/O error met while reading `loc` as a finding of `rule`, or of
+    /// `container-budget-exceeded` when a bound stopped the read.
+    pub(crate) fn io_finding(&mut self, loc: &Location, rule: &Rule, err: &io::Error) {
+        let finding = match source::over_limit(err) {
+            Some(limit) => Finding::new(
+                &CONTAINER_BUDGET_EXCEEDED,
+                format!(
+                    "decoded data exceeds the limit of {limit} bytes; the rest was not analysed"
+                ),
+                loc.clone(),
+            )
+            .with_detail("limit", limit.to_string()),
+            None => Finding::new(
+                rule,
+                format!("cannot be read: {}", err.to_string().to_lowercase()),
+                loc.clone(),
+            ),
+        };
+        self.finding(finding);
+    }
+
+    /// Sniffs `blob` and has the reader its content calls for analyse it. Nothing here fails:
+    /// what cannot be read is a finding, or, for the bytes of the file itself, an error.
+    pub(crate) fn scan(&mut self, blob: &Blob<'_>, loc: &Location, hint: NameHint, depth: u32) {
+        if depth > self.limits().max_depth {
+            self.finding(Finding::new(
+                &CONTAINER_BUDGET_EXCEEDED,
+                format!(
+                    "containers are nested more than {} deep; this member was not analysed",
+                    self.limits().max_depth
+                ),
+                loc.clone(),
+            ));
+            return;
+        }
+        let head = match blob.head(formats::HEAD) {
+            Ok(head) => head,
+            Err(err) if blob.is_decoded() => {
+                self.io_finding(loc, &COMPRESSION_CORRUPT, &err);
+                return;
+            }
+            Err(err) => {
+                self.out.errors.push(InputError::new(
+                    loc.to_string(),
+                    format!("cannot be read: {}", err.to_string().to_lowercase()),
+                ));
+                return;
+            }
+        };
+        let Some(format) = formats::sniff(&head, hint) else {
+            if hint == NameHint::Pickle {
+                self.unrecognized(loc, "content that is no known format");
+            }
+            return;
+        };
+        let input = Input {
+            blob,
+            loc,
+            head: &head,
+            hint,
+            depth,
+        };
+        if let Err(err) = format.scan(self, &input) {
+            let rule = if blob.is_decoded() {
+                &COMPRESSION_CORRUPT
+            } else {
+                format.malformed_rule()
+            };
+            self.io_finding(loc, rule, &err);
+        }
+    }
+
+    /// A file named like a pickle whose content is `what`.
+    pub(crate) fn unrecognized(&mut self, loc: &Location, what: &str) {
+        self.finding(Finding::new(
+            &FORMAT_UNRECOGNIZED,
+            format!("named like a pickle, PyTorch or joblib file but holds {what}"),
+            loc.clone(),
+        ));
+    }
+
+    /// Decodes `blob` with `codec` and scans what comes out, one step deeper.
+    pub(crate) fn scan_decoded(
+        &mut self,
+        blob: &Blob<'_>,
+        codec: Codec,
+        loc: &Location,
+        hint: NameHint,
+        depth: u32,
+    ) {
+        let decoded = self.decoded(blob, codec);
+        let inner = loc.step(Step::Decoded(codec.name().to_owned()));
+        self.scan(&decoded, &inner, hint, depth + 1);
+    }
+
+    /// The one way pickles are analysed: reads `blob` as `read` says, records what it found,
+    /// and returns the analysis (`None` when the content turned out not to be a pickle and did
+    /// not claim to be one).
+    pub(crate) fn pickle(
+        &mut self,
+        blob: &Blob<'_>,
+        loc: &Location,
+        read: &PickleRead,
+    ) -> io::Result<Option<Analysis>> {
+        let base = self.limits().pickle;
+        let limits = aigate_pickle::Limits {
+            max_pickles: read.max_pickles,
+            max_opcodes: base.max_opcodes.min(self.budget.opcodes_left()),
+            ..base
+        };
+        let analysis = aigate_pickle::analyze(blob.open()?, &limits);
+        self.budget.spend_opcodes(analysis.opcodes);
+        // A stream that cannot be read or decoded to its end is a finding whatever it holds.
+        let unreadable = matches!(analysis.stop, Some(Stop::Io { .. }));
+        if !unreadable {
+            match read.claim {
+                Claim::None if !analysis.shows_pickle_structure() => return Ok(None),
+                Claim::Name if !analysis.is_pickle() && !analysis.has_code_paths() => {
+                    self.unrecognized(loc, "content that is no known format");
+                    return Ok(Some(analysis));
+                }
+                _ => {}
+            }
+            if read.reach == Reach::RawData && !analysis.has_code_paths() {
+                return Ok(None);
+            }
+        }
+        self.scanned(
+            loc,
+            read.format,
+            read.version,
+            blob.len().unwrap_or(analysis.bytes),
+        );
+        if self.scanner.options.list_globals {
+            if let Some(entry) = self.out.scanned.last_mut() {
+                entry.globals = analysis
+                    .globals
+                    .iter()
+                    .map(|g| SeenGlobal {
+                        module: g.module.clone(),
+                        name: g.name.clone(),
+                        imports: u64::from(g.imports),
+                        calls: u64::from(g.calls),
+                    })
+                    .collect();
+            }
+        }
+        pickle_findings(
+            &analysis,
+            loc,
+            &self.scanner.globals,
+            read.reach,
+            blob.is_decoded(),
+            &mut self.out.findings,
+        );
+        Ok(Some(analysis))
+    }
+}

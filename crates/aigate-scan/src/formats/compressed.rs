@@ -1,0 +1,142 @@
+//! Compressed streams (gzip, bz2, xz, lzma, lz4, zlib, and joblib 0.9's `ZF` zlib files): the
+//! decoded content goes back to the dispatcher, one step deeper, bounded per stream and by the
+//! file's budget. zstd is recognised and reported as not decoded.
+
+use std::io;
+
+use aigate_report::{Finding, Rule};
+
+use crate::dispatch::Cx;
+use crate::formats::{FormatScanner, Input, Sniff};
+use crate::rules::{COMPRESSION_CORRUPT, COMPRESSION_UNSUPPORTED};
+use crate::source::Codec;
+
+/// A compressed stream aigate decodes.
+pub(crate) struct Compressed {
+    codec: Codec,
+    magics: &'static [&'static [u8]],
+    sniff: fn(&[u8]) -> bool,
+}
+
+pub(crate) const GZIP: Compressed = Compressed {
+    codec: Codec::Gzip,
+    magics: &[b"\x1f\x8b"],
+    sniff: |h| h.starts_with(b"\x1f\x8b"),
+};
+pub(crate) const BZIP2: Compressed = Compressed {
+    codec: Codec::Bzip2,
+    magics: &[b"BZh9"],
+    sniff: |h| matches!(h, [b'B', b'Z', b'h', b'1'..=b'9', ..]),
+};
+pub(crate) const XZ: Compressed = Compressed {
+    codec: Codec::Xz,
+    magics: &[b"\xfd7zXZ\x00"],
+    sniff: |h| h.starts_with(b"\xfd7zXZ\x00"),
+};
+pub(crate) const LZ4: Compressed = Compressed {
+    codec: Codec::Lz4,
+    magics: &[b"\x04\x22\x4d\x18"],
+    sniff: |h| h.starts_with(b"\x04\x22\x4d\x18"),
+};
+/// The legacy `.lzma` ("alone") header: properties byte 0x5d and a dictionary size.
+pub(crate) const LZMA: Compressed = Compressed {
+    codec: Codec::Lzma,
+    magics: &[b"\x5d\x00\x00"],
+    sniff: |h| h.starts_with(b"\x5d\x00\x00"),
+};
+/// zlib: CM 8 and a header checksum that divides by 31.
+pub(crate) const ZLIB: Compressed = Compressed {
+    codec: Codec::Zlib,
+    magics: &[b"\x78\x9c", b"\x78\x01", b"\x78\xda"],
+    sniff: |h| matches!(h, [0x78, flags, ..] if (0x7800u16 | u16::from(*flags)) % 31 == 0),
+};
+
+impl FormatScanner for Compressed {
+    fn name(&self) -> &'static str {
+        self.codec.name()
+    }
+
+    fn magics(&self) -> &'static [&'static [u8]] {
+        self.magics
+    }
+
+    fn sniff(&self, input: &Sniff<'_>) -> bool {
+        (self.sniff)(input.head)
+    }
+
+    fn malformed_rule(&self) -> &'static Rule {
+        &COMPRESSION_CORRUPT
+    }
+
+    fn scan(&self, cx: &mut Cx<'_>, input: &Input<'_>) -> io::Result<()> {
+        if let Some(size) = input.blob.len() {
+            cx.scanned(input.loc, self.name(), self.version(), size);
+        }
+        cx.scan_decoded(input.blob, self.codec, input.loc, input.hint, input.depth);
+        Ok(())
+    }
+}
+
+/// joblib 0.9's zfile: `ZF`, the length as hex padded to 19 characters, then a zlib stream.
+pub(crate) struct JoblibZfile;
+
+const ZFILE_HEADER: u64 = 2 + 19;
+
+impl FormatScanner for JoblibZfile {
+    fn name(&self) -> &'static str {
+        "joblib-zfile"
+    }
+
+    fn magics(&self) -> &'static [&'static [u8]] {
+        &[b"ZF0x"]
+    }
+
+    fn sniff(&self, input: &Sniff<'_>) -> bool {
+        input.head.starts_with(b"ZF0x")
+    }
+
+    fn malformed_rule(&self) -> &'static Rule {
+        &COMPRESSION_CORRUPT
+    }
+
+    fn scan(&self, cx: &mut Cx<'_>, input: &Input<'_>) -> io::Result<()> {
+        if let Some(size) = input.blob.len() {
+            cx.scanned(input.loc, self.name(), self.version(), size);
+        }
+        let body = input.blob.tail(ZFILE_HEADER);
+        cx.scan_decoded(&body, Codec::Zlib, input.loc, input.hint, input.depth);
+        Ok(())
+    }
+}
+
+/// zstd, which aigate does not decode yet.
+pub(crate) struct Zstd;
+
+pub(crate) const ZSTD: Zstd = Zstd;
+
+impl FormatScanner for Zstd {
+    fn name(&self) -> &'static str {
+        "zstd"
+    }
+
+    fn magics(&self) -> &'static [&'static [u8]] {
+        &[b"\x28\xb5\x2f\xfd"]
+    }
+
+    fn sniff(&self, input: &Sniff<'_>) -> bool {
+        input.head.starts_with(b"\x28\xb5\x2f\xfd")
+    }
+
+    fn malformed_rule(&self) -> &'static Rule {
+        &COMPRESSION_UNSUPPORTED
+    }
+
+    fn scan(&self, cx: &mut Cx<'_>, input: &Input<'_>) -> io::Result<()> {
+        cx.finding(Finding::new(
+            &COMPRESSION_UNSUPPORTED,
+            "compressed with zstd, which aigate does not decode; its content was not analysed",
+            input.loc.clone(),
+        ));
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! Regression tests, each named after the defect it guards against; each failed before its fix.
+
+// Test setup fails loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use aigate_scan::ScanLimits;
+use common::{Member, gzip, rules, scan, set_tar_checksum, tar, tar_header, zip, zip_with};
+
+const SHORT_NPY: &[u8] = b"\x93NUMPY\x01\x00";
+
+#[test]
+fn short_npy_preamble_is_a_finding_not_a_panic() {
+    let limits = ScanLimits::default();
+    assert_eq!(
+        rules(&scan(SHORT_NPY, "s.npy", limits)),
+        ["numpy-malformed"]
+    );
+    assert_eq!(
+        rules(&scan(&zip("arr_0.npy", SHORT_NPY), "s.npz", limits)),
+        ["numpy-malformed"]
+    );
+    assert_eq!(
+        rules(&scan(&tar("arr.npy", SHORT_NPY), "s.tar", limits)),
+        ["numpy-malformed"]
+    );
+    let v2 = b"\x93NUMPY\x02\x00\x10\x00";
+    assert_eq!(rules(&scan(v2, "s.npy", limits)), ["numpy-malformed"]);
+}
+
+#[test]
+fn plain_text_that_starts_with_an_opcode_is_not_a_pickle() {
+    let limits = ScanLimits::default();
+    for (name, text) in [
+        ("labels.txt", &b"cat\ndog\nbird\n"[..]),
+        ("requirements.txt", b"click\nnumpy\ntorch==2.4\n"),
+        ("vocab.txt", b"(\n)\n]\n}\n"),
+        ("README", b"cmake\nbuild\n"),
+    ] {
+        assert!(rules(&scan(text, name, limits)).is_empty(), "{name}");
+        let archive = zip(&format!("model/{name}"), text);
+        assert!(
+            rules(&scan(&archive, "model.zip", limits)).is_empty(),
+            "{name} in a zip"
+        );
+    }
+}
+
+#[test]
+fn headerless_pickles_that_call_are_still_found_whatever_their_name() {
+    let limits = ScanLimits::default();
+    for data in [
+        &b"cos\nsystem\n(S'echo x'\ntR."[..],
+        b"cos\nsystem\n(S'echo x'\ntR",
+        b"(S'echo x'\nios\nsystem\n.",
+    ] {
+        for name in ["weights.bin", "labels.txt", "model.pkl"] {
+            assert!(
+                rules(&scan(data, name, limits)).contains(&"pickle-unsafe-global"),
+                "{name}: {data:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn overlapping_zip_entries_are_reported_and_their_bytes_scanned_once() {
+    let payload = vec![b'N'; 1 << 20];
+    let archive = zip_with(
+        &[Member {
+            name: "data.pkl",
+            data: &payload,
+            deflate: true,
+        }],
+        399,
+    );
+    let got = scan(&archive, "bomb.zip", ScanLimits::default());
+    let found = rules(&got);
+    assert!(found.contains(&"zip-overlapping-entries"), "{found:?}");
+    let members_read = got
+        .scanned
+        .iter()
+        .filter(|s| !s.location.steps.is_empty())
+        .count();
+    assert!(members_read <= 1, "{members_read} members read");
+}
+
+/// Budget of exactly `bytes` decoded bytes per file, whatever its size.
+fn decoded_budget(bytes: u64) -> ScanLimits {
+    ScanLimits {
+        min_decoded_bytes_per_file: bytes,
+        decoded_bytes_per_byte: 0,
+        max_decoded_bytes_per_file: bytes,
+        ..ScanLimits::default()
+    }
+}
+
+/// A benign pickle of about `len` bytes: one bytes object of zeros.
+fn big_pickle(len: usize) -> Vec<u8> {
+    let mut data = vec![0x80, 4, 0x8e];
+    data.extend((len as u64).to_le_bytes());
+    data.resize(data.len() + len, 0);
+    data.push(b'.');
+    data
+}
+
+#[test]
+fn the_streams_of_one_file_share_one_decoded_budget() {
+    let member = big_pickle(4 << 20);
+    let members: Vec<Member<'_>> = ["a.pkl", "b.pkl", "c.pkl"]
+        .iter()
+        .map(|name| Member {
+            name,
+            data: &member,
+            deflate: true,
+        })
+        .collect();
+    let archive = zip_with(&members, 0);
+    let within = scan(&archive, "m.zip", decoded_budget(16 << 20));
+    assert!(rules(&within).is_empty(), "{:?}", within.findings);
+    let over = scan(&archive, "m.zip", decoded_budget(10 << 20));
+    assert!(
+        rules(&over).contains(&"container-budget-exceeded"),
+        "{:?}",
+        over.findings
+    );
+}
+
+#[test]
+fn compressed_zip_members_are_inflated_once() {
+    let member = big_pickle(8 << 20);
+    let archive = zip_with(
+        &[Member {
+            name: "weights.pkl",
+            data: &member,
+            deflate: true,
+        }],
+        0,
+    );
+    // Room for one inflate of the member, not two.
+    let got = scan(&archive, "m.zip", decoded_budget(12 << 20));
+    assert!(rules(&got).is_empty(), "{:?}", got.findings);
+}
+
+#[test]
+fn tar_sizes_near_the_largest_integer_do_not_overflow() {
+    let mut header = tar_header("model.pkl", 0);
+    // Base-256 size field: 0x80, three zero bytes, then u64::MAX.
+    header[124] = 0x80;
+    header[125..128].fill(0);
+    header[128..136].fill(0xff);
+    set_tar_checksum(&mut header);
+    header.resize(2048, 0);
+    let got = scan(&header, "big.tar", ScanLimits::default());
+    assert!(rules(&got).contains(&"tar-malformed"), "{:?}", got.findings);
+}
+
+#[test]
+fn a_zip_inside_a_broken_stream_is_reported_as_the_stream_s_fault() {
+    let archive = zip("data.pkl", &big_pickle(1 << 16));
+    let mut packed = gzip(&archive);
+    packed.truncate(packed.len() / 2);
+    let got = scan(&packed, "model.pt.gz", ScanLimits::default());
+    assert_eq!(rules(&got), ["compression-corrupt"], "{:?}", got.findings);
+}
