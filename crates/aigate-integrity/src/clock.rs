@@ -11,6 +11,19 @@ pub fn system_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Whether `text` is a time as [`rfc3339`] writes it: `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn is_rfc3339(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
 /// Seconds since the epoch as RFC 3339 UTC (Howard Hinnant's civil-from-days).
 pub fn rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86_400);

@@ -20,6 +20,7 @@ pub mod files;
 pub mod hash;
 pub mod lock;
 pub mod manifest;
+pub mod paths;
 pub mod rules;
 pub mod tree;
 pub mod verify;
@@ -40,6 +41,9 @@ pub enum PinError {
     /// The path leaves the project.
     #[error("{0} resolves outside the project")]
     Outside(String),
+    /// A name in the artifact is not UTF-8, so it cannot be written into the lock as it is.
+    #[error("{0}: the name is not UTF-8, so aigate cannot pin it")]
+    NonUtf8Name(String),
     /// The artifact holds a link or a special file.
     #[error("{path} is {}; aigate pins file contents", .kind.describe())]
     NotAFile {
@@ -65,14 +69,16 @@ impl PinError {
             PinError::NotAFile { .. } => Some("replace it with the file it stands for"),
             PinError::Missing(_) => Some("fix the path in aigate.toml, or restore the artifact"),
             PinError::Outside(_) => Some("artifact paths must stay inside the project"),
+            PinError::NonUtf8Name(_) => Some("rename the file to a UTF-8 name"),
             PinError::Io { .. } => None,
         }
     }
 }
 
-/// Lists and hashes the files of the artifact at `rel` (project-relative).
+/// Lists and hashes the files of the artifact at `rel` (project-relative; normalised here).
 pub fn pin(root: &Path, rel: &str) -> Result<Vec<LockedFile>, PinError> {
-    if !manifest::is_inside_project(rel) || !tree::resolves_inside(root, rel) {
+    let rel = &paths::normalize(rel).map_err(|_| PinError::Outside(rel.to_owned()))?;
+    if !tree::resolves_inside(root, rel) {
         return Err(PinError::Outside(rel.to_owned()));
     }
     let entries = tree::list(root, rel).map_err(|source| PinError::Io {
@@ -83,9 +89,12 @@ pub fn pin(root: &Path, rel: &str) -> Result<Vec<LockedFile>, PinError> {
         return Err(PinError::Missing(rel.to_owned()));
     }
     if let Some((path, kind)) = entries.iter().find(|(_, k)| *k != EntryKind::File) {
-        return Err(PinError::NotAFile {
-            path: path.clone(),
-            kind: *kind,
+        return Err(match kind {
+            EntryKind::NonUtf8Name => PinError::NonUtf8Name(path.clone()),
+            _ => PinError::NotAFile {
+                path: path.clone(),
+                kind: *kind,
+            },
         });
     }
     let paths: Vec<_> = entries.iter().map(|(p, _)| root.join(p)).collect();

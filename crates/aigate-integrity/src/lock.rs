@@ -66,6 +66,27 @@ impl LockedArtifact {
     pub fn same_content(&self, other: &LockedArtifact) -> bool {
         self.path == other.path && self.source == other.source && self.files == other.files
     }
+
+    /// One SHA-256 over what the artifact is: its name, kind, path, source and every file's
+    /// path, size and digest, in order. An approval records it, so that an approval moved to
+    /// other bytes, or to another artifact, no longer matches.
+    pub fn content_digest(&self) -> Digest {
+        let mut text = format!(
+            "aigate-artifact-v1\nname={}\nkind={}\npath={}\nsource={}\n",
+            self.name,
+            self.kind.as_str(),
+            self.path,
+            self.source.as_deref().unwrap_or("")
+        );
+        let mut files: Vec<&LockedFile> = self.files.iter().collect();
+        files.sort();
+        for f in files {
+            text.push_str(&format!("file={}\0{}\0{}\n", f.path, f.size, f.sha256));
+        }
+        crate::hash::hash_reader(text.as_bytes(), crate::hash::Algorithm::Sha256)
+            .map(|h| h.digest)
+            .unwrap_or(Digest([0; 32]))
+    }
 }
 
 /// Approval state.
@@ -102,6 +123,16 @@ pub struct Approval {
     /// Why it was approved despite unsafe scan findings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forced: Option<String>,
+    /// The artifact's content digest ([`LockedArtifact::content_digest`]) when it was approved:
+    /// what the approval is of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
+    /// The scan verdict it was approved on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// The most severe scan finding when it was approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_severity: Option<Severity>,
 }
 
 impl Approval {
@@ -112,7 +143,77 @@ impl Approval {
             by: None,
             at: None,
             forced: None,
+            digest: None,
+            verdict: None,
+            max_severity: None,
         }
+    }
+
+    /// An approval of `artifact` as it is now, by `by` at `at`.
+    pub fn of(artifact: &LockedArtifact, by: &str, at: &str, forced: Option<String>) -> Self {
+        Approval {
+            status: Status::Approved,
+            by: Some(by.to_owned()),
+            at: Some(at.to_owned()),
+            forced,
+            digest: Some(artifact.content_digest()),
+            verdict: Some(artifact.scan.verdict),
+            max_severity: artifact.scan.max_severity,
+        }
+    }
+
+    /// Why this approval does not stand for `artifact`: who, when or what is missing, the bytes
+    /// are not the ones approved, or an unsafe verdict was approved without a reason. `None`
+    /// for pending artifacts and valid approvals.
+    pub fn problem(&self, artifact: &LockedArtifact) -> Option<String> {
+        if self.status == Status::Pending {
+            return None;
+        }
+        if self.by.as_deref().is_none_or(|b| b.trim().is_empty()) {
+            return Some("it names no approver".into());
+        }
+        if !self.at.as_deref().is_some_and(crate::clock::is_rfc3339) {
+            return Some("it has no valid approval time".into());
+        }
+        match self.digest {
+            None => return Some("it records no digest of the approved bytes".into()),
+            Some(d) if d != artifact.content_digest() => {
+                return Some("the pinned files are not the ones that were approved".into());
+            }
+            Some(_) => {}
+        }
+        match self.verdict {
+            None => Some("it records no scan verdict".into()),
+            Some(v) if v != artifact.scan.verdict => Some(format!(
+                "it was given on a {} verdict, but the scan record says {}",
+                v.as_str(),
+                artifact.scan.verdict.as_str()
+            )),
+            Some(Verdict::Unsafe) if self.forced.as_deref().is_none_or(|r| r.trim().is_empty()) => {
+                Some("an unsafe verdict was approved without a recorded reason".into())
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// Whether `now` is a worse scan than the one this approval was given on: unsafe where it
+    /// was clean, or a more severe finding than was approved.
+    pub fn is_worse(&self, now: &ScanRecord) -> Option<String> {
+        let approved = self.verdict?;
+        if now.verdict == Verdict::Unsafe && approved == Verdict::Clean {
+            return Some(format!(
+                "the scan now finds unsafe content ({} finding(s)); it was clean when approved",
+                now.findings
+            ));
+        }
+        if now.verdict == Verdict::Unsafe && now.max_severity > self.max_severity {
+            return Some(format!(
+                "the scan now finds a {} finding; the worst when approved was {}",
+                now.max_severity.map_or("?", Severity::as_str),
+                self.max_severity.map_or("none", Severity::as_str)
+            ));
+        }
+        None
     }
 }
 
@@ -276,9 +377,17 @@ impl Lockfile {
         Ok(format!("{HEADER}{body}"))
     }
 
-    /// The artifact with this name.
+    /// The artifact with this name (a linear search; see [`Lockfile::by_name`] for many).
     pub fn get(&self, name: &str) -> Option<&LockedArtifact> {
         self.artifacts.iter().find(|a| a.name == name)
+    }
+
+    /// Every artifact by name, for lookups in loops.
+    pub fn by_name(&self) -> std::collections::HashMap<&str, &LockedArtifact> {
+        self.artifacts
+            .iter()
+            .map(|a| (a.name.as_str(), a))
+            .collect()
     }
 
     /// The artifact with this name, mutably.

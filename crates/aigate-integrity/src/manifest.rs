@@ -84,8 +84,19 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// Whether a project-relative path stays inside the project: not empty, not absolute, no `..`,
-/// no backslashes or drive letters.
+/// Every declared path in its one spelling ([`crate::paths::normalize`]); call after
+/// [`validate`], which reports the paths that have none.
+pub fn normalize_paths<'a>(decls: impl IntoIterator<Item = &'a mut ArtifactDecl>) {
+    for decl in decls {
+        if let Ok(normal) = crate::paths::normalize(decl.path.get_ref()) {
+            decl.path = Spanned::new(decl.path.span(), normal);
+        }
+    }
+}
+
+/// Whether a name that comes from elsewhere (a URL, a Hub listing) is safe to use as a
+/// project-relative path on every platform: not empty, not absolute, no `..`, no backslashes or
+/// drive letters. Names found on disk are judged by [`crate::paths::normalize`] instead.
 pub fn is_inside_project(path: &str) -> bool {
     !path.is_empty()
         && !path.starts_with('/')
@@ -129,14 +140,8 @@ pub fn validate(
                 format!("artifact name {name:?} is already used on line {first}"),
             ));
         }
-        let path = decl.path.get_ref();
-        if !is_inside_project(path) {
-            return Err(err(
-                decl.path.span(),
-                format!(
-                    "path {path:?} must be relative to the project root, with `/` separators and no `..`"
-                ),
-            ));
+        if let Err(why) = crate::paths::normalize(decl.path.get_ref()) {
+            return Err(err(decl.path.span(), format!("path {why}")));
         }
         if let Some(source) = &decl.source {
             let s = source.get_ref();

@@ -18,6 +18,15 @@ aigate_report::rules! {
     NOT_APPROVED = "verify-not-approved", High,
         "an artifact in aigate.lock is not approved",
         "review it, then record who approved it with `aigate approve`";
+    APPROVAL_INVALID = "verify-approval-invalid", Critical,
+        "an approval in aigate.lock does not stand: it lacks who, when, which bytes or which verdict, or those do not match the lock",
+        "approvals are written by `aigate approve`, never by hand; have the artifact approved again";
+    SOURCE_CHANGED = "verify-source-changed", High,
+        "an artifact's source in aigate.toml is not the source aigate.lock pinned it from",
+        "if the new source is intended, run `aigate lock` and have the artifact approved again";
+    NAME_NOT_UTF8 = "verify-name-not-utf8", High,
+        "a file inside a pinned artifact has a name that is not UTF-8, so it cannot be pinned",
+        "rename the file to a UTF-8 name, then run `aigate lock` and have the artifact approved again";
     APPROVAL_FORCED = "verify-approval-forced", Info,
         "an artifact was approved despite unsafe scan findings, with a recorded reason",
         "review the reason in aigate.lock";

@@ -5,6 +5,8 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+use crate::paths::{PROJECT_FILES, ROOT, display_name, join};
+
 /// What a path on disk is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EntryKind {
@@ -14,6 +16,9 @@ pub enum EntryKind {
     Symlink,
     /// A device, socket or pipe.
     Other,
+    /// An entry whose name is not UTF-8; its listed name is escaped (`\xNN`), so it cannot
+    /// be pinned, and is never skipped.
+    NonUtf8Name,
 }
 
 impl EntryKind {
@@ -23,12 +28,14 @@ impl EntryKind {
             EntryKind::File => "a regular file",
             EntryKind::Symlink => "a symbolic link",
             EntryKind::Other => "a special file",
+            EntryKind::NonUtf8Name => "an entry whose name is not UTF-8",
         }
     }
 }
 
-/// Every entry at or below `rel` (project-relative, `/`-separated), sorted, directories
-/// descended, links not followed. A missing path gives an empty list.
+/// Every entry at or below `rel` (normalised, project-relative), sorted, directories
+/// descended, links not followed. A missing path gives an empty list. At the project root the
+/// files aigate keeps there ([`PROJECT_FILES`]) are left out: they are never an artifact's.
 pub fn list(root: &Path, rel: &str) -> io::Result<Vec<(String, EntryKind)>> {
     let mut out = Vec::new();
     visit(root, rel, &mut out)?;
@@ -49,8 +56,16 @@ fn visit(root: &Path, rel: &str, out: &mut Vec<(String, EntryKind)>) -> io::Resu
         out.push((rel.to_owned(), EntryKind::File));
     } else if ft.is_dir() {
         for entry in fs::read_dir(root.join(rel))? {
-            let name = entry?.file_name().to_string_lossy().into_owned();
-            visit(root, &format!("{}/{name}", rel.trim_end_matches('/')), out)?;
+            let entry = entry?;
+            match display_name(&entry.file_name()) {
+                Ok(name) => {
+                    if rel == ROOT && PROJECT_FILES.contains(&name.as_str()) {
+                        continue;
+                    }
+                    visit(root, &join(rel, &name), out)?;
+                }
+                Err(escaped) => out.push((join(rel, &escaped), EntryKind::NonUtf8Name)),
+            }
         }
     } else {
         out.push((rel.to_owned(), EntryKind::Other));

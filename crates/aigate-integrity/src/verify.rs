@@ -7,7 +7,8 @@ use aigate_report::{Finding, InputError, Location, Rule};
 
 use crate::hash::{Algorithm, hash_files};
 use crate::lock::{LockedArtifact, LockedFile, Lockfile, Status};
-use crate::manifest::{Kind, is_inside_project};
+use crate::manifest::Kind;
+use crate::paths;
 use crate::rules::*;
 use crate::tree::{self, EntryKind};
 
@@ -20,6 +21,8 @@ pub struct Declared<'a> {
     pub name: &'a str,
     /// Its project-relative path.
     pub path: &'a str,
+    /// Its source, as the lock would record it (credentials removed).
+    pub source: Option<&'a str>,
 }
 
 fn finding(rule: &Rule, message: String, path: &str, artifact: &str) -> Finding {
@@ -38,13 +41,15 @@ pub struct Verified {
     pub files: u64,
 }
 
-/// Whether every path of a locked artifact stays inside the project and inside the artifact.
+/// Whether every path of a locked artifact is in its one spelling, stays inside the project
+/// and inside the artifact.
 fn paths_are_contained(root: &Path, a: &LockedArtifact) -> bool {
-    let prefix = format!("{}/", a.path.trim_end_matches('/'));
-    is_inside_project(&a.path)
+    paths::is_normalized(&a.path)
         && tree::resolves_inside(root, &a.path)
         && a.files.iter().all(|f| {
-            is_inside_project(&f.path) && (f.path == a.path || f.path.starts_with(&prefix))
+            paths::is_normalized(&f.path)
+                && f.path != paths::ROOT
+                && paths::is_within(&f.path, &a.path)
         })
 }
 
@@ -70,6 +75,20 @@ pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Verifi
                 d.path,
                 d.name,
             )),
+            Some(a) if a.path == d.path && a.source.as_deref() != d.source => {
+                out.findings.push(finding(
+                    &SOURCE_CHANGED,
+                    format!(
+                        "{} {} is declared from {} but pinned from {}",
+                        d.kind.as_str(),
+                        d.name,
+                        d.source.unwrap_or("no source"),
+                        a.source.as_deref().unwrap_or("no source")
+                    ),
+                    d.path,
+                    d.name,
+                ));
+            }
             Some(a) if a.path != d.path => out.findings.push(finding(
                 &NOT_LOCKED,
                 format!(
@@ -113,6 +132,18 @@ pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Verifi
                 &a.name,
             ));
             continue;
+        }
+        if let Some(why) = a.approval.problem(a) {
+            out.findings.push(finding(
+                &APPROVAL_INVALID,
+                format!(
+                    "the approval of {} {} does not stand: {why}",
+                    a.kind.as_str(),
+                    a.name
+                ),
+                &a.path,
+                &a.name,
+            ));
         }
         match a.approval.status {
             Status::Pending => out.findings.push(
@@ -165,6 +196,7 @@ pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Verifi
                     &a.name,
                 )),
                 Some(EntryKind::File) => to_hash.push((root.join(&f.path), f, &a.name)),
+                Some(EntryKind::NonUtf8Name) => {}
                 Some(kind) => out.findings.push(finding(
                     &FILE_TYPE_CHANGED,
                     format!(
@@ -178,7 +210,18 @@ pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Verifi
             }
         }
         for (path, kind) in &disk {
-            if !pinned.contains(path.as_str()) {
+            if *kind == EntryKind::NonUtf8Name {
+                out.findings.push(finding(
+                    &NAME_NOT_UTF8,
+                    format!(
+                        "{path} is inside {} {} but its name is not UTF-8 (shown escaped), so it is not pinned",
+                        a.kind.as_str(),
+                        a.name
+                    ),
+                    path,
+                    &a.name,
+                ));
+            } else if !pinned.contains(path.as_str()) {
                 out.findings.push(finding(
                     &FILE_ADDED,
                     format!(

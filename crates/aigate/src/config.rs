@@ -114,9 +114,10 @@ pub fn load(path: &Path) -> Result<(Config, String)> {
 
 /// Parses config text; errors carry the line and column.
 pub fn parse(text: &str) -> Result<Config> {
-    let config: Config = toml::from_str(text).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let mut config: Config = toml::from_str(text).map_err(|err| anyhow::anyhow!("{err}"))?;
     aigate_scan::GlobalPolicy::new(&config.scan.allow, &config.scan.deny)?;
     aigate_integrity::manifest::validate(text, &config.artifacts(), &config.sources)?;
+    aigate_integrity::manifest::normalize_paths(config.model.iter_mut().chain(&mut config.dataset));
     for (id, level) in &config.rules {
         if registry::get(id).is_none() {
             let line = line_of(text, level.span().start);

@@ -169,7 +169,14 @@ fn hand_edited_hash_in_the_lock_is_caught() {
     let mut edited = lock.clone();
     edited.replace_range(at..at + 1, if &lock[at..at + 1] == "0" { "1" } else { "0" });
     fs::write(p.root().join("aigate.lock"), edited).unwrap();
-    assert_eq!(p.verify_rules().1, vec!["verify-file-modified".to_string()]);
+    // The approval was of the old digest, so it lapses too.
+    assert_eq!(
+        p.verify_rules().1,
+        vec![
+            "verify-approval-invalid".to_string(),
+            "verify-file-modified".to_string()
+        ]
+    );
 }
 
 #[test]
@@ -333,7 +340,10 @@ fn verify_reports_an_unreadable_artifact_and_checks_the_rest() {
     let toml = fs::read_to_string(p.root().join("aigate.toml")).unwrap();
     fs::write(
         p.root().join("aigate.toml"),
-        format!("{toml}\n[[dataset]]\nname = \"nested\"\npath = \"data/tickets.csv/inner\"\n"),
+        // The hand-written approval cannot stand; it is allowed here to see the error alone.
+        format!(
+            "[rules]\n\"verify-approval-invalid\" = \"allow\"\n\n{toml}\n[[dataset]]\nname = \"nested\"\npath = \"data/tickets.csv/inner\"\n"
+        ),
     )
     .unwrap();
     let lock = p.lock_text();

@@ -2,14 +2,16 @@
 
 use anyhow::Result;
 
-use aigate_integrity::lock::{Approval, Status, Verdict};
+use aigate_integrity::lock::{Approval, Verdict};
 use aigate_integrity::rules::{APPROVE_FILES_CHANGED, APPROVE_UNSAFE_VERDICT};
 use aigate_report::{ArtifactState, Finding, Location, Report, Severity};
 
 use crate::Finished;
 use crate::cli::ApproveArgs;
 use crate::failure::fail;
-use crate::project::{locked, outcome, require_lock, tool, write_lock};
+use aigate_scan::ScanOptions;
+
+use crate::project::{locked, outcome, require_lock, scan_files, tool, walked, write_lock};
 use crate::settings::{Settings, now_rfc3339};
 
 /// Runs `aigate approve`.
@@ -41,6 +43,15 @@ pub fn run(args: &ApproveArgs, settings: &Settings) -> Result<Finished> {
         );
         return Ok(finished(report));
     }
+    // The verdict recorded in the lock is not trusted: the bytes approved are scanned again
+    // (a scan costs what the pickles cost, not the tensors), with today's configuration.
+    let (scan, _) = scan_files(
+        &settings.scanner(ScanOptions::default())?,
+        settings.scan_threshold(None),
+        &walked(settings, &artifact.files),
+    )?;
+    let rescanned = scan != artifact.scan;
+    artifact.scan = scan;
     let forced = match (artifact.scan.verdict, &args.force) {
         (Verdict::Clean, _) => None,
         (Verdict::Unsafe, Some(reason)) if !reason.trim().is_empty() => Some(reason.clone()),
@@ -51,34 +62,35 @@ pub fn run(args: &ApproveArgs, settings: &Settings) -> Result<Finished> {
                 .iter()
                 .map(|(r, n)| format!("{r} ×{n}"))
                 .collect();
-            report.finding(
-                Finding::new(
-                    &APPROVE_UNSAFE_VERDICT,
-                    format!(
-                        "refused: the scan recorded for {} found unsafe content ({})",
-                        artifact.name,
-                        rules.join(", ")
-                    ),
-                    Location::file(artifact.path.clone()),
-                )
-                .with_detail("artifact", artifact.name.clone())
-                .with_hint(format!(
-                    "run `aigate scan {}` to see it; to approve anyway, pass --force \"REASON\"; the reason is recorded",
-                    artifact.path
-                )),
-            );
+            let refusal = Finding::new(
+                &APPROVE_UNSAFE_VERDICT,
+                format!(
+                    "refused: the scan of {} found unsafe content ({})",
+                    artifact.name,
+                    rules.join(", ")
+                ),
+                Location::file(artifact.path.clone()),
+            )
+            .with_detail("artifact", artifact.name.clone())
+            .with_hint(format!(
+                "run `aigate scan {}` to see it; to approve anyway, pass --force \"REASON\"; the reason is recorded",
+                artifact.path
+            ));
+            if rescanned {
+                // The record is corrected, and an approval given on the old verdict lapses.
+                artifact.approval = Approval::pending();
+                write_lock(settings, &lock)?;
+            }
+            report.finding(refusal);
             return Ok(finished(report));
         }
     };
-    artifact.approval = Approval {
-        status: Status::Approved,
-        by: Some(args.by.clone()),
-        at: Some(now_rfc3339()),
-        forced,
-    };
+    artifact.approval = Approval::of(artifact, &args.by, &now_rfc3339(), forced);
     let mut approved = outcome(artifact, ArtifactState::Approved);
     if artifact.approval.forced.is_some() {
         approved.note = Some("forced despite unsafe scan findings; the reason is recorded".into());
+    } else if rescanned {
+        approved.note = Some("scanned again; the scan record in aigate.lock is updated".into());
     }
     write_lock(settings, &lock)?;
     report.artifact(approved);

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 
 use aigate_fetch::source::redacted;
-use aigate_integrity::lock::{Approval, LockedArtifact, Lockfile};
+use aigate_integrity::lock::{Approval, LockedArtifact, Lockfile, Status};
 use aigate_report::{ArtifactState, Report};
 use aigate_scan::ScanOptions;
 
@@ -16,6 +16,7 @@ use crate::sources;
 /// Runs `aigate lock`.
 pub fn run(_args: &LockArgs, settings: &Settings) -> Result<Finished> {
     let previous = read_lock(settings)?.unwrap_or_default();
+    let previous_by_name = previous.by_name();
     let threshold = settings.scan_threshold(None);
     let scanner = settings.scanner(ScanOptions::default())?;
     let mut lock = Lockfile::new();
@@ -36,15 +37,23 @@ pub fn run(_args: &LockArgs, settings: &Settings) -> Result<Finished> {
             scan,
             files,
         };
-        let state = match previous.get(name) {
+        let mut note = None;
+        let state = match previous_by_name.get(name.as_str()) {
             Some(prev) if prev.same_content(&artifact) => {
-                artifact.approval = prev.approval.clone();
+                if prev.approval.status == Status::Approved {
+                    match prev.approval.is_worse(&artifact.scan) {
+                        Some(why) => note = Some(format!("back to pending: {why}")),
+                        None => artifact.approval = prev.approval.clone(),
+                    }
+                }
                 ArtifactState::Unchanged
             }
             Some(_) => ArtifactState::Changed,
             None => ArtifactState::New,
         };
-        report.artifact(outcome(&artifact, state));
+        let mut this = outcome(&artifact, state);
+        this.note = note;
+        report.artifact(this);
         lock.artifacts.push(artifact);
     }
     report.findings(sources::check(settings));

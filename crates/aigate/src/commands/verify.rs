@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 
+use aigate_fetch::source::redacted;
 use aigate_integrity::verify::{Declared, verify};
 use aigate_report::Report;
 
@@ -15,12 +16,18 @@ use crate::sources;
 pub fn run(args: &VerifyArgs, settings: &Settings) -> Result<Finished> {
     let lock = require_lock(settings)?;
     let artifacts = settings.config.artifacts();
+    let sources: Vec<Option<String>> = artifacts
+        .iter()
+        .map(|(_, d)| d.source.as_ref().map(|s| redacted(s.get_ref())))
+        .collect();
     let declared: Vec<Declared<'_>> = artifacts
         .iter()
-        .map(|(kind, d)| Declared {
+        .zip(&sources)
+        .map(|((kind, d), source)| Declared {
             kind: *kind,
             name: d.name.get_ref(),
             path: d.path.get_ref(),
+            source: source.as_deref(),
         })
         .collect();
     let verified = verify(&settings.root, &declared, &lock);
