@@ -3,7 +3,7 @@
 //! `direct_url.json`; PEP 639 licence fields).
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -130,7 +130,41 @@ pub fn read_environment(path: &Path, limits: &Limits) -> Result<DependencySet, E
 /// Reads one `*.dist-info` folder.
 pub fn read_distribution(dist_info: &Path, limits: &Limits) -> Result<Package, Error> {
     let metadata_path = dist_info.join("METADATA");
-    let headers = read_metadata_headers(&metadata_path, limits)?;
+    let file = fs::File::open(&metadata_path).map_err(|e| Error::io(&metadata_path, e))?;
+    let mut package = metadata_package(&metadata_path, BufReader::new(file), limits)?;
+    package.installer = read_small_text(&dist_info.join("INSTALLER"))?
+        .and_then(|text| text.lines().next().map(|l| l.trim().to_string()))
+        .filter(|l| !l.is_empty());
+    package.direct = dist_info.join("REQUESTED").is_file();
+    let direct_url = dist_info.join("direct_url.json");
+    let (source, hashes) = match read_bounded(&direct_url, limits.max_metadata_size) {
+        Ok(bytes) => parse_direct_url(&direct_url, &bytes)?,
+        Err(Error {
+            kind: ErrorKind::Io(e),
+            ..
+        }) if e.kind() == std::io::ErrorKind::NotFound => {
+            (Source::Registry { url: None }, Vec::new())
+        }
+        Err(e) => return Err(e),
+    };
+    package.source = source;
+    package.hashes = hashes;
+    Ok(package)
+}
+
+/// Parses a METADATA (or PKG-INFO) file's bytes as if read from `path`: name, version, licence
+/// fields and the `Requires-Dist` names that apply without extras. Only the header section is
+/// read, at most [`Limits::max_metadata_size`] bytes of it.
+pub fn parse_metadata(path: &Path, bytes: &[u8], limits: &Limits) -> Result<Package, Error> {
+    metadata_package(path, bytes, limits)
+}
+
+fn metadata_package(
+    metadata_path: &Path,
+    reader: impl BufRead,
+    limits: &Limits,
+) -> Result<Package, Error> {
+    let headers = read_metadata_headers(metadata_path, reader, limits)?;
     let field = |name: &str| headers.iter().find(|h| h.name.eq_ignore_ascii_case(name));
     let fields = |name: &'static str| {
         headers
@@ -139,15 +173,15 @@ pub fn read_distribution(dist_info: &Path, limits: &Limits) -> Result<Package, E
     };
     let name = field("Name").ok_or_else(|| {
         Error::new(
-            Origin::file(&metadata_path),
+            Origin::file(metadata_path),
             ErrorKind::Syntax("METADATA has no Name field".to_string()),
         )
     })?;
-    let mut package = Package::new(&name.value, Origin::line(&metadata_path, name.line));
+    let mut package = Package::new(&name.value, Origin::line(metadata_path, name.line));
     if let Some(version) = field("Version") {
         package.version = Some(parse_version(&version.value).map_err(|message| {
             Error::new(
-                Origin::line(&metadata_path, version.line),
+                Origin::line(metadata_path, version.line),
                 ErrorKind::InvalidVersion {
                     text: version.value.clone(),
                     message,
@@ -169,7 +203,7 @@ pub fn read_distribution(dist_info: &Path, limits: &Limits) -> Result<Package, E
     }
     let mut dependencies = Vec::new();
     for requirement in fields("Requires-Dist") {
-        let origin = Origin::line(&metadata_path, requirement.line);
+        let origin = Origin::line(metadata_path, requirement.line);
         let parsed = parse_pep508(&requirement.value).map_err(|message| {
             Error::new(
                 origin.clone(),
@@ -200,14 +234,6 @@ pub fn read_distribution(dist_info: &Path, limits: &Limits) -> Result<Package, E
     dependencies.sort();
     dependencies.dedup();
     package.dependencies = dependencies;
-    package.installer = read_small_text(&dist_info.join("INSTALLER"))?
-        .and_then(|text| text.lines().next().map(|l| l.trim().to_string()))
-        .filter(|l| !l.is_empty());
-    package.direct = dist_info.join("REQUESTED").is_file();
-    let direct_url = dist_info.join("direct_url.json");
-    let (source, hashes) = read_direct_url(&direct_url, limits)?;
-    package.source = source;
-    package.hashes = hashes;
     Ok(package)
 }
 
@@ -220,9 +246,12 @@ struct Header {
 
 /// The header section of a METADATA file (up to the first blank line; the description after it
 /// is not read), bounded by [`Limits::max_metadata_size`].
-fn read_metadata_headers(path: &Path, limits: &Limits) -> Result<Vec<Header>, Error> {
-    let file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = BufReader::new(file.take(limits.max_metadata_size));
+fn read_metadata_headers(
+    path: &Path,
+    reader: impl BufRead,
+    limits: &Limits,
+) -> Result<Vec<Header>, Error> {
+    let mut reader = reader.take(limits.max_metadata_size);
     let mut headers: Vec<Header> = Vec::new();
     let mut bytes_read: u64 = 0;
     let mut line_bytes = Vec::new();
@@ -322,20 +351,11 @@ struct DirInfo {
     editable: bool,
 }
 
-/// PEP 610 `direct_url.json`: where a distribution installed from a URL came from. Without it,
-/// the distribution came from an index (or find-links) by name.
-fn read_direct_url(path: &Path, limits: &Limits) -> Result<(Source, Vec<Hash>), Error> {
-    let bytes = match read_bounded(path, limits.max_metadata_size) {
-        Ok(bytes) => bytes,
-        Err(Error {
-            kind: ErrorKind::Io(e),
-            ..
-        }) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((Source::Registry { url: None }, Vec::new()));
-        }
-        Err(e) => return Err(e),
-    };
-    let direct: DirectUrl = serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
+/// Parses PEP 610 `direct_url.json` bytes as if read from `path`: where a distribution installed
+/// from a URL came from, and the archive's hashes. (Without the file, the distribution came
+/// from an index or find-links, by name.)
+pub fn parse_direct_url(path: &Path, bytes: &[u8]) -> Result<(Source, Vec<Hash>), Error> {
+    let direct: DirectUrl = serde_json::from_slice(bytes).map_err(|e| json_error(path, &e))?;
     let mut hashes = Vec::new();
     let source = if let Some(vcs) = direct.vcs_info {
         Source::Vcs {
@@ -374,4 +394,89 @@ fn read_direct_url(path: &Path, limits: &Limits) -> Result<(Source, Vec<Hash>), 
         }
     };
     Ok((source, hashes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const METADATA: &str = "Metadata-Version: 2.4\nName: Foo_Bar\nVersion: 1.2.0\nLicense-Expression: MIT OR Apache-2.0\nLicense: Some text\n        continued here\nLicense-File: LICENSE\nClassifier: Programming Language :: Python\nClassifier: License :: OSI Approved :: MIT License\nRequires-Dist: idna>=2\nRequires-Dist: PySocks!=1.5.7; extra == \"socks\"\nRequires-Dist: colorama; sys_platform == \"win32\"\n\nName: Not-A-Header\n";
+
+    #[test]
+    fn metadata_headers_give_name_version_licence_and_dependencies() {
+        let package = parse_metadata(
+            Path::new("METADATA"),
+            METADATA.as_bytes(),
+            &Limits::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(package.name, "foo-bar");
+        assert_eq!(package.origin.line, Some(2));
+        assert_eq!(
+            package.version.as_ref().map(ToString::to_string),
+            Some("1.2.0".into())
+        );
+        let licence = package.licence.unwrap_or_default();
+        assert_eq!(licence.expression.as_deref(), Some("MIT OR Apache-2.0"));
+        assert_eq!(licence.text.as_deref(), Some("Some text\ncontinued here"));
+        assert_eq!(licence.files, ["LICENSE"]);
+        assert_eq!(
+            licence.classifiers,
+            ["License :: OSI Approved :: MIT License"]
+        );
+        // PySocks applies only with the `socks` extra.
+        assert_eq!(package.dependencies, ["colorama", "idna"]);
+    }
+
+    #[test]
+    fn bad_metadata_is_an_error_naming_the_line() {
+        let limits = Limits::default();
+        let e = parse_metadata(Path::new("M"), b"Name: a\nVersion: one\n", &limits).err();
+        assert!(
+            matches!(
+                e.as_ref().map(|e| (&e.kind, e.origin.line)),
+                Some((ErrorKind::InvalidVersion { .. }, Some(2)))
+            ),
+            "{e:?}"
+        );
+        assert!(parse_metadata(Path::new("M"), b"Version: 1\n", &limits).is_err());
+        assert!(parse_metadata(Path::new("M"), b"Name: a\nno colon\n", &limits).is_err());
+        let small = Limits {
+            max_metadata_size: 8,
+            ..Limits::default()
+        };
+        let e = parse_metadata(Path::new("M"), b"Name: abcdefgh\n", &small).err();
+        assert!(matches!(
+            e.map(|e| e.kind),
+            Some(ErrorKind::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn direct_url_gives_the_source_and_archive_hashes() {
+        let parse = |json: &str| {
+            parse_direct_url(Path::new("direct_url.json"), json.as_bytes())
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let (source, hashes) = parse(
+            r#"{"url": "https://example.com/a-1.0.tar.gz", "archive_info": {"hash": "sha256=00ff", "hashes": {"sha256": "00ff"}}}"#,
+        );
+        assert!(matches!(source, Source::Url { .. }));
+        assert_eq!(hashes.len(), 1);
+        let (source, _) = parse(
+            r#"{"url": "https://github.com/o/r", "vcs_info": {"vcs": "git", "commit_id": "abc", "requested_revision": "main"}}"#,
+        );
+        assert_eq!(
+            source,
+            Source::Vcs {
+                vcs: "git".into(),
+                url: "https://github.com/o/r".into(),
+                requested_revision: Some("main".into()),
+                commit: Some("abc".into())
+            }
+        );
+        let (source, _) = parse(r#"{"url": "file:///src/app", "dir_info": {"editable": true}}"#);
+        assert!(matches!(source, Source::Editable { .. }));
+        assert!(parse_direct_url(Path::new("d"), b"{\"url\": 1}").is_err());
+    }
 }

@@ -44,7 +44,8 @@ mod uv_lock;
 pub use diff::{DependencyDiff, HashChange, PackageRef, SourceChange, VersionChange, diff};
 pub use discover::{DiscoveredInput, discover, format_of_path, read_all, read_input, read_path};
 pub use environment::{
-    EnvironmentLayout, dist_info_folders, find_site_packages, read_distribution, read_environment,
+    EnvironmentLayout, dist_info_folders, find_site_packages, parse_direct_url, parse_metadata,
+    read_distribution, read_environment,
 };
 pub use error::{Error, ErrorKind, Origin};
 pub use limits::Limits;

@@ -392,7 +392,7 @@ fn check_entries(
                 own_folders.insert(site_packages.join(first));
             }
         }
-        check_entry(entry, &path, &mut issues);
+        check_entry(entry, &path, boundary, &mut issues);
     }
     find_unlisted(
         site_packages,
@@ -404,7 +404,7 @@ fn check_entries(
     issues
 }
 
-fn check_entry(entry: &RecordEntry, path: &Path, issues: &mut Vec<RecordIssue>) {
+fn check_entry(entry: &RecordEntry, path: &Path, boundary: &Path, issues: &mut Vec<RecordIssue>) {
     let listed = || entry.path.clone();
     let metadata = match fs::symlink_metadata(path) {
         Ok(metadata) => metadata,
@@ -424,6 +424,12 @@ fn check_entry(entry: &RecordEntry, path: &Path, issues: &mut Vec<RecordIssue>) 
     };
     if !metadata.file_type().is_file() {
         issues.push(RecordIssue::NotAFile { path: listed() });
+        return;
+    }
+    // The path is inside the environment as written; a linked folder on the way could still
+    // lead elsewhere, and what is outside is not read.
+    if !fs::canonicalize(path).is_ok_and(|real| real.starts_with(boundary)) {
+        issues.push(RecordIssue::OutsideEnvironment { path: listed() });
         return;
     }
     if let Some(expected) = entry.size
