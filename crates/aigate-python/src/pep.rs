@@ -79,6 +79,7 @@ pub fn satisfies(version: &Version, specifiers: &VersionSpecifiers) -> bool {
 
 /// Parses a PEP 508 environment marker (`python_version < "3.11" and sys_platform == "linux"`).
 pub fn parse_marker(text: &str) -> Result<MarkerTree, String> {
+    crate::requirement::reject_non_ascii(text)?;
     MarkerTree::parse_str::<UrlText>(text.trim()).map_err(|e| e.message.to_string())
 }
 
@@ -178,5 +179,6 @@ mod tests {
         assert!(!evaluate_marker(&marker, &environment, &[]));
         assert!(evaluate_marker(&marker, &environment, &["socks"]));
         assert!(parse_marker("python_version >>> '3'").is_err());
+        assert!(parse_marker("extra == 'sécurité'").is_err());
     }
 }

@@ -46,6 +46,8 @@ pub(crate) struct ParsedRequirement {
 
 /// Parses `name[extras] specifiers ; marker` or `name[extras] @ url ; marker`.
 pub(crate) fn parse_pep508(text: &str) -> Result<ParsedRequirement, String> {
+    reject_non_ascii(text)?;
+    reject_names_pep508_rs_panics_on(text)?;
     let requirement = Requirement::<UrlText>::from_str(text).map_err(|e| e.message.to_string())?;
     let trimmed = text.trim_start();
     let name_length = trimmed
@@ -69,6 +71,48 @@ pub(crate) fn parse_pep508(text: &str) -> Result<ParsedRequirement, String> {
         url,
         marker,
     })
+}
+
+/// PEP 508's grammar is ASCII (names, versions, marker strings; URLs are URIs). `pep508_rs` 0.9.2
+/// can also panic slicing a marker inside a multi-byte character, so anything else is refused
+/// before it is handed over. (Found by the `python_dist_info` fuzz target.)
+pub(crate) fn reject_non_ascii(text: &str) -> Result<(), String> {
+    match text.chars().find(|c| !c.is_ascii()) {
+        Some(c) => Err(format!(
+            "{c:?} is not ASCII; PEP 508 requirements and markers are written in ASCII"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `pep508_rs` 0.9.2 panics (an `expect`) on a name or extra that ends in `.`, `-` or `_` when
+/// another character follows (`numpy.>=1`, `pkg[socks.]`), instead of returning an error. Such
+/// names are invalid anyway: reject them first. (Found by the `python_requirements` fuzz target.)
+fn reject_names_pep508_rs_panics_on(text: &str) -> Result<(), String> {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    let bad_run = |run: &str| {
+        run.starts_with(|c: char| c.is_ascii_alphanumeric()) && run.ends_with(['.', '_', '-'])
+    };
+    let trimmed = text.trim_start();
+    let name_length = trimmed
+        .find(|c: char| !is_name_char(c))
+        .unwrap_or(trimmed.len());
+    let name = trimmed.get(..name_length).unwrap_or_default();
+    if bad_run(name) {
+        return Err(format!(
+            "package name {name:?} must end with a letter or digit"
+        ));
+    }
+    let rest = trimmed.get(name_length..).unwrap_or_default().trim_start();
+    if let Some(extras) = rest.strip_prefix('[') {
+        let extras = extras.split(']').next().unwrap_or_default();
+        for run in extras.split(|c: char| !is_name_char(c)) {
+            if bad_run(run) {
+                return Err(format!("extra {run:?} must end with a letter or digit"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The marker text of a requirement that parsed with a marker: after the first `;`, or for a URL
@@ -262,6 +306,12 @@ mod tests {
         assert!(parse_pep508("pkg >== 1").is_err());
         assert!(parse_pep508("pkg ; python_version ~ '3'").is_err());
         assert!(parse_pep508("").is_err());
+        // pep508_rs would panic on these; they are errors here.
+        assert!(parse_pep508("numpy.>=216").is_err());
+        assert!(parse_pep508("pkg[socks.]").is_err());
+        assert!(parse_pep508("pkg [ok, bad_ ] >= 1").is_err());
+        assert!(parse_pep508("pkg[a.b]>=1").is_ok());
+        assert!(parse_pep508("pkg; extra == \"socks\u{fffd}\"").is_err());
     }
 
     #[test]
