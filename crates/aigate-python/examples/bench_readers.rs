@@ -7,6 +7,14 @@
 //!
 //! Prints one line per input: its size, and the fastest and median of several runs. Figures are
 //! informative; nothing here fails on them.
+//!
+//! For whole-process figures, write the inputs once and time single reads:
+//!
+//! ```sh
+//! bench_readers write /tmp/bench          # /tmp/bench/uv.lock and /tmp/bench/venv
+//! time bench_readers read /tmp/bench/uv.lock
+//! time bench_readers read /tmp/bench/venv
+//! ```
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -20,8 +28,26 @@ const ENV_DISTRIBUTIONS: usize = 300;
 const RUNS: usize = 15;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let lock = synthetic_uv_lock();
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let limits = Limits::default();
+    match args.as_slice() {
+        [command, dir] if command == "write" => {
+            let dir = Path::new(dir);
+            std::fs::create_dir_all(dir.join("venv"))?;
+            std::fs::write(dir.join("uv.lock"), synthetic_uv_lock())?;
+            synthetic_environment(&dir.join("venv"))?;
+            return Ok(());
+        }
+        [command, path] if command == "read" => {
+            let set = aigate_python::read_path(Path::new(path), &limits)
+                .ok_or("not an input aigate-python knows")??;
+            println!("{} packages", set.packages.len());
+            return Ok(());
+        }
+        [] => {}
+        _ => return Err("usage: bench_readers [write DIR | read PATH]".into()),
+    }
+    let lock = synthetic_uv_lock();
     let (best, median) = time(|| {
         let set = parse_uv_lock(Path::new("uv.lock"), &lock, &limits)?;
         assert_eq!(set.packages.len(), LOCK_PACKAGES + 1);

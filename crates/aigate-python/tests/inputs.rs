@@ -308,3 +308,35 @@ fn bad_input_errors_name_the_file_and_line() {
         Some(ErrorKind::TooLarge { limit: 100, .. })
     ));
 }
+
+#[test]
+fn inputs_the_fuzzers_crashed_pep508_rs_with_are_errors() {
+    let regressions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions");
+    let limits = Limits::default();
+    let read = |name: &str| ok(fs::read(regressions.join(name)));
+    let text = String::from_utf8_lossy(&read(
+        "python_requirements/name-ending-in-dot-before-specifier",
+    ))
+    .into_owned();
+    let e = aigate_python::parse_requirements(Path::new("r.txt"), &text, &limits).err();
+    assert!(
+        matches!(
+            e.map(|e| e.kind),
+            Some(ErrorKind::InvalidRequirement { .. })
+        ),
+        "a name ending in `.` is an invalid requirement"
+    );
+    for name in [
+        "python_dist_info/requires-dist-name-ending-in-dot",
+        "python_dist_info/non-ascii-in-marker",
+    ] {
+        let e = aigate_python::parse_metadata(Path::new("METADATA"), &read(name), &limits).err();
+        assert!(
+            matches!(
+                e.as_ref().map(|e| &e.kind),
+                Some(ErrorKind::InvalidRequirement { .. } | ErrorKind::InvalidMarker { .. })
+            ),
+            "{name}: {e:?}"
+        );
+    }
+}
