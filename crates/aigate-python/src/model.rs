@@ -142,9 +142,12 @@ pub struct Package {
     pub extras: Vec<String>,
     /// Where the entry was read.
     pub origin: Origin,
-    /// Whether the project asks for it itself, rather than through another package. Requirements
-    /// and pyproject entries are direct; lock entries are direct when the project's own entry (or
-    /// the lock's metadata) names them; installed distributions when pip recorded `REQUESTED`.
+    /// Whether the project asks for it itself, rather than through another package, as far as
+    /// the input tells: requirements and pyproject entries always; uv.lock entries the project's
+    /// own entry depends on; Pipfile.lock entries with an `index` key (pipenv omits it for
+    /// Pipfile entries with extras or markers, so some direct ones read as not); installed
+    /// distributions with a `REQUESTED` file. poetry.lock and pylock.toml do not record it: read
+    /// the project's pyproject.toml for those.
     pub direct: bool,
     /// Whether the entry only constrains a version (a `-c` constraints file) rather than asking
     /// for the package.
