@@ -1,0 +1,411 @@
+//! `uv.lock`: uv's universal lock file (lock `version = 1`, any `revision`).
+//!
+//! Every `[[package]]` becomes a [`Package`] with its version, its source (`registry`, `git`,
+//! `url`, `path`, `directory`, `editable`, `virtual`), the hashes of its `sdist` and `wheels`, and
+//! the names of its `dependencies`, `optional-dependencies` and `dev-dependencies`. The project's
+//! own entries (workspace members: `editable`/`virtual`/`directory` sources named in
+//! `[manifest] members`, or the lock's only such entry) mark what they depend on as direct.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Error, ErrorKind, LineIndex, Origin, parse_toml};
+use crate::limits::{Limits, read_text};
+use crate::model::{DependencySet, Hash, Input, InputFormat, Package, Source};
+use crate::pep::{normalize_name, parse_version};
+
+/// The lock `version`s this reader knows.
+const SUPPORTED_VERSIONS: &str = "version 1";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct LockFile {
+    version: Spanned<toml::Value>,
+    #[serde(default)]
+    revision: Option<u32>,
+    #[serde(default)]
+    manifest: Option<Manifest>,
+    #[serde(default)]
+    package: Vec<LockedPackage>,
+}
+
+#[derive(Deserialize, Default)]
+struct Manifest {
+    #[serde(default)]
+    members: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct LockedPackage {
+    name: Spanned<String>,
+    #[serde(default)]
+    version: Option<Spanned<String>>,
+    #[serde(default)]
+    source: Option<BTreeMap<String, toml::Value>>,
+    #[serde(default)]
+    dependencies: Vec<DependencyRef>,
+    #[serde(default)]
+    optional_dependencies: BTreeMap<String, Vec<DependencyRef>>,
+    #[serde(default)]
+    dev_dependencies: BTreeMap<String, Vec<DependencyRef>>,
+    #[serde(default)]
+    sdist: Option<Artifact>,
+    #[serde(default)]
+    wheels: Vec<Artifact>,
+}
+
+#[derive(Deserialize)]
+struct DependencyRef {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Artifact {
+    #[serde(default)]
+    hash: Option<Spanned<String>>,
+}
+
+/// Reads a `uv.lock` file.
+pub fn read_uv_lock(path: &Path, limits: &Limits) -> Result<DependencySet, Error> {
+    let text = read_text(path, limits.max_file_size)?;
+    parse_uv_lock(path, &text, limits)
+}
+
+/// Parses `uv.lock` text as if read from `path`.
+pub fn parse_uv_lock(path: &Path, text: &str, limits: &Limits) -> Result<DependencySet, Error> {
+    let index = LineIndex::new(text);
+    let lock: LockFile = parse_toml(path, text, &index)?;
+    let origin_of = |offset: usize| index.origin(path, text, offset);
+
+    let version = match lock.version.get_ref() {
+        toml::Value::Integer(v) => v.to_string(),
+        other => other.to_string(),
+    };
+    if version != "1" {
+        return Err(Error::new(
+            origin_of(lock.version.span().start),
+            ErrorKind::UnsupportedVersion {
+                format: "uv.lock",
+                found: version,
+                supported: SUPPORTED_VERSIONS,
+            },
+        ));
+    }
+    if lock.package.len() > limits.max_packages {
+        return Err(Error::new(
+            Origin::file(path),
+            ErrorKind::TooMany {
+                what: "packages",
+                limit: limits.max_packages,
+            },
+        ));
+    }
+
+    let members: HashSet<String> = lock
+        .manifest
+        .unwrap_or_default()
+        .members
+        .iter()
+        .map(|m| normalize_name(m))
+        .collect();
+
+    let mut set = DependencySet::default();
+    set.inputs.push(Input {
+        path: path.to_path_buf(),
+        format: InputFormat::UvLock,
+        format_version: Some(match lock.revision {
+            Some(revision) => format!("{version} (revision {revision})"),
+            None => version,
+        }),
+    });
+
+    // Direct dependencies, with the extras and groups through which the project asks for them.
+    let mut direct: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for locked in &lock.package {
+        let name = normalize_name(locked.name.get_ref());
+        let kind = locked.source.as_ref().and_then(source_kind);
+        let is_root = if members.is_empty() {
+            matches!(kind, Some(("virtual" | "editable" | "directory", ".")))
+        } else {
+            members.contains(&name)
+        };
+        if !is_root {
+            continue;
+        }
+        for dependency in &locked.dependencies {
+            direct.entry(normalize_name(&dependency.name)).or_default();
+        }
+        for (group, dependencies) in locked
+            .optional_dependencies
+            .iter()
+            .chain(&locked.dev_dependencies)
+        {
+            for dependency in dependencies {
+                let groups = direct.entry(normalize_name(&dependency.name)).or_default();
+                if !groups.contains(group) {
+                    groups.push(group.clone());
+                }
+            }
+        }
+    }
+
+    for locked in lock.package {
+        let origin = origin_of(locked.name.span().start);
+        let mut package = Package::new(locked.name.get_ref(), origin.clone());
+        if let Some(version) = &locked.version {
+            package.version = Some(parse_version(version.get_ref()).map_err(|message| {
+                Error::new(
+                    origin_of(version.span().start),
+                    ErrorKind::InvalidVersion {
+                        text: version.get_ref().clone(),
+                        message,
+                    },
+                )
+            })?);
+        }
+        package.source = match &locked.source {
+            Some(source) => source_of(source, &origin)?,
+            None => Source::Unknown,
+        };
+        for artifact in locked.sdist.iter().chain(&locked.wheels) {
+            if let Some(hash) = &artifact.hash {
+                let parsed = Hash::parse(hash.get_ref()).ok_or_else(|| {
+                    Error::new(
+                        origin_of(hash.span().start),
+                        ErrorKind::Syntax(format!(
+                            "hash {:?} is not ALGORITHM:HEX",
+                            hash.get_ref()
+                        )),
+                    )
+                })?;
+                if !package.hashes.contains(&parsed) {
+                    package.hashes.push(parsed);
+                }
+            }
+        }
+        let mut dependencies: Vec<String> = locked
+            .dependencies
+            .iter()
+            .chain(locked.optional_dependencies.values().flatten())
+            .chain(locked.dev_dependencies.values().flatten())
+            .map(|d| normalize_name(&d.name))
+            .collect();
+        dependencies.sort();
+        dependencies.dedup();
+        package.dependencies = dependencies;
+        if let Some(groups) = direct.get(&package.name) {
+            package.direct = true;
+            package.groups.clone_from(groups);
+        }
+        set.packages.push(package);
+    }
+    Ok(set)
+}
+
+/// The kinds of `source` uv writes; the table's other keys (`subdirectory`) qualify them.
+const SOURCE_KINDS: [&str; 7] = [
+    "registry",
+    "git",
+    "url",
+    "path",
+    "directory",
+    "editable",
+    "virtual",
+];
+
+/// The kind of a `source = { … }` table and its value.
+fn source_kind(source: &BTreeMap<String, toml::Value>) -> Option<(&'static str, &str)> {
+    SOURCE_KINDS.iter().find_map(|kind| {
+        source
+            .get(*kind)
+            .map(|value| (*kind, value.as_str().unwrap_or_default()))
+    })
+}
+
+/// A `source = { … }` table.
+fn source_of(source: &BTreeMap<String, toml::Value>, origin: &Origin) -> Result<Source, Error> {
+    let (kind, value) = source_kind(source).ok_or_else(|| {
+        Error::new(
+            origin.clone(),
+            ErrorKind::Syntax(format!("source has none of {}", SOURCE_KINDS.join(", "))),
+        )
+    })?;
+    let value = value.to_string();
+    Ok(match kind {
+        "registry" => Source::Registry { url: Some(value) },
+        "git" => git_source(&value),
+        "url" => Source::Url {
+            subdirectory: source
+                .get("subdirectory")
+                .and_then(toml::Value::as_str)
+                .map(str::to_string),
+            url: value,
+        },
+        "path" => Source::Path { path: value },
+        "directory" => Source::Directory { path: value },
+        "editable" => Source::Editable { location: value },
+        _ => Source::Virtual { path: value },
+    })
+}
+
+/// uv writes git sources as `https://host/repo?rev=main&subdirectory=x#<commit>`.
+fn git_source(value: &str) -> Source {
+    let (before_fragment, commit) = match value.split_once('#') {
+        Some((url, commit)) => (url, Some(commit.to_string())),
+        None => (value, None),
+    };
+    let (url, query) = match before_fragment.split_once('?') {
+        Some((url, query)) => (url, Some(query)),
+        None => (before_fragment, None),
+    };
+    let requested_revision = query.and_then(|q| {
+        q.split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| matches!(*k, "rev" | "tag" | "branch"))
+            .map(|(_, v)| v.to_string())
+    });
+    Source::Vcs {
+        vcs: "git".to_string(),
+        url: url.to_string(),
+        requested_revision,
+        commit,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCK: &str = r#"version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[manifest]
+members = ["app"]
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [{ name = "Requests" }, { name = "tool" }]
+
+[package.optional-dependencies]
+fast = [{ name = "orjson" }]
+
+[package.dev-dependencies]
+dev = [{ name = "pytest" }]
+
+[[package]]
+name = "requests"
+version = "2.32.3"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "idna" }]
+sdist = { url = "https://files/requests-2.32.3.tar.gz", hash = "sha256:AA", size = 1 }
+wheels = [
+    { url = "https://files/requests-2.32.3-py3-none-any.whl", hash = "sha256:bb", size = 2 },
+]
+
+[[package]]
+name = "tool"
+version = "1.0"
+source = { git = "https://github.com/org/tool?rev=main#0123abcd" }
+
+[[package]]
+name = "orjson"
+version = "3.0"
+source = { url = "https://example.com/orjson-3.0.tar.gz" }
+
+[[package]]
+name = "idna"
+version = "3.7"
+source = { path = "wheels/idna-3.7-py3-none-any.whl" }
+"#;
+
+    fn parse(text: &str) -> Result<DependencySet, Error> {
+        parse_uv_lock(Path::new("uv.lock"), text, &Limits::default())
+    }
+
+    #[test]
+    fn packages_sources_hashes_and_graph() {
+        let set = parse(LOCK).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            set.inputs[0].format_version.as_deref(),
+            Some("1 (revision 3)")
+        );
+        let requests = set.packages_named("requests").next();
+        let requests = requests.unwrap_or_else(|| panic!("requests"));
+        assert_eq!(
+            requests.source,
+            Source::Registry {
+                url: Some("https://pypi.org/simple".into())
+            }
+        );
+        let hashes: Vec<_> = requests.hashes.iter().map(ToString::to_string).collect();
+        assert_eq!(hashes, ["sha256:aa", "sha256:bb"]);
+        assert_eq!(requests.dependencies, ["idna"]);
+        assert_eq!(requests.origin.line, Some(21));
+        assert!(requests.direct);
+
+        let tool = set
+            .packages_named("tool")
+            .next()
+            .unwrap_or_else(|| panic!("tool"));
+        assert_eq!(
+            tool.source,
+            Source::Vcs {
+                vcs: "git".into(),
+                url: "https://github.com/org/tool".into(),
+                requested_revision: Some("main".into()),
+                commit: Some("0123abcd".into())
+            }
+        );
+        let orjson = set
+            .packages_named("orjson")
+            .next()
+            .unwrap_or_else(|| panic!("orjson"));
+        assert_eq!(orjson.groups, ["fast"]);
+        assert!(orjson.direct);
+        let idna = set
+            .packages_named("idna")
+            .next()
+            .unwrap_or_else(|| panic!("idna"));
+        assert!(!idna.direct);
+        assert!(matches!(idna.source, Source::Path { .. }));
+        let edges: Vec<_> = set.edges().collect();
+        assert!(edges.contains(&("app", "pytest")));
+        assert!(edges.contains(&("requests", "idna")));
+    }
+
+    #[test]
+    fn unknown_lock_versions_are_errors() {
+        let e = parse("version = 2\n").err();
+        assert!(
+            matches!(
+                e.as_ref().map(|e| (&e.kind, e.origin.line)),
+                Some((ErrorKind::UnsupportedVersion { .. }, Some(1)))
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn malformed_toml_and_bad_versions_name_their_line() {
+        let e = parse("version = 1\n[[package]]\nname = \n").err();
+        assert_eq!(e.as_ref().and_then(|e| e.origin.line), Some(3), "{e:?}");
+        let e =
+            parse("version = 1\n[[package]]\nname = \"a\"\nversion = \"not a version\"\n").err();
+        assert!(
+            matches!(
+                e.as_ref().map(|e| (&e.kind, e.origin.line)),
+                Some((ErrorKind::InvalidVersion { .. }, Some(4)))
+            ),
+            "{e:?}"
+        );
+        let e = parse("version = 1\n[[package]]\nversion = \"1\"\n").err();
+        assert!(matches!(e.map(|e| e.kind), Some(ErrorKind::Toml(_))));
+    }
+}
