@@ -16,6 +16,9 @@
 //! time bench_readers read /tmp/bench/venv
 //! ```
 
+// A benchmark is a program whose output is its figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
