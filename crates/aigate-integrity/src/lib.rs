@@ -1,19 +1,22 @@
-//! Pins models and datasets by SHA-256 and checks them before use.
+//! Pins models and datasets by SHA-256 and checks them before use. No network: downloads are
+//! `aigate-fetch`'s.
 //!
 //! - [`manifest`]: the `[[model]]`, `[[dataset]]` and `[sources]` sections of `aigate.toml`,
 //!   validated with line numbers.
-//! - [`hash`]: SHA-256 of many files at once, on every core.
+//! - [`hash`]: SHA-256 and BLAKE3 of many files and byte ranges at once, on every core, as
+//!   [`hash::Digest`] values.
 //! - [`lock`]: `aigate.lock`, the reviewed record of every artifact's files, source, scan
-//!   verdict and approval.
+//!   verdict and approval; loaded from regular files only, stored atomically.
 //! - [`verify`]: the disk against the lock: modified, added, removed and retyped files,
 //!   unapproved artifacts, pins that leave the project.
+//! - [`files`]: bounded reads and atomic, durable writes of the project's own files.
 //!
 //! Nothing here scans or prints: the binary runs `aigate-scan` and hands the verdict in.
 
 #![forbid(unsafe_code)]
 
 pub mod clock;
-pub mod fetch;
+pub mod files;
 pub mod hash;
 pub mod lock;
 pub mod manifest;
@@ -38,7 +41,7 @@ pub enum PinError {
     #[error("{0} resolves outside the project")]
     Outside(String),
     /// The artifact holds a link or a special file.
-    #[error("{path} is {}; aigate pins file contents\nhint: replace it with the file it stands for", .kind.describe())]
+    #[error("{path} is {}; aigate pins file contents", .kind.describe())]
     NotAFile {
         /// The entry.
         path: String,
@@ -53,6 +56,18 @@ pub enum PinError {
         /// The error.
         source: std::io::Error,
     },
+}
+
+impl PinError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            PinError::NotAFile { .. } => Some("replace it with the file it stands for"),
+            PinError::Missing(_) => Some("fix the path in aigate.toml, or restore the artifact"),
+            PinError::Outside(_) => Some("artifact paths must stay inside the project"),
+            PinError::Io { .. } => None,
+        }
+    }
 }
 
 /// Lists and hashes the files of the artifact at `rel` (project-relative).
@@ -76,7 +91,7 @@ pub fn pin(root: &Path, rel: &str) -> Result<Vec<LockedFile>, PinError> {
     let paths: Vec<_> = entries.iter().map(|(p, _)| root.join(p)).collect();
     entries
         .into_iter()
-        .zip(hash::hash_files(&paths))
+        .zip(hash::hash_files(&paths, hash::Algorithm::Sha256))
         .map(|((path, _), result)| {
             let hashed = result.map_err(|source| PinError::Io {
                 path: path.clone(),
@@ -85,7 +100,7 @@ pub fn pin(root: &Path, rel: &str) -> Result<Vec<LockedFile>, PinError> {
             Ok(LockedFile {
                 path,
                 size: hashed.size,
-                sha256: hashed.sha256,
+                sha256: hashed.digest,
             })
         })
         .collect()

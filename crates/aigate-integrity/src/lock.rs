@@ -3,17 +3,24 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use aigate_report::Severity;
+use aigate_report::{Finding, Severity};
 
+use crate::files;
+use crate::hash::Digest;
 use crate::manifest::Kind;
 
 /// The lock file's name, beside `aigate.toml`.
 pub const FILE_NAME: &str = "aigate.lock";
 /// The format version this crate writes and reads.
 pub const VERSION: u32 = 1;
+/// Largest lock file read: far above any real project's, small enough that a lock replaced by a
+/// link to a device or a huge file is an error rather than a hang.
+pub const MAX_LOCK_BYTES: u64 = 64 << 20;
 
 const HEADER: &str =
     "# aigate.lock: what `aigate lock` observed. Review changes; do not edit by hand.\n\n";
@@ -129,6 +136,30 @@ pub struct ScanRecord {
     pub rules: BTreeMap<String, u64>,
 }
 
+impl ScanRecord {
+    /// The record for an artifact whose files produced `findings`, judged at `threshold` by
+    /// `scanner`.
+    pub fn summarize(findings: &[Finding], threshold: Severity, scanner: &str) -> ScanRecord {
+        let failing: Vec<&Finding> = findings.iter().filter(|f| f.fails(threshold)).collect();
+        let mut rules = BTreeMap::new();
+        for f in &failing {
+            *rules.entry(f.rule.clone()).or_insert(0) += 1;
+        }
+        ScanRecord {
+            verdict: if failing.is_empty() {
+                Verdict::Clean
+            } else {
+                Verdict::Unsafe
+            },
+            scanner: scanner.to_owned(),
+            threshold,
+            findings: failing.len() as u64,
+            max_severity: findings.iter().map(|f| f.severity).max(),
+            rules,
+        }
+    }
+}
+
 /// A scan verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -147,21 +178,63 @@ pub struct LockedFile {
     pub path: String,
     /// Bytes.
     pub size: u64,
-    /// Lower-case hex SHA-256.
-    pub sha256: String,
+    /// Its SHA-256.
+    pub sha256: Digest,
 }
 
-/// A lock file that cannot be read.
+/// A lock file that cannot be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Not valid TOML, or not this schema.
-    #[error("aigate.lock is not valid: {0}\nhint: regenerate it with `aigate lock`")]
+    #[error("aigate.lock is not valid: {0}")]
     Parse(String),
     /// Written by a newer aigate.
-    #[error(
-        "aigate.lock has format version {0}; this aigate reads version {VERSION}\nhint: upgrade aigate"
-    )]
+    #[error("aigate.lock has format version {0}; this aigate reads version {VERSION}")]
     Version(u32),
+    /// Reading or writing failed, or the path is not a regular file of a sane size.
+    #[error("{path}: {source}")]
+    Io {
+        /// The lock's path.
+        path: String,
+        /// What failed.
+        source: io::Error,
+    },
+}
+
+impl LockError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            LockError::Parse(_) => Some(
+                "fix the entry by hand, or rebuild it with `aigate lock --rebuild`, which keeps every approval whose bytes still match",
+            ),
+            LockError::Version(_) => Some("upgrade aigate"),
+            LockError::Io { .. } => None,
+        }
+    }
+}
+
+/// Reads the lock at `path`: `None` when there is none. Only a regular file of at most
+/// [`MAX_LOCK_BYTES`] is read.
+pub fn load(path: &Path) -> Result<Option<Lockfile>, LockError> {
+    let io_err = |source| LockError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    match files::read_regular(path, MAX_LOCK_BYTES) {
+        Ok(text) => Lockfile::parse(&text).map(Some),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(io_err(err)),
+    }
+}
+
+/// Writes the lock at `path` atomically: a reader sees the old file or the new one, never half
+/// of either, and the new one is on disk when this returns.
+pub fn store(path: &Path, lock: &Lockfile) -> Result<(), LockError> {
+    files::write_atomic(path, lock.render()?.as_bytes()).map_err(|source| LockError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 impl Lockfile {
@@ -183,14 +256,14 @@ impl Lockfile {
     }
 
     /// The lock as text: sorted, with a header.
-    pub fn render(&self) -> String {
+    pub fn render(&self) -> Result<String, LockError> {
         let mut sorted = self.clone();
         sorted.artifacts.sort_by(|a, b| a.name.cmp(&b.name));
         for artifact in &mut sorted.artifacts {
             artifact.files.sort();
         }
-        let body = toml::to_string(&sorted).unwrap_or_default();
-        format!("{HEADER}{body}")
+        let body = toml::to_string(&sorted).map_err(|e| LockError::Parse(e.to_string()))?;
+        Ok(format!("{HEADER}{body}"))
     }
 
     /// The artifact with this name.
@@ -236,12 +309,12 @@ mod tests {
                     LockedFile {
                         path: "models/sentiment/b".into(),
                         size: 2,
-                        sha256: "bb".into(),
+                        sha256: Digest([0xbb; 32]),
                     },
                     LockedFile {
                         path: "models/sentiment/a".into(),
                         size: 1,
-                        sha256: "aa".into(),
+                        sha256: Digest([0xaa; 32]),
                     },
                 ],
             }],
@@ -250,14 +323,14 @@ mod tests {
 
     #[test]
     fn renders_sorted_and_round_trips() {
-        let text = sample().render();
+        let text = sample().render().unwrap();
         assert!(text.starts_with("# aigate.lock"));
         let a = text.find("models/sentiment/a").unwrap_or(usize::MAX);
         let b = text.find("models/sentiment/b").unwrap_or(0);
         assert!(a < b, "{text}");
-        let back = Lockfile::parse(&text).unwrap_or_default();
+        let back = Lockfile::parse(&text).unwrap();
         assert_eq!(back.artifacts[0].files[0].path, "models/sentiment/a");
-        assert_eq!(back.render(), text);
+        assert_eq!(back.render().unwrap(), text);
     }
 
     #[test]

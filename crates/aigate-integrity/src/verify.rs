@@ -1,12 +1,12 @@
 //! `aigate verify`: the disk against the lock.
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use aigate_report::{Finding, Location, Severity};
+use aigate_report::{Finding, InputError, Location, Rule};
 
-use crate::hash::hash_files;
-use crate::lock::{LockedArtifact, Lockfile, Status};
+use crate::hash::{Algorithm, hash_files};
+use crate::lock::{LockedArtifact, LockedFile, Lockfile, Status};
 use crate::manifest::{Kind, is_inside_project};
 use crate::rules::*;
 use crate::tree::{self, EntryKind};
@@ -22,8 +22,20 @@ pub struct Declared<'a> {
     pub path: &'a str,
 }
 
-fn finding(rule: &str, severity: Severity, message: String, path: &str, artifact: &str) -> Finding {
-    Finding::new(rule, severity, message, Location::file(path)).with_detail("artifact", artifact)
+fn finding(rule: &Rule, message: String, path: &str, artifact: &str) -> Finding {
+    Finding::new(rule, message, Location::file(path)).with_detail("artifact", artifact)
+}
+
+/// What `verify` found: differences as findings, and files it could not read, which do not
+/// stop it from checking the rest.
+#[derive(Debug, Default)]
+pub struct Verified {
+    /// Every difference between the disk, the lock and `aigate.toml`.
+    pub findings: Vec<Finding>,
+    /// Files or folders that could not be read.
+    pub errors: Vec<InputError>,
+    /// Files checked.
+    pub files: u64,
 }
 
 /// Whether every path of a locked artifact stays inside the project and inside the artifact.
@@ -37,17 +49,16 @@ fn paths_are_contained(root: &Path, a: &LockedArtifact) -> bool {
 }
 
 /// Compares the files under `root` with `lock`, and both with what `aigate.toml` declares.
-pub fn verify(
-    root: &Path,
-    declared: &[Declared<'_>],
-    lock: &Lockfile,
-) -> Result<Vec<Finding>, std::io::Error> {
-    let mut out = Vec::new();
+/// Linear in the number of files: each is looked up once.
+pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Verified {
+    let mut out = Verified::default();
+    let locked: HashMap<&str, &LockedArtifact> =
+        lock.artifacts.iter().map(|a| (a.name.as_str(), a)).collect();
+    let declared_names: HashSet<&str> = declared.iter().map(|d| d.name).collect();
     for d in declared {
-        match lock.get(d.name) {
-            None => out.push(finding(
-                NOT_LOCKED,
-                Severity::High,
+        match locked.get(d.name) {
+            None => out.findings.push(finding(
+                &NOT_LOCKED,
                 format!(
                     "{} {} is declared in aigate.toml but not pinned in aigate.lock",
                     d.kind.as_str(),
@@ -56,9 +67,8 @@ pub fn verify(
                 d.path,
                 d.name,
             )),
-            Some(a) if a.path != d.path => out.push(finding(
-                NOT_LOCKED,
-                Severity::High,
+            Some(a) if a.path != d.path => out.findings.push(finding(
+                &NOT_LOCKED,
                 format!(
                     "{} {} is declared at {} but pinned at {}",
                     d.kind.as_str(),
@@ -72,12 +82,11 @@ pub fn verify(
             Some(_) => {}
         }
     }
-    let mut to_hash: Vec<(PathBuf, &crate::lock::LockedFile, &str)> = Vec::new();
+    let mut to_hash: Vec<(PathBuf, &LockedFile, &str)> = Vec::new();
     for a in &lock.artifacts {
-        if !declared.iter().any(|d| d.name == a.name) {
-            out.push(finding(
-                NOT_DECLARED,
-                Severity::Medium,
+        if !declared_names.contains(a.name.as_str()) {
+            out.findings.push(finding(
+                &NOT_DECLARED,
                 format!(
                     "{} {} is pinned in aigate.lock but no longer declared in aigate.toml",
                     a.kind.as_str(),
@@ -89,9 +98,8 @@ pub fn verify(
             continue;
         }
         if !paths_are_contained(root, a) {
-            out.push(finding(
-                PATH_OUTSIDE_PROJECT,
-                Severity::Critical,
+            out.findings.push(finding(
+                &PATH_OUTSIDE_PROJECT,
                 format!(
                     "{} {} pins paths outside the project or outside {}; its files were not read",
                     a.kind.as_str(),
@@ -104,18 +112,22 @@ pub fn verify(
             continue;
         }
         match a.approval.status {
-            Status::Pending => out.push(finding(
-                NOT_APPROVED,
-                Severity::High,
-                format!("{} {} is not approved", a.kind.as_str(), a.name),
-                &a.path,
-                &a.name,
-            )),
+            Status::Pending => out.findings.push(
+                finding(
+                    &NOT_APPROVED,
+                    format!("{} {} is not approved", a.kind.as_str(), a.name),
+                    &a.path,
+                    &a.name,
+                )
+                .with_hint(format!(
+                    "review it and run `aigate approve {} --by WHO`",
+                    a.name
+                )),
+            ),
             Status::Approved => {
                 if let Some(reason) = &a.approval.forced {
-                    out.push(finding(
-                        APPROVAL_FORCED,
-                        Severity::Info,
+                    out.findings.push(finding(
+                        &APPROVAL_FORCED,
                         format!(
                             "{} {} was approved by {} despite unsafe scan findings: {reason}",
                             a.kind.as_str(),
@@ -128,20 +140,30 @@ pub fn verify(
                 }
             }
         }
-        let disk: BTreeMap<String, EntryKind> = tree::list(root, &a.path)?.into_iter().collect();
+        let disk = match tree::list(root, &a.path) {
+            Ok(entries) => entries,
+            Err(err) => {
+                out.errors.push(InputError::new(
+                    a.path.clone(),
+                    format!("cannot list {} {}: {err}", a.kind.as_str(), a.name),
+                ));
+                continue;
+            }
+        };
+        let disk_kinds: HashMap<&str, EntryKind> =
+            disk.iter().map(|(p, k)| (p.as_str(), *k)).collect();
+        let pinned: HashSet<&str> = a.files.iter().map(|f| f.path.as_str()).collect();
         for f in &a.files {
-            match disk.get(&f.path) {
-                None => out.push(finding(
-                    FILE_REMOVED,
-                    Severity::High,
+            match disk_kinds.get(f.path.as_str()) {
+                None => out.findings.push(finding(
+                    &FILE_REMOVED,
                     format!("{} is pinned but missing", f.path),
                     &f.path,
                     &a.name,
                 )),
                 Some(EntryKind::File) => to_hash.push((root.join(&f.path), f, &a.name)),
-                Some(kind) => out.push(finding(
-                    FILE_TYPE_CHANGED,
-                    Severity::Critical,
+                Some(kind) => out.findings.push(finding(
+                    &FILE_TYPE_CHANGED,
                     format!(
                         "{} was pinned as a regular file and is now {}",
                         f.path,
@@ -153,10 +175,9 @@ pub fn verify(
             }
         }
         for (path, kind) in &disk {
-            if !a.files.iter().any(|f| &f.path == path) {
-                out.push(finding(
-                    FILE_ADDED,
-                    Severity::High,
+            if !pinned.contains(path.as_str()) {
+                out.findings.push(finding(
+                    &FILE_ADDED,
                     format!(
                         "{path} ({}) is inside {} {} but not pinned",
                         kind.describe(),
@@ -170,24 +191,34 @@ pub fn verify(
         }
     }
     let paths: Vec<PathBuf> = to_hash.iter().map(|(p, _, _)| p.clone()).collect();
-    for ((_, pinned, artifact), result) in to_hash.iter().zip(hash_files(&paths)) {
-        let now = result?;
-        if now.sha256 != pinned.sha256 || now.size != pinned.size {
-            out.push(
+    out.files = paths.len() as u64;
+    for ((_, pinned, artifact), result) in to_hash
+        .iter()
+        .zip(hash_files(&paths, Algorithm::Sha256))
+    {
+        let now = match result {
+            Ok(now) => now,
+            Err(err) => {
+                out.errors
+                    .push(InputError::new(pinned.path.clone(), format!("cannot read: {err}")));
+                continue;
+            }
+        };
+        if now.digest != pinned.sha256 || now.size != pinned.size {
+            out.findings.push(
                 finding(
-                    FILE_MODIFIED,
-                    Severity::Critical,
+                    &FILE_MODIFIED,
                     format!(
                         "{} changed: {} bytes with SHA-256 {}, pinned {} bytes with SHA-256 {}",
-                        pinned.path, now.size, now.sha256, pinned.size, pinned.sha256
+                        pinned.path, now.size, now.digest, pinned.size, pinned.sha256
                     ),
                     &pinned.path,
                     artifact,
                 )
-                .with_detail("sha256", now.sha256.clone())
-                .with_detail("pinned-sha256", pinned.sha256.clone()),
+                .with_detail("sha256", now.digest.hex())
+                .with_detail("pinned-sha256", pinned.sha256.hex()),
             );
         }
     }
-    Ok(out)
+    out
 }

@@ -1,19 +1,34 @@
-//! The shared vocabulary of aigate: [`Finding`], [`Severity`], [`Location`], [`Rule`] and the
-//! serialisable [`Report`] that every renderer (human, JSON, SARIF, CycloneDX) reads.
+//! The shared vocabulary of aigate: [`Finding`], [`Severity`], [`Level`], [`Location`] (typed
+//! steps into containers, source spans, package subjects), [`Rule`] values and the serialisable
+//! [`Report`] that every renderer (human, JSON, SARIF, CycloneDX) reads.
 //!
 //! This crate does no I/O. Capability crates produce findings; the binary renders reports.
-//! The JSON form of [`Report`] is a public interface: fields are added, never renamed.
+//! The JSON form of [`Report`] is a public interface, described by the JSON Schema that
+//! [`report_schema`] writes and versioned by [`SCHEMA_VERSION`]: fields are added within a
+//! version, never renamed or retyped.
 
 #![forbid(unsafe_code)]
+
+mod location;
+mod rule;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use location::{Location, Span, Step, line_column};
+pub use rule::{COMMON_RULES, INTERNAL_ERROR, Level, Rule, UnknownLevel};
+
+/// The version of the report's JSON shape. Bumped when a field is renamed, retyped or removed.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing; never fails a run on its own unless asked.
@@ -83,95 +98,49 @@ impl FromStr for Severity {
     }
 }
 
-/// Where a finding is: a file, the chain of members inside containers, and a byte offset in the
-/// innermost stream.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Location {
-    /// The file as it was named on the command line or found by the walker.
-    pub path: String,
-    /// Members inside containers, outermost first: `["archive/data.pkl"]`, or
-    /// `["outer.zip", "inner.npz", "arr_0.npy"]`. Decompression and embedded pickles add a step too.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub members: Vec<String>,
-    /// Byte offset inside the innermost member (for pickles: the offset of the opcode).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offset: Option<u64>,
-}
-
-impl Location {
-    /// A location naming a whole file.
-    pub fn file(path: impl Into<String>) -> Self {
-        Location {
-            path: path.into(),
-            members: Vec::new(),
-            offset: None,
-        }
-    }
-
-    /// The same location one member deeper.
-    pub fn join(&self, member: impl Into<String>) -> Self {
-        let mut members = self.members.clone();
-        members.push(member.into());
-        Location {
-            path: self.path.clone(),
-            members,
-            offset: None,
-        }
-    }
-
-    /// The same location at a byte offset in its innermost member.
-    pub fn at(&self, offset: u64) -> Self {
-        Location {
-            offset: Some(offset),
-            ..self.clone()
-        }
-    }
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.path)?;
-        for member in &self.members {
-            write!(f, " > {member}")?;
-        }
-        if let Some(offset) = self.offset {
-            write!(f, " @ {offset}")?;
-        }
-        Ok(())
-    }
-}
-
 /// One thing a check found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// Stable kebab-case rule id, documented in `docs/rules.md`.
     pub rule: String,
     /// How bad it is.
     pub severity: Severity,
+    /// The level a `[rules]` entry in `aigate.toml` gave this rule: `warn` (reported, never
+    /// fails the run) or `deny` (fails the run whatever its severity). Absent: the severity
+    /// decides against the threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
     /// Lower-case sentence naming the thing found: the global, the member, the limit.
     pub message: String,
     /// Where it was found.
     pub location: Location,
+    /// What to do about this finding in particular, beyond the rule's help.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     /// Extra facts, machine-readable (`global`, `opcode`, `limit`, …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, String>,
 }
 
 impl Finding {
-    /// A finding with no details.
-    pub fn new(
-        rule: &str,
-        severity: Severity,
-        message: impl Into<String>,
-        location: Location,
-    ) -> Self {
+    /// A finding of `rule`, at the rule's default severity.
+    pub fn new(rule: &Rule, message: impl Into<String>, location: Location) -> Self {
         Finding {
-            rule: rule.to_owned(),
-            severity,
+            rule: rule.id.to_owned(),
+            severity: rule.severity,
+            level: None,
             message: message.into(),
             location,
+            hint: None,
             details: BTreeMap::new(),
         }
+    }
+
+    /// The same finding at another severity (a capped or raised one).
+    #[must_use]
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
     }
 
     /// Adds one detail.
@@ -180,86 +149,160 @@ impl Finding {
         self.details.insert(key.to_owned(), value.into());
         self
     }
-}
 
-/// A rule: the id findings carry, its default severity, and the words a user needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Rule {
-    /// Stable kebab-case id.
-    pub id: &'static str,
-    /// The severity findings of this rule usually carry.
-    pub severity: Severity,
-    /// One line: what was found.
-    pub summary: &'static str,
-    /// What to do about it.
-    pub help: &'static str,
-}
+    /// Adds advice specific to this finding.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
 
-/// Declares rule-id constants and a `RULES` table in one go, so that ids, severities and help
-/// texts are written once:
-///
-/// ```
-/// aigate_report::rules! {
-///     /// Every rule of this check.
-///     RULES;
-///     FOO_FOUND = "foo-found", High, "a foo was found", "remove the foo";
-/// }
-/// assert_eq!(RULES[0].id, FOO_FOUND);
-/// ```
-#[macro_export]
-macro_rules! rules {
-    ($(#[$table_doc:meta])* $table:ident; $($konst:ident = $id:literal, $sev:ident, $summary:literal, $help:literal;)*) => {
-        $(
-            #[doc = $summary]
-            pub const $konst: &str = $id;
-        )*
-        $(#[$table_doc])*
-        pub const $table: &[$crate::Rule] = &[
-            $($crate::Rule { id: $id, severity: $crate::Severity::$sev, summary: $summary, help: $help },)*
-        ];
-    };
+    /// Whether this finding fails a run whose threshold is `threshold`.
+    pub fn fails(&self, threshold: Severity) -> bool {
+        match self.level {
+            Some(Level::Deny) => true,
+            Some(Level::Warn | Level::Allow) => false,
+            None => self.severity >= threshold,
+        }
+    }
+
+    /// Whether this finding is an analysis that went wrong rather than something found.
+    pub fn is_internal_error(&self) -> bool {
+        self.rule == INTERNAL_ERROR.id
+    }
 }
 
 /// What a run looked at: one entry per file or member whose format was recognised.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Scanned {
     /// Where.
     pub location: Location,
     /// The format recognised from its content (`pickle`, `pytorch-zip`, `numpy`, …).
     pub format: String,
-    /// Its size in bytes.
+    /// The version of the reader that analysed it; bumped when its semantics change.
+    pub reader_version: u32,
+    /// Its size in bytes, where known.
     pub size: u64,
 }
 
 /// An error that stopped the analysis of one input without stopping the run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InputError {
     /// The input.
     pub path: String,
     /// What went wrong, lower-case.
     pub message: String,
+    /// How to fix it, when aigate knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl InputError {
+    /// An error without a hint.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        InputError {
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds a hint.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// What a command did to one model or dataset (`lock`, `approve`, `fetch`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub struct ArtifactOutcome {
+    /// Its name in `aigate.toml`.
+    pub name: String,
+    /// `model` or `dataset`.
+    pub kind: String,
+    /// Its project-relative path.
+    pub path: String,
+    /// How many files it has.
+    pub files: u64,
+    /// Their total size.
+    pub bytes: u64,
+    /// What happened to it in this run.
+    pub state: ArtifactState,
+    /// The scan verdict recorded for its bytes: `clean` or `unsafe`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+    /// `pending` or `approved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
+    /// Who approved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// Why its approval changed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What happened to an artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactState {
+    /// Pinned for the first time.
+    New,
+    /// Pinned again with other bytes.
+    Changed,
+    /// Pinned again with the same bytes.
+    Unchanged,
+    /// Approved in this run.
+    Approved,
+    /// Downloaded and pinned in this run.
+    Fetched,
+}
+
+impl ArtifactState {
+    /// The lower-case word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactState::New => "new",
+            ArtifactState::Changed => "changed",
+            ArtifactState::Unchanged => "unchanged",
+            ArtifactState::Approved => "approved",
+            ArtifactState::Fetched => "fetched",
+        }
+    }
 }
 
 /// Counts of findings by severity.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// Files read.
     pub files: u64,
     /// Findings per severity name; severities with no finding are present with 0.
     pub findings: BTreeMap<Severity, u64>,
+    /// Findings that a `[rules]` entry set to `allow`, and so were left out.
+    pub suppressed: u64,
     /// Inputs that could not be read.
     pub errors: u64,
 }
 
 /// The result of one run: what was looked at, what was found, and what could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
+    /// The version of this JSON shape: [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     /// The tool and its version.
     pub tool: Tool,
+    /// The command that made it: `scan`, `verify`, `lock`, `approve`, `fetch`.
+    pub command: String,
     /// Findings, sorted by location then rule.
     pub findings: Vec<Finding>,
     /// Files and members analysed, with their format.
     pub scanned: Vec<Scanned>,
+    /// Models and datasets the command pinned, approved or fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<ArtifactOutcome>,
     /// Inputs that could not be read.
     pub errors: Vec<InputError>,
     /// Counts.
@@ -267,7 +310,7 @@ pub struct Report {
 }
 
 /// Which tool made a report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
     /// `aigate`.
     pub name: String,
@@ -285,47 +328,127 @@ impl Tool {
     }
 }
 
-impl Report {
-    /// Builds a report, sorting findings into a stable order and counting them.
-    pub fn new(
-        tool: Tool,
-        mut findings: Vec<Finding>,
-        mut scanned: Vec<Scanned>,
-        errors: Vec<InputError>,
-        files: u64,
-    ) -> Self {
+/// How a run ends, before it is turned into an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing failed the run.
+    Clean,
+    /// A finding failed the run.
+    Findings,
+    /// Nothing failed the run, but an input could not be read or analysed, so nothing can be
+    /// concluded.
+    Error,
+}
+
+/// Collects the parts of a [`Report`]; [`ReportBuilder::build`] sorts and counts them.
+#[derive(Debug)]
+pub struct ReportBuilder {
+    tool: Tool,
+    command: String,
+    findings: Vec<Finding>,
+    scanned: Vec<Scanned>,
+    artifacts: Vec<ArtifactOutcome>,
+    errors: Vec<InputError>,
+    files: u64,
+    suppressed: u64,
+}
+
+impl ReportBuilder {
+    /// Adds findings.
+    pub fn findings(&mut self, findings: impl IntoIterator<Item = Finding>) -> &mut Self {
+        self.findings.extend(findings);
+        self
+    }
+
+    /// Adds one finding.
+    pub fn finding(&mut self, finding: Finding) -> &mut Self {
+        self.findings.push(finding);
+        self
+    }
+
+    /// Adds what was analysed.
+    pub fn scanned(&mut self, scanned: impl IntoIterator<Item = Scanned>) -> &mut Self {
+        self.scanned.extend(scanned);
+        self
+    }
+
+    /// Adds an artifact's outcome.
+    pub fn artifact(&mut self, outcome: ArtifactOutcome) -> &mut Self {
+        self.artifacts.push(outcome);
+        self
+    }
+
+    /// Adds an input that could not be read.
+    pub fn error(&mut self, error: InputError) -> &mut Self {
+        self.errors.push(error);
+        self
+    }
+
+    /// Sets how many files were read.
+    pub fn files(&mut self, files: u64) -> &mut Self {
+        self.files = files;
+        self
+    }
+
+    /// Counts findings left out by `[rules]` entries set to `allow`.
+    pub fn suppressed(&mut self, n: u64) -> &mut Self {
+        self.suppressed += n;
+        self
+    }
+
+    /// Findings added so far.
+    pub fn current_findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Findings added so far, to adjust (levels, severities) before the report is built.
+    pub fn findings_mut(&mut self) -> &mut Vec<Finding> {
+        &mut self.findings
+    }
+
+    /// The report, with findings in a stable order and counted.
+    pub fn build(self) -> Report {
+        let mut findings = self.findings;
         findings.sort_by(|a, b| {
-            (
-                &a.location.path,
-                &a.location.members,
-                a.location.offset,
-                &a.rule,
-                &a.message,
-            )
-                .cmp(&(
-                    &b.location.path,
-                    &b.location.members,
-                    b.location.offset,
-                    &b.rule,
-                    &b.message,
-                ))
+            (&a.location, &a.rule, &a.message).cmp(&(&b.location, &b.rule, &b.message))
         });
+        let mut scanned = self.scanned;
         scanned.sort_by(|a, b| a.location.cmp(&b.location));
         let mut counts: BTreeMap<Severity, u64> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
         for finding in &findings {
             *counts.entry(finding.severity).or_default() += 1;
         }
-        let errors_len = errors.len() as u64;
+        let errors = self.errors.len() as u64;
         Report {
-            tool,
+            schema_version: SCHEMA_VERSION,
+            tool: self.tool,
+            command: self.command,
             findings,
             scanned,
-            errors,
+            artifacts: self.artifacts,
+            errors: self.errors,
             summary: Summary {
-                files,
+                files: self.files,
                 findings: counts,
-                errors: errors_len,
+                suppressed: self.suppressed,
+                errors,
             },
+        }
+    }
+}
+
+impl Report {
+    /// Starts a report of `command` by `tool`.
+    pub fn builder(tool: Tool, command: &str) -> ReportBuilder {
+        ReportBuilder {
+            tool,
+            command: command.to_owned(),
+            findings: Vec::new(),
+            scanned: Vec::new(),
+            artifacts: Vec::new(),
+            errors: Vec::new(),
+            files: 0,
+            suppressed: 0,
         }
     }
 
@@ -334,18 +457,62 @@ impl Report {
         self.findings.iter().map(|f| f.severity).max()
     }
 
-    /// How many findings are at or above `threshold`.
-    pub fn count_at_least(&self, threshold: Severity) -> usize {
+    /// The findings that fail a run at `threshold`: internal errors are not among them, as they
+    /// say nothing was concluded rather than something was found.
+    pub fn failing(&self, threshold: Severity) -> impl Iterator<Item = &Finding> {
         self.findings
             .iter()
-            .filter(|f| f.severity >= threshold)
-            .count()
+            .filter(move |f| !f.is_internal_error() && f.fails(threshold))
     }
+
+    /// How many findings fail a run at `threshold`.
+    pub fn count_failing(&self, threshold: Severity) -> usize {
+        self.failing(threshold).count()
+    }
+
+    /// How the run ends at `threshold`: findings win over errors, errors over a clean pass.
+    pub fn outcome(&self, threshold: Severity) -> Outcome {
+        if self.count_failing(threshold) > 0 {
+            Outcome::Findings
+        } else if !self.errors.is_empty() || self.findings.iter().any(Finding::is_internal_error)
+        {
+            Outcome::Error
+        } else {
+            Outcome::Clean
+        }
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of [`Report`], as `docs/report.schema.json` holds it.
+pub fn report_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert(
+            "$id".into(),
+            serde_json::Value::String(format!(
+                "https://github.com/aigate-dev/aigate/blob/main/docs/report.schema.json#v{SCHEMA_VERSION}"
+            )),
+        );
+    }
+    schema
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LOW: Rule = Rule {
+        id: "low-rule",
+        severity: Severity::Low,
+        summary: "s",
+        help: "h",
+    };
+    const CRITICAL: Rule = Rule {
+        id: "critical-rule",
+        severity: Severity::Critical,
+        summary: "s",
+        help: "h",
+    };
 
     #[test]
     fn severities_order_from_info_to_critical() {
@@ -356,29 +523,57 @@ mod tests {
     }
 
     #[test]
-    fn location_displays_members_and_offset() {
-        let loc = Location::file("m.pt").join("archive/data.pkl").at(12);
-        assert_eq!(loc.to_string(), "m.pt > archive/data.pkl @ 12");
+    fn findings_take_the_rule_default_severity() {
+        let f = Finding::new(&LOW, "m", Location::file("a"));
+        assert_eq!((f.rule.as_str(), f.severity), ("low-rule", Severity::Low));
+        let f = f.with_severity(Severity::High);
+        assert_eq!(f.severity, Severity::High);
     }
 
     #[test]
-    fn report_counts_and_sorts() {
-        let f = |p: &str, s| Finding::new("r", s, "m", Location::file(p));
-        let report = Report::new(
-            Tool {
-                name: "aigate".into(),
-                version: "0".into(),
-            },
-            vec![f("b", Severity::Low), f("a", Severity::Critical)],
-            vec![],
-            vec![],
-            2,
-        );
+    fn levels_override_the_threshold() {
+        let low = Finding::new(&LOW, "m", Location::file("a"));
+        assert!(!low.fails(Severity::Medium));
+        let denied = Finding {
+            level: Some(Level::Deny),
+            ..low.clone()
+        };
+        assert!(denied.fails(Severity::Critical));
+        let warned = Finding {
+            level: Some(Level::Warn),
+            ..Finding::new(&CRITICAL, "m", Location::file("a"))
+        };
+        assert!(!warned.fails(Severity::Info));
+    }
+
+    #[test]
+    fn report_counts_sorts_and_decides() {
+        let f = |p: &str, rule: &Rule| Finding::new(rule, "m", Location::file(p));
+        let mut builder = Report::builder(Tool::aigate("0"), "scan");
+        builder
+            .findings([f("b", &LOW), f("a", &CRITICAL)])
+            .files(2);
+        let report = builder.build();
         assert_eq!(report.findings[0].location.path, "a");
         assert_eq!(report.summary.findings[&Severity::Critical], 1);
         assert_eq!(report.summary.findings[&Severity::Medium], 0);
-        assert_eq!(report.count_at_least(Severity::Medium), 1);
+        assert_eq!(report.count_failing(Severity::Medium), 1);
+        assert_eq!(report.outcome(Severity::Medium), Outcome::Findings);
         let json = serde_json::to_value(&report).unwrap_or_default();
         assert_eq!(json["summary"]["findings"]["critical"], 1);
+        assert_eq!(json["schema_version"], SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn internal_errors_end_a_run_as_errors_not_findings() {
+        let mut builder = Report::builder(Tool::aigate("0"), "scan");
+        builder.finding(Finding::new(
+            &INTERNAL_ERROR,
+            "the reader failed",
+            Location::file("x"),
+        ));
+        let report = builder.build();
+        assert_eq!(report.count_failing(Severity::Info), 0);
+        assert_eq!(report.outcome(Severity::Info), Outcome::Error);
     }
 }
