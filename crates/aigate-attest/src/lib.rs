@@ -49,6 +49,9 @@ pub mod serialize;
 pub mod statement;
 pub mod x509;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
