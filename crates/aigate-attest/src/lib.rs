@@ -60,7 +60,7 @@ use aigate_report::{Finding, Location};
 pub use bundle::{Bundle, MAX_BUNDLE_BYTES, MEDIA_TYPE, Material};
 pub use error::AttestError;
 pub use keys::{Curve, KeyPair, SigningKey, VerifyingKey, keygen, write_key_pair};
-pub use lock::{LOCK_SUBJECT, sign_lock, verify_lock};
+pub use lock::{LOCK_SUBJECT, lock_unsigned, sign_lock, verify_lock};
 pub use rules::RULES;
 pub use serialize::DEFAULT_IGNORE_PATHS;
 pub use statement::{DEFAULT_SHARD_SIZE, Params, Resource, Serialization, Statement};

@@ -68,6 +68,17 @@ fn params() -> Params {
     }
 }
 
+/// The finding for a lock that must be signed but has no signature file at `signature_path`
+/// (project-relative), for the binary to report when the file is absent.
+pub fn lock_unsigned(signature_path: &str) -> Finding {
+    Finding::new(
+        &crate::rules::SIGNATURE_MISSING,
+        format!("{LOCK_SUBJECT} is not signed: there is no {signature_path}"),
+        Location::file(signature_path),
+    )
+    .with_hint("sign it with `aigate sign --lock` and commit the signature beside the lock")
+}
+
 /// Signs every file `lock` pins (path and SHA-256 as the lock records them).
 pub fn sign_lock(lock: &Lockfile, key: &SigningKey) -> Result<Bundle, AttestError> {
     let (resources, _) = resources(lock)?;
@@ -100,7 +111,16 @@ pub fn verify_lock(
         ));
     }
     let (actual, owners) = resources(lock)?;
-    let artifact = |file: &str| owners.get(file).cloned();
+    // The artifact a file belongs to: the one pinning it, or else the one whose folder holds
+    // it (a file dropped from the lock since signing).
+    let artifact = |file: &str| {
+        owners.get(file).cloned().or_else(|| {
+            lock.artifacts
+                .iter()
+                .find(|a| file == a.path || file.starts_with(&format!("{}/", a.path)))
+                .map(|a| a.name.clone())
+        })
+    };
     Ok(crate::compare(
         &st.resources,
         &actual,

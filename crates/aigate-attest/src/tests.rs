@@ -248,7 +248,8 @@ fn manifests_naming_paths_outside_the_model_are_refused() {
 fn statements_that_break_the_format_are_refused() {
     let d = sha256_hex(b"x");
     let base = statement(&[("a", "sha256", d.clone())], files_sha256());
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
         (
             "statement type",
             Box::new(|v| v["_type"] = json!("https://in-toto.io/Statement/v0.1")),

@@ -9,20 +9,20 @@ use std::path::{Path, PathBuf};
 use aigate_attest::{Bundle, Certificate, SigningKey, Verifier, VerifyingKey};
 
 /// `tests/data`.
-pub fn data() -> PathBuf {
+pub(crate) fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
 /// The model-signing 1.1.1 reference set.
-pub fn reference() -> PathBuf {
+pub(crate) fn reference() -> PathBuf {
     data().join("model-signing-1.1.1")
 }
 
-pub fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-pub fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -40,37 +40,37 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A writable copy of the reference model, as `<tmp>/model`.
-pub fn model_copy() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn model_copy() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
     copy_dir(&reference().join("model"), &model);
     (dir, model)
 }
 
-pub fn reference_bundle(name: &str) -> Bundle {
+pub(crate) fn reference_bundle(name: &str) -> Bundle {
     Bundle::read(&reference().join("signatures").join(name)).unwrap()
 }
 
-pub fn reference_public(name: &str) -> VerifyingKey {
+pub(crate) fn reference_public(name: &str) -> VerifyingKey {
     VerifyingKey::from_pem(&read(&reference().join("keys").join(name))).unwrap()
 }
 
-pub fn reference_private(name: &str) -> SigningKey {
+pub(crate) fn reference_private(name: &str) -> SigningKey {
     SigningKey::from_pem(&read(&reference().join("keys").join(name)), None).unwrap()
 }
 
-pub fn key_verifier(name: &str) -> Verifier {
+pub(crate) fn key_verifier(name: &str) -> Verifier {
     Verifier::Key(reference_public(name))
 }
 
-pub fn reference_ca() -> Verifier {
+pub(crate) fn reference_ca() -> Verifier {
     Verifier::certificates(
         Certificate::from_pem_chain(&read(&reference().join("keys/pki/ca.crt"))).unwrap(),
     )
 }
 
 /// Rule ids of findings, sorted, with the file detail.
-pub fn rules(findings: &[aigate_report::Finding]) -> Vec<(String, String)> {
+pub(crate) fn rules(findings: &[aigate_report::Finding]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = findings
         .iter()
         .map(|f| {
