@@ -265,10 +265,24 @@ pub fn sign_path(
     key: &SigningKey,
     options: &SignOptions,
 ) -> Result<Bundle, AttestError> {
-    if let Serialization::Shards { shard_size: 0, .. } = options.serialization {
-        return Err(AttestError::Options(
-            "the shard size must be at least 1 byte".into(),
-        ));
+    match options.serialization {
+        Serialization::Shards { shard_size: 0, .. } => {
+            return Err(AttestError::Options(
+                "the shard size must be at least 1 byte".into(),
+            ));
+        }
+        // model-signing hashes BLAKE3 by whole files (BLAKE3 is parallel within a file) and
+        // re-hashes a BLAKE3 shard manifest as files, so it could not verify such a signature.
+        // aigate still verifies them.
+        Serialization::Shards {
+            hash: aigate_integrity::hash::Algorithm::Blake3,
+            ..
+        } => {
+            return Err(AttestError::Options(
+                "model-signing verifies BLAKE3 by whole files only: sign with files serialization and blake3, or shards with sha256".into(),
+            ));
+        }
+        _ => {}
     }
     let mut ignore = Ignore::default();
     for p in &options.ignore_paths {
