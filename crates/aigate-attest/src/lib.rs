@@ -387,7 +387,8 @@ pub fn verify_bundle(
                     let leaf = certs
                         .first()
                         .map(|der| Certificate::from_der(der))
-                        .transpose()?
+                        .transpose()
+                        .map_err(|e| AttestError::Malformed(e.to_string()))?
                         .map(|c| c.ecdsa_key())
                         .transpose();
                     if let Ok(Some(leaf_key)) = leaf
