@@ -189,9 +189,11 @@ def _result(cls, what, args=(), kwargs=None):
         event["kwargs"] = {str(k): summarize(v) for k, v in list(kwargs.items())[:8]}
     rec.add(event)
     origin = info["origin"]
+    # The raw arguments are kept (references only) for joblib_oracle's dtype rebuild.
     return rec.recorder("result", "%s(...)#%d" % (info["label"], len(rec.events)),
                         origin=origin, parent=info["id"],
-                        extra={"made_by": info["id"], "made_by_kind": info["kind"]})
+                        extra={"made_by": info["id"], "made_by_kind": info["kind"],
+                               "call": what, "raw_args": args})
 
 
 def _rec_new(cls, *args, **kwargs):
@@ -209,6 +211,7 @@ def _rec_setstate(cls, state):
     event["state"] = summarize(state)
     event["made_by"] = info.get("made_by")
     info["recording"].add(event)
+    info["raw_state"] = state
 
 
 class _RecorderMeta(type):
