@@ -414,8 +414,11 @@ def _audit(event, args):
 
 def _prewarm():
     """Codecs and modules a load may touch lazily, imported before the tripwire arms."""
-    for codec in ("ascii", "latin-1", "latin1", "utf-8", "raw-unicode-escape", "unicode-escape"):
-        b"".decode(codec)
+    import codecs
+    for codec in ("ascii", "latin-1", "latin1", "utf-8", "raw-unicode-escape", "unicode-escape",
+                  "raw_unicode_escape", "unicode_escape", "cp437"):
+        codecs.lookup(codec)
+        b"x".decode(codec)
     import codecs
     codecs.escape_decode(b"")
     import _compat_pickle  # noqa: F401
@@ -467,6 +470,7 @@ def _run_child(task, paths, options, limits, python):
     request = json.dumps({"task": task, "paths": paths, "options": options,
                           "file_seconds": limits["file_seconds"]})
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "OMP_NUM_THREADS": "1",
+           "JOBLIB_MULTIPROCESSING": "0",
            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "AIGATE_ORACLE_TEST_REGISTER_EXT",
                 "AIGATE_ORACLE_NO_TORCH"):
