@@ -626,14 +626,14 @@ def mutate_one(seed_data, rng, rounds=1):
     return data, applied
 
 
-def generate(seed, count, seeds, budget_seconds=None):
+def generate(seed, count, seeds, budget_seconds=None, start=0):
     """Yields (index, source, data, applied) for `count` variants."""
     started = time.monotonic()
     contents = []
     for path in seeds:
         with open(path, "rb") as f:
             contents.append((path, f.read()))
-    for index in range(count):
+    for index in range(start, count):
         if budget_seconds and time.monotonic() - started > budget_seconds:
             return
         rng = random.Random("%s:%d" % (seed, index))
