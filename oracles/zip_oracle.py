@@ -59,11 +59,14 @@ def _digest(data):
 
 
 def read_stream(stream, cap=MEMBER_CAP):
-    """Reads `stream` to its end, `cap` bytes at most: (bytes, error or None)."""
+    """Reads `stream` to its end, `cap` bytes at most: (bytes, error or None). `read1` where
+    the stream has it, so that the bytes that arrived before an error are kept (what a
+    consumer reading small pieces, such as an unpickler, has seen)."""
     chunks, total = [], 0
+    read = getattr(stream, "read1", stream.read)
     try:
         while total < cap:
-            chunk = stream.read(min(1 << 16, cap - total))
+            chunk = read(min(1 << 16, cap - total))
             if not chunk:
                 return b"".join(chunks), None
             chunks.append(chunk)
