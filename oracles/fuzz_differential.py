@@ -42,6 +42,18 @@ def manifest_seeds(manifest):
     return seeds
 
 
+def default_note(case):
+    """What made the case: the crafted description, or the mutations applied."""
+    try:
+        with open(case + ".json", encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return ""
+    if meta.get("crafted"):
+        return "crafted: " + meta.get("what", "")
+    return "mutations: " + ", ".join(m["mutation"] for m in meta.get("mutations", []))
+
+
 def signature(d, applied):
     return "|".join([d["kind"], ",".join(sorted({a["mutation"] for a in applied})),
                      ",".join(sorted(d["loaders"]))])
@@ -120,7 +132,7 @@ def main(argv=None):
                     "notes are kept across runs)\n")
             for d in sorted(summary["divergences"], key=differential.divergence_key):
                 key = differential.divergence_key(d)
-                f.write(key + "\t" + notes.get(key, "") + "\n")
+                f.write(key + "\t" + (notes.get(key) or default_note(d["file"])) + "\n")
         print("re-checked %d saved case(s): %d divergence(s) listed in %s"
               % (len(cases), len(summary["divergences"]), os.path.relpath(known_path, REPO)))
     print("fuzz done: seed %s, %d mutant(s) in %.0f s, aigate in %s mode, %d new case(s)"
