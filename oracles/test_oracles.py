@@ -274,6 +274,25 @@ class RecoversFixtures(unittest.TestCase):
         self.assertEqual(r[3]["reads"][0]["compressor"], "compat")
 
 
+class ReadsBothReportShapes(unittest.TestCase):
+    def test_locations_and_list_globals(self):
+        import differential
+        old = {"path": "f", "members": ["archive/data.pkl", "embedded pickle (latin-1 text) @ 230"]}
+        self.assertEqual(differential.location_chain(old), (("archive/data.pkl",), True))
+        self.assertEqual(differential.location_chain({"path": "f", "members": ["gzip stream", "a.npy",
+                                                                               "object array pickle"]}),
+                         (("a.npy",), False))
+        new = {"path": "f", "steps": [{"member": "outer.zip"}, {"decoded": "gzip"}, {"member": "x.pkl"},
+                                      {"embedded": {"encoding": "base64", "offset": 230}}], "offset": 3}
+        self.assertEqual(differential.location_chain(new), (("outer.zip", "x.pkl"), True))
+        report = {"findings": [], "errors": [], "scanned": [
+            {"location": {"path": "f", "steps": [{"member": "m.pkl"}]}, "format": "pickle",
+             "globals": [{"module": "collections", "name": "OrderedDict", "imports": 1, "calls": 2}]}]}
+        view = differential.aigate_view(report, "f")
+        self.assertEqual(view[("m.pkl",)]["globals"]["collections.OrderedDict"]["calls"], 2)
+        self.assertTrue(view[("m.pkl",)]["globals"]["collections.OrderedDict"]["top"])
+
+
 @unittest.skipUnless(os.path.exists(AIGATE), "build aigate first: cargo build --release -p aigate")
 class Harness(unittest.TestCase):
     def harness(self, paths):
