@@ -1,6 +1,7 @@
 //! Reading and writing the project's own small files (the lock, the configuration) safely: only
 //! regular files are read, up to a bound; writes go through a temporary file, are synced, and
-//! replace the target in one rename.
+//! replace the target in one rename; every read-modify-write holds the project's advisory lock;
+//! leftovers of processes that died mid-write are found and removed.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -97,6 +98,85 @@ pub fn sync_parent(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Held while a command reads and rewrites the project's `aigate.lock` or `aigate.toml`, so
+/// that two commands at once cannot lose each other's changes. An advisory lock on
+/// `.aigate/lock` at the project root; released when dropped (or when the process ends,
+/// however it ends).
+#[derive(Debug)]
+pub struct ProjectLock {
+    _file: File,
+}
+
+/// Takes the project's lock, calling `waiting` once if another process holds it, then waiting
+/// for it.
+pub fn lock_project(root: &Path, waiting: impl FnOnce()) -> io::Result<ProjectLock> {
+    let state = root.join(crate::paths::STATE_DIR);
+    fs::create_dir_all(&state)?;
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(state.join(crate::paths::LOCK_GUARD))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            waiting();
+            file.lock()?;
+        }
+        Err(fs::TryLockError::Error(err)) => return Err(err),
+    }
+    Ok(ProjectLock { _file: file })
+}
+
+/// Markers in the names of what aigate writes and removes again: staging folders of downloads
+/// and temporary files of atomic writes, each followed by the writer's process id.
+pub const LEFTOVER_MARKERS: &[&str] = &[".aigate-partial-", ".aigate-tmp-"];
+
+/// Whether process `pid` is running, where the system can tell (`/proc`); `None` elsewhere.
+pub fn process_is_alive(pid: u32) -> Option<bool> {
+    let proc_root = Path::new("/proc");
+    if !proc_root.join("self").exists() {
+        return None;
+    }
+    Some(proc_root.join(pid.to_string()).exists())
+}
+
+/// Removes, from each of `dirs`, the staging folders and temporary files left by aigate
+/// processes that are no longer running (killed mid-download or mid-write), and returns what it
+/// removed. Leftovers of running processes, and everything where liveness cannot be told, stay.
+pub fn remove_stale_leftovers(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let me = std::process::id();
+    let mut removed = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Some(pid) = LEFTOVER_MARKERS.iter().find_map(|marker| {
+                let (_, tail) = name.rsplit_once(marker)?;
+                tail.parse::<u32>().ok()
+            }) else {
+                continue;
+            };
+            if !name.starts_with('.') || pid == me || process_is_alive(pid) != Some(false) {
+                continue;
+            }
+            let path = entry.path();
+            let gone = match fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_dir() => fs::remove_dir_all(&path).is_ok(),
+                Ok(_) => fs::remove_file(&path).is_ok(),
+                Err(_) => false,
+            };
+            if gone {
+                removed.push(path);
+            }
+        }
+    }
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +202,40 @@ mod tests {
                 .kind(),
             io::ErrorKind::InvalidInput
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn leftovers_of_dead_processes_are_removed_and_of_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // A pid above the kernel's limit is never running.
+        let dead = dir.path().join(".m.aigate-partial-4194399");
+        fs::create_dir_all(dead.join("sub")).unwrap();
+        let dead_tmp = dir.path().join(".aigate.lock.aigate-tmp-4194398");
+        fs::write(&dead_tmp, b"x").unwrap();
+        let live = dir
+            .path()
+            .join(format!(".m.aigate-partial-{}", std::process::id()));
+        fs::create_dir(&live).unwrap();
+        let unrelated = dir.path().join("model.aigate-partial-notapid");
+        fs::write(&unrelated, b"x").unwrap();
+        let mut removed = remove_stale_leftovers(&[dir.path().to_path_buf()]);
+        removed.sort();
+        assert_eq!(removed, [dead_tmp, dead]);
+        assert!(live.exists() && unrelated.exists());
+    }
+
+    #[test]
+    fn the_project_lock_is_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_project(dir.path(), || {}).unwrap();
+        let other = File::open(dir.path().join(".aigate/lock")).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
+        drop(held);
+        assert!(other.try_lock().is_ok());
     }
 
     #[test]

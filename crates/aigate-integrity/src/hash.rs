@@ -199,8 +199,18 @@ impl<R: Read> Read for HashingReader<R> {
 
 /// Hashes everything `reader` yields.
 pub fn hash_reader<R: Read>(reader: R, algorithm: Algorithm) -> io::Result<Hashed> {
+    hash_reader_sized(reader, algorithm, CHUNK)
+}
+
+/// Hashes everything `reader` yields with a read buffer of `buffer` bytes: small inputs get a
+/// small buffer, so that hashing many small files costs their bytes, not 4 MiB each.
+fn hash_reader_sized<R: Read>(
+    reader: R,
+    algorithm: Algorithm,
+    buffer: usize,
+) -> io::Result<Hashed> {
     let mut reader = HashingReader::new(reader, algorithm);
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = vec![0u8; buffer.clamp(4096, CHUNK)];
     loop {
         match reader.read(&mut buf) {
             Ok(0) => return Ok(reader.finish()),
@@ -213,7 +223,10 @@ pub fn hash_reader<R: Read>(reader: R, algorithm: Algorithm) -> io::Result<Hashe
 
 /// Hashes one file.
 pub fn hash_file(path: &Path, algorithm: Algorithm) -> io::Result<Hashed> {
-    hash_reader(File::open(path)?, algorithm)
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let buffer = usize::try_from(len.saturating_add(1)).unwrap_or(CHUNK);
+    hash_reader_sized(file, algorithm, buffer)
 }
 
 /// A byte range of a file: `len` bytes from `offset`.

@@ -134,10 +134,15 @@ pub fn validate(
                 ),
             ));
         }
-        if let Some(first) = seen.insert(name, line_of(text, decl.name.span().start)) {
+        // Lines are counted only for an error: counting for every entry made checking a large
+        // configuration quadratic.
+        if let Some(first) = seen.insert(name, decl.name.span().start) {
             return Err(err(
                 decl.name.span(),
-                format!("artifact name {name:?} is already used on line {first}"),
+                format!(
+                    "artifact name {name:?} is already used on line {}",
+                    line_of(text, first)
+                ),
             ));
         }
         if let Err(why) = crate::paths::normalize(decl.path.get_ref()) {

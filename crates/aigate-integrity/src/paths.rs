@@ -11,10 +11,14 @@ pub const ROOT: &str = ".";
 
 /// Files aigate keeps at the project root. They are the project's configuration and state, never
 /// part of an artifact, even one whose path is the whole project.
-pub const PROJECT_FILES: &[&str] = &["aigate.toml", "aigate.lock", LOCK_GUARD];
+pub const PROJECT_FILES: &[&str] = &["aigate.toml", "aigate.lock", STATE_DIR];
 
-/// The file `aigate` locks while it reads and rewrites `aigate.lock` or `aigate.toml`.
-pub const LOCK_GUARD: &str = ".aigate.lock.guard";
+/// The folder at the project root where aigate keeps its own state.
+pub const STATE_DIR: &str = ".aigate";
+
+/// The file, in [`STATE_DIR`], that `aigate` locks while it reads and rewrites `aigate.lock` or
+/// `aigate.toml`.
+pub const LOCK_GUARD: &str = "lock";
 
 /// Why a path cannot be a project-relative path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -31,7 +31,7 @@ use aigate_report::{Finding, INTERNAL_ERROR, InputError, Location, Scanned, Seve
 
 pub use globals::{GlobalPolicy, PatternError, Verdict};
 pub use rules::RULES;
-pub use walk::{Walked, walk};
+pub use walk::{InputKind, STDIN, Walk, Walked, walk};
 
 use dispatch::Cx;
 use formats::NameHint;
@@ -225,19 +225,52 @@ impl Scanner {
         isolated(display, || self.scan_file(path, display))
     }
 
-    /// Scans files in parallel, each isolated from the others, returning each file's result in
+    /// Scans what a stream yields (standard input, a pipe, a device), read once into memory
+    /// up to [`ScanLimits::max_in_memory`]: a longer stream is an error, never a partial pass.
+    pub fn scan_stream(&self, input: &Walked) -> FileScan {
+        match read_stream(input, self.limits.max_in_memory) {
+            Ok(data) => isolated(&input.display, || self.scan_bytes(&data, &input.display)),
+            Err(message) => FileScan::failed(&input.display, message),
+        }
+    }
+
+    /// Scans inputs in parallel, each isolated from the others, returning each one's result in
     /// the order given.
     pub fn scan_files(&self, files: &[Walked], progress: &dyn Progress) -> Vec<FileScan> {
         use rayon::prelude::*;
         files
             .par_iter()
             .map(|f| {
-                let result = self.scan_file_isolated(&f.path, &f.display);
+                let result = match f.kind {
+                    InputKind::File => self.scan_file_isolated(&f.path, &f.display),
+                    InputKind::Stream => self.scan_stream(f),
+                };
                 progress.file_done(f.size);
                 result
             })
             .collect()
     }
+}
+
+/// Reads a stream whole, up to `limit` bytes.
+fn read_stream(input: &Walked, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    let read = if input.path.as_os_str() == STDIN {
+        std::io::stdin()
+            .lock()
+            .take(limit + 1)
+            .read_to_end(&mut data)
+    } else {
+        File::open(&input.path).and_then(|f| f.take(limit + 1).read_to_end(&mut data))
+    };
+    read.map_err(|err| err.to_string().to_lowercase())?;
+    if data.len() as u64 > limit {
+        return Err(format!(
+            "the stream holds more than the {limit} bytes aigate reads from a stream; save it to a file and scan that"
+        ));
+    }
+    Ok(data)
 }
 
 /// Runs one file's scan; a panic inside it becomes that file's `internal-error` finding.

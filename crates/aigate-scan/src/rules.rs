@@ -75,4 +75,10 @@ aigate_report::rules! {
     FORMAT_UNRECOGNIZED = "format-unrecognized", Medium,
         "a file named like a pickle, PyTorch or joblib file holds no format aigate recognises",
         "loaders may still read it (with a compressor registered at run time, say); find out what it is before loading it";
+    WALK_LINK_NOT_FOLLOWED = "walk-link-not-followed", Medium,
+        "a link inside the scanned tree leads to a folder outside it, so its content was not analysed",
+        "scan the folder it leads to, or replace the link with the files; a model folder has no reason to link out";
+    WALK_SPECIAL_FILE = "walk-special-file", Low,
+        "a pipe, socket or device inside the scanned tree was not read",
+        "nothing loads a model from one; remove it, or name it on the command line to read it as a stream";
 }

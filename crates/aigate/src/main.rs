@@ -5,6 +5,7 @@
 // Doc comments on the CLI types are its --help text, where `[sources]` is a TOML table, not a link.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+mod cleanup;
 mod cli;
 mod commands;
 mod config;
@@ -110,6 +111,7 @@ fn exit_status(err: &anyhow::Error) -> ExitStatus {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cleanup::install();
     let status = match run(&cli).and_then(|(finished, output)| finish(&finished, output)) {
         Ok(status) => status,
         Err(err) => exit_status(&err),

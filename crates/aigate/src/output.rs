@@ -65,3 +65,12 @@ impl Destination {
         }
     }
 }
+
+/// A line for the person at the terminal, on standard error: progress and housekeeping that is
+/// not part of the report.
+pub fn note(message: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("note: {message}");
+    }
+}

@@ -1,14 +1,59 @@
 //! What the project commands share: the lock, read and written safely, and the scan of an
 //! artifact's files. Commands use this module, never each other.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
+use aigate_integrity::files::{self, ProjectLock};
 use aigate_integrity::lock::{self, LockedArtifact, LockedFile, Lockfile, ScanRecord, Status};
 use aigate_report::{ArtifactOutcome, ArtifactState, Finding, Severity, Tool};
 use aigate_scan::{NoProgress, Scanner, Walked};
 
 use crate::failure::Failure;
+use crate::output::note;
 use crate::settings::Settings;
+
+/// What a command that rewrites `aigate.lock` or `aigate.toml` holds while it works: the
+/// project's lock, and the registration of its temporary files for removal on interruption.
+pub struct Writing {
+    _lock: ProjectLock,
+    _temporaries: Vec<crate::cleanup::Registered>,
+}
+
+/// Takes the project's lock (saying so if it has to wait for another aigate), and removes
+/// what aigate processes that died mid-write left behind, saying what it removed.
+pub fn begin_writing(settings: &Settings) -> Result<Writing> {
+    let lock = files::lock_project(&settings.root, || {
+        note("waiting for another aigate to finish with aigate.lock…");
+    })
+    .with_context(|| format!("cannot lock {}", settings.root.display()))?;
+    let mut dirs = vec![settings.root.clone()];
+    for (_, decl) in settings.config.artifacts() {
+        let path = settings.root.join(decl.path.get_ref());
+        if let Some(parent) = path.parent() {
+            dirs.push(parent.to_path_buf());
+        }
+    }
+    dirs.push(settings.root.join("models"));
+    dirs.push(settings.root.join("datasets"));
+    dirs.sort();
+    dirs.dedup();
+    for removed in files::remove_stale_leftovers(&dirs) {
+        note(&format!(
+            "removed {}, left by an aigate that is no longer running",
+            removed.display()
+        ));
+    }
+    let mut temporaries = vec![crate::cleanup::register(&files::temp_path(
+        &settings.lock_path(),
+    ))];
+    if let Some(config) = &settings.config_path {
+        temporaries.push(crate::cleanup::register(&files::temp_path(config)));
+    }
+    Ok(Writing {
+        _lock: lock,
+        _temporaries: temporaries,
+    })
+}
 
 /// aigate, as reports name it.
 pub fn tool() -> Tool {
@@ -38,11 +83,7 @@ pub fn write_lock(settings: &Settings, lock: &Lockfile) -> Result<()> {
 pub fn walked(settings: &Settings, files: &[LockedFile]) -> Vec<Walked> {
     files
         .iter()
-        .map(|f| Walked {
-            path: settings.root.join(&f.path),
-            display: f.path.clone(),
-            size: f.size,
-        })
+        .map(|f| Walked::file(settings.root.join(&f.path), f.path.clone(), f.size))
         .collect()
 }
 

@@ -28,7 +28,12 @@ pub fn all() -> Vec<&'static Rule> {
 
 /// The rule with exactly this id.
 pub fn get(id: &str) -> Option<&'static Rule> {
-    all().into_iter().find(|r| r.id == id)
+    static BY_ID: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static Rule>> =
+        std::sync::OnceLock::new();
+    BY_ID
+        .get_or_init(|| all().into_iter().map(|r| (r.id, r)).collect())
+        .get(id)
+        .copied()
 }
 
 /// The rule id closest to `id` by edit distance, when it is close enough to be a typo.

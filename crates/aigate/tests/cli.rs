@@ -299,3 +299,74 @@ fn rule_levels_in_the_config_allow_warn_and_deny() {
         "{err}"
     );
 }
+
+fn scan_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(repo())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The scanner may stop reading early; a closed pipe is not the test's failure.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn standard_input_and_pipes_are_scanned_as_streams() {
+    let evil = std::fs::read(repo().join("fixtures/malicious/reduce_proto2.pkl")).unwrap();
+    let out = scan_with_stdin(&["scan", "--format", "json", "-"], &evil);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["findings"][0]["rule"], "pickle-unsafe-global");
+    assert_eq!(report["findings"][0]["location"]["path"], "<stdin>");
+    let out = scan_with_stdin(&["scan", "/dev/stdin"], &evil);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let benign = std::fs::read(repo().join("fixtures/benign/sklearn_logreg.pkl")).unwrap();
+    assert_eq!(
+        scan_with_stdin(&["scan", "-"], &benign).status.code(),
+        Some(0)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_read_and_an_endless_device_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("model.pkl");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let evil = repo().join("fixtures/malicious/reduce_proto2.pkl");
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(&fifo, std::fs::read(evil).unwrap()))
+    };
+    let out = aigate(&["scan", &fifo.to_string_lossy()]);
+    writer.join().unwrap().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let out = aigate(&["scan", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("save it to a file"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn the_report_never_replaces_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("v.pkl");
+    std::fs::copy(repo().join("fixtures/malicious/reduce_proto2.pkl"), &model).unwrap();
+    let before = std::fs::read(&model).unwrap();
+    let path = model.to_string_lossy();
+    let out = aigate(&["scan", "-o", &path, &path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one of the files to scan"));
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+}

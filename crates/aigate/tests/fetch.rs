@@ -35,6 +35,8 @@ enum Reply {
     RedirectToLocalhost(String),
     /// Announces more bytes than it sends, then closes.
     Truncated(Vec<u8>),
+    /// Sends the body a little at a time, for a second or more.
+    Slow(Vec<u8>),
 }
 
 struct Server {
@@ -152,6 +154,22 @@ fn serve(
             format!("HTTP/1.1 302 Found\r\nLocation: https://localhost:{port}{to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 .into_bytes()
         }
+        Some(Reply::Slow(body)) => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            if tls.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            for chunk in body.chunks(4096) {
+                if tls.write_all(chunk).and_then(|()| tls.flush()).is_err() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Vec::new()
+        }
         Some(Reply::Truncated(body)) => {
             let mut r = format!(
                 "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -199,11 +217,15 @@ impl Project {
             .output())
     }
 
-    /// Every path under the project, for "nothing left behind" checks.
+    /// Every path under the project but aigate's own state folder (`.aigate`, holding the
+    /// project lock), for "nothing left behind" checks.
     fn tree(&self) -> Vec<String> {
         fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
             for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let path = entry.path();
+                if path == root.join(".aigate") {
+                    continue;
+                }
                 out.push(
                     path.strip_prefix(root)
                         .map(|p| p.to_string_lossy().into_owned())
@@ -546,5 +568,79 @@ fn unpinned_revision_is_refused_when_pins_are_required() {
     assert_eq!(
         server.hits(&format!("/api/models/acme/tiny/tree/{REV}?recursive=true")),
         0
+    );
+}
+
+/// Starts a fetch of a slow download and waits until its staging folder exists.
+fn interrupted_fetch(server: &Server, p: &Project, signal: &str) -> (Output, Vec<String>) {
+    let mut child = ok(Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(p.root())
+        .env("SSL_CERT_FILE", &server.ca)
+        .args(["fetch", &server.url("/trusted/slow.pkl"), "--name", "slow"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn());
+    let staged = |p: &Project| p.tree().iter().any(|e| e.contains(".aigate-partial-"));
+    let started = std::time::Instant::now();
+    while !staged(p) && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(staged(p), "the download never started: {:?}", p.tree());
+    let killed = ok(Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status());
+    assert!(killed.success());
+    let out = ok(child.wait_with_output());
+    (out, p.tree())
+}
+
+fn slow_server() -> Server {
+    Server::start(vec![(
+        "/trusted/slow.pkl".into(),
+        vec![Reply::Slow(vec![b'N'; 4 << 20])],
+    )])
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_fetch_leaves_nothing_behind() {
+    for signal in ["-INT", "-TERM"] {
+        let server = slow_server();
+        let p = Project::new(&server, "");
+        let (out, tree) = interrupted_fetch(&server, &p, signal);
+        assert_eq!(out.status.code(), Some(130), "{signal}: {}", say(&out));
+        assert!(
+            !tree
+                .iter()
+                .any(|e| e.contains(".aigate-partial-") || e.contains(".aigate-tmp-")),
+            "{signal}: {tree:?}"
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn what_a_killed_fetch_leaves_is_removed_by_the_next_run_which_says_so() {
+    let server = slow_server();
+    let p = Project::new(&server, "");
+    let (_, tree) = interrupted_fetch(&server, &p, "-KILL");
+    assert!(
+        tree.iter().any(|e| e.contains(".aigate-partial-")),
+        "{tree:?}"
+    );
+    let out = ok(Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(p.root())
+        .arg("lock")
+        .output());
+    assert_eq!(code(&out), 0, "{}", say(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no longer running"),
+        "{}",
+        say(&out)
+    );
+    assert!(
+        !p.tree().iter().any(|e| e.contains(".aigate-partial-")),
+        "{:?}",
+        p.tree()
     );
 }

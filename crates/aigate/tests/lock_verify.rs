@@ -367,3 +367,43 @@ fn verify_reports_an_unreadable_artifact_and_checks_the_rest() {
     fs::write(p.root().join("models/sentiment/config.json"), b"{}").unwrap();
     assert_eq!(p.verify_rules(), (1, vec!["verify-file-modified".into()]));
 }
+
+#[test]
+fn an_approval_made_while_lock_runs_is_not_lost() {
+    for _ in 0..2 {
+        let p = Project::new();
+        // A big, approved model makes `lock` take a while; `tickets` is pending.
+        let big = fs::File::create(p.root().join("models/sentiment/weights.bin")).unwrap();
+        big.set_len(512 << 20).unwrap();
+        drop(big);
+        assert_eq!(p.run(&["lock"]).status.code(), Some(0));
+        assert_eq!(
+            p.run(&["approve", "sentiment", "--by", "alice"])
+                .status
+                .code(),
+            Some(0)
+        );
+        let mut lock = Command::new(env!("CARGO_BIN_EXE_aigate"))
+            .current_dir(p.root())
+            .arg("lock")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        let approve = p.run(&["approve", "tickets", "--by", "bob"]);
+        assert_eq!(
+            approve.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&approve.stderr)
+        );
+        assert!(lock.wait().unwrap().success());
+        let text = p.lock_text();
+        assert!(
+            text.contains("by = \"bob\""),
+            "the approval was lost:\n{text}"
+        );
+        assert_eq!(p.verify_rules(), (0, vec![]));
+    }
+}

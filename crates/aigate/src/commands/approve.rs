@@ -11,7 +11,9 @@ use crate::cli::ApproveArgs;
 use crate::failure::fail;
 use aigate_scan::ScanOptions;
 
-use crate::project::{locked, outcome, require_lock, scan_files, tool, walked, write_lock};
+use crate::project::{
+    begin_writing, locked, outcome, require_lock, scan_files, tool, walked, write_lock,
+};
 use crate::settings::{Settings, now_rfc3339};
 
 /// Runs `aigate approve`.
@@ -19,6 +21,7 @@ pub fn run(args: &ApproveArgs, settings: &Settings) -> Result<Finished> {
     if args.by.trim().is_empty() {
         fail!("--by must name who approves");
     }
+    let _writing = begin_writing(settings)?;
     let mut lock = require_lock(settings)?;
     let artifact = locked(&mut lock, &args.name)?;
     let mut report = Report::builder(tool(), "approve");

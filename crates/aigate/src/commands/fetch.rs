@@ -23,14 +23,15 @@ use aigate_scan::{ScanOptions, Walked};
 use crate::Finished;
 use crate::cli::FetchArgs;
 use crate::failure::{Failure, fail};
-use crate::project::{outcome, read_lock, scan_files, tool, write_lock};
+use crate::project::{begin_writing, outcome, read_lock, scan_files, tool, write_lock};
 use crate::settings::Settings;
 
-/// A staging folder removed on drop unless it was moved into place.
+/// A staging folder removed on drop unless it was moved into place, and on interruption.
 struct Staging {
     path: PathBuf,
     created_parent: Option<PathBuf>,
     keep: bool,
+    _registered: crate::cleanup::Registered,
 }
 
 impl Drop for Staging {
@@ -212,6 +213,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<Finished> {
         .hint("add the URL prefixes you trust, e.g. trusted = [\"https://huggingface.co/acme/\"]")
         .into());
     }
+    let _writing = begin_writing(settings)?;
     let trust = Trust::new(&trusted)?;
     let client = Client::new(&settings.client_options(args.retries))?;
     let files = match plan(args, settings, &trust, &client)? {
@@ -243,12 +245,14 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<Finished> {
         .unwrap_or_else(|| settings.root.clone());
     let created_parent = (!parent.exists()).then(|| parent.clone());
     fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let staging_path = parent.join(format!(
+        ".{}.aigate-partial-{}",
+        args.name,
+        std::process::id()
+    ));
     let mut staging = Staging {
-        path: parent.join(format!(
-            ".{}.aigate-partial-{}",
-            args.name,
-            std::process::id()
-        )),
+        _registered: crate::cleanup::register(&staging_path),
+        path: staging_path,
         created_parent,
         keep: false,
     };
@@ -288,11 +292,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<Finished> {
     let staged: Vec<Walked> = files
         .iter()
         .zip(&pinned)
-        .map(|(file, pin)| Walked {
-            path: staging.path.join(&file.path),
-            display: pin.path.clone(),
-            size: pin.size,
-        })
+        .map(|(file, pin)| Walked::file(staging.path.join(&file.path), pin.path.clone(), pin.size))
         .collect();
     let (scan, findings) = scan_files(&scanner, threshold, &staged)?;
     let mut report = Report::builder(tool(), "fetch");

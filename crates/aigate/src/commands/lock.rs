@@ -9,12 +9,13 @@ use aigate_scan::ScanOptions;
 
 use crate::Finished;
 use crate::cli::LockArgs;
-use crate::project::{outcome, read_lock, scan_files, tool, walked, write_lock};
+use crate::project::{begin_writing, outcome, read_lock, scan_files, tool, walked, write_lock};
 use crate::settings::Settings;
 use crate::sources;
 
 /// Runs `aigate lock`.
 pub fn run(_args: &LockArgs, settings: &Settings) -> Result<Finished> {
+    let _writing = begin_writing(settings)?;
     let previous = read_lock(settings)?.unwrap_or_default();
     let previous_by_name = previous.by_name();
     let threshold = settings.scan_threshold(None);

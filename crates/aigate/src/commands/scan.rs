@@ -51,7 +51,8 @@ pub fn run(args: &ScanArgs, settings: &Settings) -> Result<Finished> {
     let scanner = settings.scanner(ScanOptions {
         list_globals: args.list_globals,
     })?;
-    let (files, errors) = walk(&args.paths);
+    let walk = walk(&args.paths);
+    let files = walk.files;
     Destination::from_flag(args.output.output.as_ref())
         .check_not_an_input(files.iter().map(|f| f.path.as_path()))?;
     let total: u64 = files.iter().map(|f| f.size).sum();
@@ -64,7 +65,8 @@ pub fn run(args: &ScanArgs, settings: &Settings) -> Result<Finished> {
         bar.0.finish_and_clear();
     }
     let mut report = Report::builder(tool(), "scan");
-    for error in errors {
+    report.findings(walk.findings);
+    for error in walk.errors {
         report.error(error);
     }
     for scan in results {

@@ -4,7 +4,7 @@
 //! inputs are escaped, so a file name cannot move the cursor or rewrite the terminal.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Write};
 
 use aigate_report::{ArtifactOutcome, ArtifactState, Finding, Level, Report, Severity};
@@ -78,26 +78,28 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
     if !report.artifacts.is_empty() && !report.findings.is_empty() {
         writeln!(out)?;
     }
-    let mut paths: Vec<&str> = report
+    // Findings are sorted by location, so each file's are together; formats are looked up once
+    // per file. (Filtering the whole report per file made large reports quadratic.)
+    let mut formats: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for s in &report.scanned {
+        if s.location.steps.is_empty() {
+            formats
+                .entry(s.location.path.as_str())
+                .or_default()
+                .insert(s.format.as_str());
+        }
+    }
+    for group in report
         .findings
-        .iter()
-        .map(|f| f.location.path.as_str())
-        .collect();
-    paths.dedup();
-    for path in &paths {
-        let mut findings: Vec<&Finding> = report
-            .findings
-            .iter()
-            .filter(|f| f.location.path == *path)
-            .collect();
+        .chunk_by(|a, b| a.location.path == b.location.path)
+    {
+        let path = group[0].location.path.as_str();
+        let mut findings: Vec<&Finding> = group.iter().collect();
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        let formats: BTreeSet<&str> = report
-            .scanned
-            .iter()
-            .filter(|s| s.location.path == *path && s.location.steps.is_empty())
-            .map(|s| s.format.as_str())
-            .collect();
-        let formats = formats.into_iter().collect::<Vec<_>>().join(", ");
+        let formats = formats
+            .get(path)
+            .map(|f| f.iter().copied().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
         if formats.is_empty() {
             writeln!(out, "{}", printable(path))?;
         } else {
