@@ -152,7 +152,7 @@ fn get_array<'a>(
 fn decode_hex(text: &str, what: &str) -> Result<Vec<u8>, AttestError> {
     let nibble = |b: u8| (b as char).to_digit(16);
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(bad(format!("{what} `{text}` is not hex")));
     }
     bytes

@@ -284,15 +284,15 @@ impl Client {
             let _ = fs::remove_file(dest);
         }
         let hashed = result?;
-        if let Some(expected) = &file.sha256 {
-            if *expected != hashed.digest {
-                let _ = fs::remove_file(dest);
-                return Err(FetchError::HashMismatch {
-                    path: file.path.clone(),
-                    expected: expected.hex(),
-                    actual: hashed.digest.hex(),
-                });
-            }
+        if let Some(expected) = &file.sha256
+            && *expected != hashed.digest
+        {
+            let _ = fs::remove_file(dest);
+            return Err(FetchError::HashMismatch {
+                path: file.path.clone(),
+                expected: expected.hex(),
+                actual: hashed.digest.hex(),
+            });
         }
         Ok(hashed)
     }
@@ -344,14 +344,14 @@ impl Client {
             progress(n as u64);
         }
         let got = reader.size();
-        if let Some(want) = want {
-            if got != want {
-                return Err(FetchError::Truncated {
-                    url: url.to_string(),
-                    got,
-                    want,
-                });
-            }
+        if let Some(want) = want
+            && got != want
+        {
+            return Err(FetchError::Truncated {
+                url: url.to_string(),
+                got,
+                want,
+            });
         }
         out.sync_all().map_err(io_err)?;
         Ok(reader.finish())

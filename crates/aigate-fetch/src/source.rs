@@ -63,10 +63,10 @@ pub fn parse_source(text: &str) -> Result<Source, FetchError> {
         if parts.len() != 2 || !parts.iter().all(|p| name_ok(p)) || !name_ok(revision) {
             return Err(not_hf());
         }
-        if let Some(file) = &file {
-            if !is_inside_project(file) || file.split('/').any(|s| s.is_empty() || s == ".") {
-                return Err(not_hf());
-            }
+        if let Some(file) = &file
+            && (!is_inside_project(file) || file.split('/').any(|s| s.is_empty() || s == "."))
+        {
+            return Err(not_hf());
         }
         return Ok(Source::Hf {
             kind,

@@ -627,7 +627,7 @@ impl<'l> Analyzer<'l> {
                 }
                 DICT => {
                     let mark = m.pop_mark(offset)?;
-                    if (m.stack.len() - mark) % 2 != 0 {
+                    if !(m.stack.len() - mark).is_multiple_of(2) {
                         return Err(malformed(offset, "odd number of items for DICT"));
                     }
                     let dict = self.new_dict();
@@ -653,7 +653,7 @@ impl<'l> Analyzer<'l> {
                     }
                     let target = m.stack[mark - 1].clone();
                     if op == SETITEMS {
-                        if (m.stack.len() - mark) % 2 != 0 {
+                        if !(m.stack.len() - mark).is_multiple_of(2) {
                             return Err(malformed(offset, "odd number of items for SETITEMS"));
                         }
                         self.fill_dict(&target, &m.stack[mark..]);

@@ -44,12 +44,11 @@ pub(crate) fn embedded_encoding(head: &[u8]) -> Option<Encoding> {
     if looks_like_pickle_start(head) || head.first() == Some(&b'(') && head.contains(&b'\n') {
         return Some(Encoding::Raw);
     }
-    if head.starts_with(b"\xc2\x80") {
-        if let Some(bytes) = latin1(&head[..head.len().min(16)]) {
-            if looks_like_pickle_start(&bytes) {
-                return Some(Encoding::Latin1);
-            }
-        }
+    if head.starts_with(b"\xc2\x80")
+        && let Some(bytes) = latin1(&head[..head.len().min(16)])
+        && looks_like_pickle_start(&bytes)
+    {
+        return Some(Encoding::Latin1);
     }
     if head.starts_with(b"gA") {
         let prefix: Vec<u8> = head
@@ -58,18 +57,18 @@ pub(crate) fn embedded_encoding(head: &[u8]) -> Option<Encoding> {
             .filter(|b| !b.is_ascii_whitespace())
             .take(8)
             .collect();
-        if let Ok(bytes) = lenient_base64().decode(&prefix) {
-            if looks_like_pickle_start(&bytes) {
-                return Some(Encoding::Base64);
-            }
+        if let Ok(bytes) = lenient_base64().decode(&prefix)
+            && looks_like_pickle_start(&bytes)
+        {
+            return Some(Encoding::Base64);
         }
     }
-    if head.len() >= 6 && (head[..2].eq_ignore_ascii_case(b"80")) {
-        if let Some(bytes) = decode_hex(&head[..head.len() & !1]) {
-            if looks_like_pickle_start(&bytes) {
-                return Some(Encoding::Hex);
-            }
-        }
+    if head.len() >= 6
+        && (head[..2].eq_ignore_ascii_case(b"80"))
+        && let Some(bytes) = decode_hex(&head[..head.len() & !1])
+        && looks_like_pickle_start(&bytes)
+    {
+        return Some(Encoding::Hex);
     }
     None
 }
@@ -140,7 +139,7 @@ fn decode_owned(data: &[u8], encoding: Encoding) -> Option<Vec<u8>> {
 }
 
 fn decode_hex(data: &[u8]) -> Option<Vec<u8>> {
-    if data.len() % 2 != 0 {
+    if !data.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |b: u8| (b as char).to_digit(16).map(|d| d as u8);

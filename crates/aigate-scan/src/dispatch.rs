@@ -222,19 +222,19 @@ impl<'s> Cx<'s> {
             read.version,
             blob.len().unwrap_or(analysis.bytes),
         );
-        if self.scanner.options.list_globals {
-            if let Some(entry) = self.out.scanned.last_mut() {
-                entry.globals = analysis
-                    .globals
-                    .iter()
-                    .map(|g| SeenGlobal {
-                        module: g.module.clone(),
-                        name: g.name.clone(),
-                        imports: u64::from(g.imports),
-                        calls: u64::from(g.calls),
-                    })
-                    .collect();
-            }
+        if self.scanner.options.list_globals
+            && let Some(entry) = self.out.scanned.last_mut()
+        {
+            entry.globals = analysis
+                .globals
+                .iter()
+                .map(|g| SeenGlobal {
+                    module: g.module.clone(),
+                    name: g.name.clone(),
+                    imports: u64::from(g.imports),
+                    calls: u64::from(g.calls),
+                })
+                .collect();
         }
         pickle_findings(
             &analysis,

@@ -228,7 +228,7 @@ mod tests {
         std::os::unix::fs::symlink(root.join("real"), root.join("alias")).unwrap();
         std::os::unix::fs::symlink(&root, root.join("real/loop")).unwrap();
         std::os::unix::fs::symlink(&elsewhere, root.join("out")).unwrap();
-        let walk = walk(&[root.clone()]);
+        let walk = walk(std::slice::from_ref(&root));
         // `alias` and `real` are one folder: walked once, under the first name met.
         assert_eq!(names(&walk, &root), ["alias/w.pkl"]);
         let rules: Vec<(&str, &str)> = walk

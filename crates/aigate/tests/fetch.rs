@@ -573,7 +573,7 @@ fn unpinned_revision_is_refused_when_pins_are_required() {
 
 /// Starts a fetch of a slow download and waits until its staging folder exists.
 fn interrupted_fetch(server: &Server, p: &Project, signal: &str) -> (Output, Vec<String>) {
-    let mut child = ok(Command::new(env!("CARGO_BIN_EXE_aigate"))
+    let child = ok(Command::new(env!("CARGO_BIN_EXE_aigate"))
         .current_dir(p.root())
         .env("SSL_CERT_FILE", &server.ca)
         .args(["fetch", &server.url("/trusted/slow.pkl"), "--name", "slow"])

@@ -48,7 +48,7 @@ pub(crate) const LZMA: Compressed = Compressed {
 pub(crate) const ZLIB: Compressed = Compressed {
     codec: Codec::Zlib,
     magics: &[b"\x78\x9c", b"\x78\x01", b"\x78\xda"],
-    sniff: |h| matches!(h, [0x78, flags, ..] if (0x7800u16 | u16::from(*flags)) % 31 == 0),
+    sniff: |h| matches!(h, [0x78, flags, ..] if (0x7800u16 | u16::from(*flags)).is_multiple_of(31)),
 };
 
 impl FormatScanner for Compressed {

@@ -337,11 +337,11 @@ fn zip64_extra(mut extra: &[u8], uncompressed: &mut u64, compressed: &mut u64, o
         if id == 1 {
             let mut at = 0;
             for field in [uncompressed, compressed, offset] {
-                if *field == 0xffff_ffff {
-                    if let Some(v) = body.get(at..at + 8) {
-                        *field = u64_at(v, 0);
-                        at += 8;
-                    }
+                if *field == 0xffff_ffff
+                    && let Some(v) = body.get(at..at + 8)
+                {
+                    *field = u64_at(v, 0);
+                    at += 8;
                 }
             }
             return;
@@ -438,11 +438,11 @@ fn overlaps(
     let mut example: Option<(usize, usize)> = None;
     let mut reach: Option<(u64, usize)> = None;
     for place in by_start {
-        if let Some((end, owner)) = reach {
-            if place.header_at < end {
-                overlapping += 1;
-                example.get_or_insert((owner, place.entry));
-            }
+        if let Some((end, owner)) = reach
+            && place.header_at < end
+        {
+            overlapping += 1;
+            example.get_or_insert((owner, place.entry));
         }
         if reach.is_none_or(|(end, _)| place.data_end > end) {
             reach = Some((place.data_end, place.entry));
@@ -507,10 +507,11 @@ fn member(
         }
     };
     let Some(codec) = codec else {
-        if hint != NameHint::RawData && entry.compressed <= CRC_CHECK_MAX {
-            if let Ok(crc) = crc_of(&raw) {
-                check_crc(cx, crc, entry, &inner);
-            }
+        if hint != NameHint::RawData
+            && entry.compressed <= CRC_CHECK_MAX
+            && let Ok(crc) = crc_of(&raw)
+        {
+            check_crc(cx, crc, entry, &inner);
         }
         cx.scan(&raw, &inner, hint, depth + 1);
         return;

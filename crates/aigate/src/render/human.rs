@@ -121,10 +121,10 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
             if let Some(hint) = &f.hint {
                 writeln!(out, "            hint: {}", printable(hint))?;
             }
-            if advised.insert(f.rule.as_str()) {
-                if let Some(rule) = registry::get(&f.rule) {
-                    writeln!(out, "            help: {}", rule.help)?;
-                }
+            if advised.insert(f.rule.as_str())
+                && let Some(rule) = registry::get(&f.rule)
+            {
+                writeln!(out, "            help: {}", rule.help)?;
             }
         }
         writeln!(out)?;
