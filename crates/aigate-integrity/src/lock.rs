@@ -339,6 +339,50 @@ pub fn load(path: &Path) -> Result<Option<Lockfile>, LockError> {
     }
 }
 
+/// Reads a lock that does not parse as a whole, artifact by artifact: what is still a valid
+/// artifact record is kept, the rest is named in the second list. For `aigate lock --rebuild`,
+/// which then keeps every approval whose bytes still match. `None` when there is no lock.
+pub fn load_lenient(path: &Path) -> Result<Option<(Lockfile, Vec<String>)>, LockError> {
+    let text = match files::read_regular(path, MAX_LOCK_BYTES) {
+        Ok(text) => text,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(LockError::Io {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    let table: toml::Table = match toml::from_str(&text) {
+        Ok(table) => table,
+        // Not even TOML: nothing in it can be trusted to be what it was.
+        Err(_) => return Ok(Some((Lockfile::new(), vec!["the whole file (not TOML)".into()]))),
+    };
+    if let Some(version) = table.get("version").and_then(toml::Value::as_integer) {
+        if version != i64::from(VERSION) {
+            return Err(LockError::Version(u32::try_from(version).unwrap_or(u32::MAX)));
+        }
+    }
+    let mut lock = Lockfile::new();
+    let mut dropped = Vec::new();
+    let entries = table
+        .get("artifact")
+        .and_then(toml::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let name = entry
+            .get("name")
+            .and_then(toml::Value::as_str)
+            .map_or_else(|| format!("artifact #{}", i + 1), str::to_owned);
+        match entry.try_into::<LockedArtifact>() {
+            Ok(artifact) => lock.artifacts.push(artifact),
+            Err(_) => dropped.push(name),
+        }
+    }
+    Ok(Some((lock, dropped)))
+}
+
 /// Writes the lock at `path` atomically: a reader sees the old file or the new one, never half
 /// of either, and the new one is on disk when this returns.
 pub fn store(path: &Path, lock: &Lockfile) -> Result<(), LockError> {

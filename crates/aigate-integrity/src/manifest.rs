@@ -105,7 +105,8 @@ pub fn is_inside_project(path: &str) -> bool {
         && path.split('/').all(|seg| seg != "..")
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether `name` may name an artifact: letters, digits, `.`, `_` and `-`.
+pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()
@@ -125,7 +126,7 @@ pub fn validate(
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (kind, decl) in artifacts {
         let name = decl.name.get_ref();
-        if !valid_name(name) {
+        if !is_valid_name(name) {
             return Err(err(
                 decl.name.span(),
                 format!(

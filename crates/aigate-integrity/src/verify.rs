@@ -222,7 +222,7 @@ pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Verifi
                     &a.name,
                 ));
             } else if !pinned.contains(path.as_str()) {
-                out.findings.push(finding(
+                let added = finding(
                     &FILE_ADDED,
                     format!(
                         "{path} ({}) is inside {} {} but not pinned",
@@ -232,7 +232,15 @@ pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Verifi
                     ),
                     path,
                     &a.name,
-                ));
+                );
+                // `aigate lock` refuses links and special files, so re-locking is no fix for them.
+                out.findings.push(if *kind == EntryKind::File {
+                    added
+                } else {
+                    added.with_hint(
+                        "aigate pins regular files only: replace it with the file it stands for, or remove it",
+                    )
+                });
             }
         }
     }

@@ -94,6 +94,11 @@ pub struct ScanArgs {
 /// `aigate lock`.
 #[derive(Debug, clap::Args)]
 pub struct LockArgs {
+    /// Read a lock that does not parse artifact by artifact, keeping what is still valid (and
+    /// every approval whose bytes still match), instead of refusing it.
+    #[arg(long)]
+    pub rebuild: bool,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }

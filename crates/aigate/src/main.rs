@@ -94,6 +94,12 @@ fn finish(finished: &Finished, output: &OutputArgs) -> Result<ExitStatus> {
     };
     let bytes = render::to_bytes(&finished.report, &options)?;
     Destination::from_flag(output.output.as_ref()).write(&bytes)?;
+    if output.format == cli::Format::Human {
+        #[allow(clippy::print_stderr)]
+        {
+            eprint!("{}", render::human::errors(&finished.report));
+        }
+    }
     Ok(finished.report.outcome(finished.threshold).into())
 }
 

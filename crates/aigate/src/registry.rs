@@ -9,6 +9,9 @@ aigate_report::rules! {
     CONFIG_UNUSED_ENTRY = "config-unused-entry", Low,
         "an entry of aigate.toml matched nothing in this run",
         "remove the entry if it is stale; it is reported so that settings cannot outlive their reason unnoticed";
+    CONFIG_NO_ARTIFACTS = "config-no-artifacts", Low,
+        "aigate.toml declares no model or dataset, so there is nothing to pin or verify",
+        "declare what the project uses with [[model]] and [[dataset]] entries (name, path)";
 }
 
 /// Rules a `[rules]` entry may raise to `deny` but never relax: the built-in denylist always

@@ -110,7 +110,9 @@ fn fail_on_raises_and_lowers_the_threshold() {
 fn unreadable_input_exits_two_unless_findings_make_it_one() {
     let out = aigate(&["scan", "no/such/file.pkl"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stdout(&out).contains("no/such/file.pkl"));
+    // Errors go to standard error; the summary on standard output says there were some.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.pkl"));
+    assert!(stdout(&out).contains("1 input(s) could not be read"), "{}", stdout(&out));
     let both = aigate(&[
         "scan",
         "no/such/file.pkl",
@@ -348,14 +350,17 @@ fn a_fifo_is_read_and_an_endless_device_is_an_error() {
     };
     let out = aigate(&["scan", &fifo.to_string_lossy()]);
     writer.join().unwrap().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = aigate(&["scan", "/dev/zero"]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(
-        stdout(&out).contains("save it to a file"),
-        "{}",
-        stdout(&out)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("save it to a file"), "{err}");
 }
 
 #[test]

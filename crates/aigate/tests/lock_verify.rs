@@ -407,3 +407,217 @@ fn an_approval_made_while_lock_runs_is_not_lost() {
         assert_eq!(p.verify_rules(), (0, vec![]));
     }
 }
+
+fn write(p: &Project, rel: &str, data: &[u8]) {
+    let path = p.root().join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, data).unwrap();
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_approval_does_not_survive_a_worse_verdict() {
+    let p = Project::new();
+    // A pickle calling a class that is allowed now and denied later.
+    let weird = b"\x80\x02cmypkg.layers\nWeird\n)\x81}b.";
+    write(&p, "models/sentiment/layer.pkl", weird);
+    let toml = fs::read_to_string(p.root().join("aigate.toml")).unwrap();
+    let with_scan = |scan: &str| format!("[scan]\n{scan}\n\n{toml}");
+    fs::write(p.root().join("aigate.toml"), with_scan("allow = [\"mypkg.layers.*\"]")).unwrap();
+    p.lock_and_approve_all();
+    assert_eq!(p.verify_rules(), (0, vec![]));
+    fs::write(p.root().join("aigate.toml"), with_scan("deny = [\"mypkg.layers.*\"]")).unwrap();
+    let out = p.run(&["lock"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("back to pending") && text.contains("unsafe"), "{text}");
+    assert_eq!(p.verify_rules(), (1, vec!["verify-not-approved".into()]));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_whose_name_is_not_utf8_is_refused_never_skipped() {
+    use std::os::unix::ffi::OsStrExt;
+    let p = approved_project();
+    let name = std::ffi::OsStr::from_bytes(b"x\xff.bin");
+    fs::copy(
+        repo().join("fixtures/malicious/reduce_proto2.pkl"),
+        p.root().join("models/sentiment").join(name),
+    )
+    .unwrap();
+    assert_eq!(p.verify_rules(), (1, vec!["verify-name-not-utf8".into()]));
+    let out = p.run(&["lock"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("x\\xff.bin"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_hand_edited_verdict_or_approval_is_not_trusted() {
+    let p = Project::new();
+    fs::copy(
+        repo().join("fixtures/malicious/reduce_proto2.pkl"),
+        p.root().join("models/sentiment/head.pkl"),
+    )
+    .unwrap();
+    assert_eq!(p.run(&["lock"]).status.code(), Some(0));
+    let edited = p.lock_text().replace("verdict = \"unsafe\"", "verdict = \"clean\"");
+    fs::write(p.root().join("aigate.lock"), edited).unwrap();
+    let out = p.run(&["approve", "sentiment", "--by", "mallory"]);
+    assert_eq!(out.status.code(), Some(1), "approve must scan again");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("approve-unsafe-verdict"));
+    // An approval typed into the lock, with no approver, time or digest.
+    let typed = p.lock_text().replacen(
+        "status = \"pending\"",
+        "status = \"approved\"",
+        2,
+    );
+    fs::write(p.root().join("aigate.lock"), typed).unwrap();
+    let (code, rules) = p.verify_rules();
+    assert_eq!(code, 1);
+    assert_eq!(
+        rules
+            .iter()
+            .filter(|r| *r == "verify-approval-invalid")
+            .count(),
+        2,
+        "{rules:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn locks_and_configurations_that_are_not_regular_files_are_errors_not_hangs() {
+    let p = approved_project();
+    fs::remove_file(p.root().join("aigate.lock")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", p.root().join("aigate.lock")).unwrap();
+    let out = p.run(&["verify"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a regular file"), "{}", stderr(&out));
+    fs::remove_file(p.root().join("aigate.lock")).unwrap();
+    let made = Command::new("mkfifo")
+        .arg(p.root().join("aigate.lock"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    assert_eq!(p.run(&["verify"]).status.code(), Some(2));
+    let out = p.run(&["--config", "/dev/zero", "lock"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A folder named aigate.toml is that folder's broken configuration, not a reason to climb.
+    let nested = p.root().join("sub/aigate.toml");
+    fs::create_dir_all(&nested).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(p.root().join("sub"))
+        .arg("verify")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("sub/aigate.toml"), "{}", stderr(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn names_with_every_printable_character_lock_and_verify() {
+    let p = Project::new();
+    let printable: String = (0x20u8..0x7f)
+        .map(char::from)
+        .filter(|c| *c != '/')
+        .collect();
+    write(&p, &format!("models/sentiment/{printable}"), b"weights");
+    write(&p, "models/sentiment/a:b\\c.bin", b"more");
+    p.lock_and_approve_all();
+    assert_eq!(p.verify_rules(), (0, vec![]));
+}
+
+#[test]
+fn respelled_paths_are_the_same_artifact_and_the_whole_project_can_be_one() {
+    let p = approved_project();
+    let toml = fs::read_to_string(p.root().join("aigate.toml")).unwrap();
+    for spelling in ["models/sentiment/", "./models/sentiment", "models//sentiment"] {
+        let respelled = toml.replace("\"models/sentiment\"", &format!("\"{spelling}\""));
+        fs::write(p.root().join("aigate.toml"), respelled).unwrap();
+        let out = p.run(&["lock"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("approved by alice (unchanged)"), "{spelling}: {text}");
+        assert_eq!(p.verify_rules(), (0, vec![]), "{spelling}");
+    }
+    let whole = Project::new();
+    fs::write(
+        whole.root().join("aigate.toml"),
+        "[[dataset]]\nname = \"everything\"\npath = \".\"\n",
+    )
+    .unwrap();
+    assert_eq!(whole.run(&["lock"]).status.code(), Some(0));
+    assert_eq!(
+        whole
+            .run(&["approve", "everything", "--by", "alice"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(whole.verify_rules(), (0, vec![]), "aigate's own files are not the artifact's");
+}
+
+#[test]
+fn source_rules_hold_in_every_command() {
+    let p = Project::new();
+    let toml = fs::read_to_string(p.root().join("aigate.toml")).unwrap();
+    let sourced = toml.replacen(
+        "owner = \"ml-platform\"",
+        "owner = \"ml-platform\"\nsource = \"hf://acme/m@main\"",
+        1,
+    );
+    fs::write(
+        p.root().join("aigate.toml"),
+        format!("[sources]\nrequire-pinned-revision = true\n\n{sourced}"),
+    )
+    .unwrap();
+    let out = p.run(&["lock", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = report_of(&out);
+    assert_eq!(report["findings"][0]["rule"], "source-revision-not-pinned");
+    assert_eq!(report["findings"][0]["location"]["span"]["line"], 8);
+    p.run(&["approve", "sentiment", "--by", "a"]);
+    p.run(&["approve", "tickets", "--by", "b"]);
+    assert!(p.verify_rules().1.contains(&"source-revision-not-pinned".to_string()));
+    // Credentials are refused, and never copied into the lock.
+    let secret = sourced.replace("hf://acme/m@main", "https://user:hunter2@example.org/m.bin");
+    fs::write(p.root().join("aigate.toml"), &secret).unwrap();
+    let out = p.run(&["lock", "--format", "json"]);
+    assert_eq!(report_of(&out)["findings"][0]["rule"], "source-credentials");
+    assert!(!p.lock_text().contains("hunter2"), "{}", p.lock_text());
+    // A source changed after locking is reported by verify.
+    let moved = sourced.replace("hf://acme/m@main", "https://example.org/other.bin");
+    fs::write(p.root().join("aigate.toml"), moved).unwrap();
+    assert!(p.verify_rules().1.contains(&"verify-source-changed".to_string()));
+}
+
+#[test]
+fn a_broken_lock_is_rebuilt_keeping_the_approvals_whose_bytes_match() {
+    let p = approved_project();
+    let broken = p.lock_text().replacen("kind = \"model\"", "kind = \"weights\"", 1);
+    fs::write(p.root().join("aigate.lock"), broken).unwrap();
+    let out = p.run(&["lock"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("aigate lock --rebuild"), "{}", stderr(&out));
+    let out = p.run(&["lock", "--rebuild"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sentiment"), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("dataset tickets") && text.contains("approved by bob (unchanged)"), "{text}");
+    assert_eq!(p.verify_rules(), (1, vec!["verify-not-approved".into()]));
+}
+
+#[test]
+fn an_empty_configuration_is_a_warning_not_a_silent_pass() {
+    let p = Project::new();
+    fs::write(p.root().join("aigate.toml"), "").unwrap();
+    assert_eq!(p.run(&["lock"]).status.code(), Some(0));
+    let out = p.run(&["verify", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let report = report_of(&out);
+    assert_eq!(report["findings"][0]["rule"], "config-no-artifacts");
+    assert_eq!(report["findings"][0]["level"], "warn");
+}

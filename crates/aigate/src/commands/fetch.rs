@@ -186,6 +186,14 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<Finished> {
     } else {
         Kind::Model
     };
+    if !aigate_integrity::manifest::is_valid_name(&args.name) {
+        return Err(Failure::new(format!(
+            "--name {:?} may hold only letters, digits, `.`, `_` and `-`",
+            args.name
+        ))
+        .hint("the name is the artifact's key in aigate.toml and aigate.lock, not a path")
+        .into());
+    }
     if settings
         .config
         .artifacts()

@@ -10,13 +10,25 @@ use aigate_scan::ScanOptions;
 use crate::Finished;
 use crate::cli::LockArgs;
 use crate::project::{begin_writing, outcome, read_lock, scan_files, tool, walked, write_lock};
+use crate::output::note;
 use crate::settings::Settings;
 use crate::sources;
 
 /// Runs `aigate lock`.
-pub fn run(_args: &LockArgs, settings: &Settings) -> Result<Finished> {
+pub fn run(args: &LockArgs, settings: &Settings) -> Result<Finished> {
     let _writing = begin_writing(settings)?;
-    let previous = read_lock(settings)?.unwrap_or_default();
+    let previous = if args.rebuild {
+        let (lock, dropped) = aigate_integrity::lock::load_lenient(&settings.lock_path())?
+            .unwrap_or_default();
+        for name in dropped {
+            note(&format!(
+                "{name}: not a valid artifact record in aigate.lock; it is pinned afresh, pending approval"
+            ));
+        }
+        lock
+    } else {
+        read_lock(settings)?.unwrap_or_default()
+    };
     let previous_by_name = previous.by_name();
     let threshold = settings.scan_threshold(None);
     let scanner = settings.scanner(ScanOptions::default())?;
@@ -57,7 +69,9 @@ pub fn run(_args: &LockArgs, settings: &Settings) -> Result<Finished> {
         report.artifact(this);
         lock.artifacts.push(artifact);
     }
-    report.findings(sources::check(settings));
+    report
+        .findings(sources::check(settings))
+        .findings(sources::nothing_declared(settings));
     write_lock(settings, &lock)?;
     let rules: Vec<_> = aigate_fetch::RULES.iter().collect();
     settings.rule_levels().apply(&mut report, &rules);

@@ -35,6 +35,7 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Result<Finished> {
     report
         .findings(verified.findings)
         .findings(sources::check(settings))
+        .findings(sources::nothing_declared(settings))
         .files(verified.files);
     for error in verified.errors {
         report.error(error);

@@ -67,7 +67,24 @@ fn severity_label(finding: &Finding) -> String {
     }
 }
 
-/// Writes the human report.
+/// The inputs that could not be read, for standard error: they are not the report's findings,
+/// and a reader piping the report on should still see them.
+pub fn errors(report: &Report) -> String {
+    let mut out = String::new();
+    for err in &report.errors {
+        out.push_str(&format!(
+            "error: {}: {}\n",
+            printable(&err.path),
+            printable(&err.message)
+        ));
+        if let Some(hint) = &err.hint {
+            out.push_str(&format!("  hint: {}\n", printable(hint)));
+        }
+    }
+    out
+}
+
+/// Writes the human report (errors go to standard error: see [`errors`]).
 pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
     for artifact in &report.artifacts {
         writeln!(out, "{}", artifact_line(artifact))?;
@@ -128,17 +145,6 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
             }
         }
         writeln!(out)?;
-    }
-    for err in &report.errors {
-        writeln!(
-            out,
-            "error: {}: {}",
-            printable(&err.path),
-            printable(&err.message)
-        )?;
-        if let Some(hint) = &err.hint {
-            writeln!(out, "  hint: {}", printable(hint))?;
-        }
     }
     if options.quiet {
         return Ok(());
