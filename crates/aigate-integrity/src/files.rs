@@ -239,6 +239,21 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_atomic_write_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        // The rename fails: a folder stands where the file should go.
+        let target = dir.path().join("aigate.lock");
+        fs::create_dir(target.join("x").parent().unwrap()).unwrap();
+        fs::write(target.join("x"), b"keep").unwrap();
+        assert!(write_atomic(&target, b"new").is_err());
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["aigate.lock"]);
+    }
+
+    #[test]
     fn atomic_writes_replace_and_leave_no_temporary() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("aigate.lock");

@@ -375,3 +375,43 @@ fn the_report_never_replaces_an_input() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("one of the files to scan"));
     assert_eq!(std::fs::read(&model).unwrap(), before);
 }
+
+#[test]
+fn names_cannot_write_to_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = dir.path().join("evil\u{1b}[2J\nname.pkl");
+    std::fs::copy(repo().join("fixtures/malicious/reduce_proto2.pkl"), &name).unwrap();
+    let out = aigate(&["scan", &dir.path().to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(text.contains("evil\\x1b[2J\\nname.pkl"), "{text}");
+}
+
+#[test]
+fn fetch_checks_its_arguments_before_anything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("aigate.toml"),
+        "[sources]\ntrusted = [\"https://example.org/\"]\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_aigate"))
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["fetch", "https://example.org/m.bin", "--name", "../x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--name") && !err.contains("--dest"), "{err}");
+    let out = run(&["fetch", "https://example.org/m.bin", "--name", "m", "--sha256", "xyz"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("64 hexadecimal digits"));
+    let out = run(&["fetch", "http://example.org/m.bin", "--name", "m"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("https://") && !text.contains("add its prefix"), "{text}");
+}

@@ -621,3 +621,30 @@ fn an_empty_configuration_is_a_warning_not_a_silent_pass() {
     assert_eq!(report["findings"][0]["rule"], "config-no-artifacts");
     assert_eq!(report["findings"][0]["level"], "warn");
 }
+
+#[cfg(unix)]
+#[test]
+fn an_added_link_is_not_answered_with_a_lock_that_would_refuse_it() {
+    let p = approved_project();
+    std::os::unix::fs::symlink("/etc/hostname", p.root().join("models/sentiment/extra")).unwrap();
+    let report = report_of(&p.run(&["verify", "--format", "json"]));
+    let added = &report["findings"][0];
+    assert_eq!(added["rule"], "verify-file-added");
+    assert!(
+        added["hint"].as_str().unwrap().contains("regular files only"),
+        "{added}"
+    );
+    let unapproved = Project::new();
+    unapproved.run(&["lock"]);
+    let report = report_of(&unapproved.run(&["verify", "--format", "json"]));
+    let hints: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["hint"].as_str())
+        .collect();
+    assert!(
+        hints.iter().any(|h| h.contains("aigate approve sentiment")),
+        "{hints:?}"
+    );
+}
