@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Signing and verifying a 4 GiB model folder (8 x 512 MiB of random bytes) with aigate (the
-`aigate-attest` example signer) and with OpenSSF model-signing 1.1.1 (`model_signing sign key`
+"""Signing and verifying a 4 GiB model folder (8 x 512 MiB of random bytes) with aigate
+(`aigate sign` and `aigate verify-sig`) and with OpenSSF model-signing 1.1.1 (`model_signing sign key`
 and `verify key`), in the same run, on the same files, with the same P-256 key.
 
     python3 bench/sign.py            # 8 x 512 MiB
@@ -59,9 +59,9 @@ def main():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
                         "model-signing==1.1.1", "pyopenssl"], check=True)
-    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "aigate-attest",
-                    "--example", "attest"], cwd=REPO, check=True)
-    attest = str(REPO / "target" / "release" / "examples" / "attest")
+    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "aigate"],
+                   cwd=REPO, check=True)
+    aigate = str(REPO / "target" / "release" / "aigate")
     ms = str(venv / "bin" / "model_signing")
     key, pub = str(KEYS / "ec_p256.key.pem"), str(KEYS / "ec_p256.pub.pem")
     ours_sig, theirs_sig = str(work / "aigate.sig"), str(work / "model-signing.sig")
@@ -69,17 +69,17 @@ def main():
     rows = []
     for what, ours, theirs in [
         ("sign",
-         [attest, "sign", "--key", key, "--signature", ours_sig, str(model)],
+         [aigate, "sign", "--key", key, "--signature", ours_sig, str(model)],
          [ms, "sign", "key", str(model), "--private_key", key, "--signature", theirs_sig]),
         ("verify",
-         [attest, "verify", "--key", pub, "--signature", ours_sig, str(model)],
+         [aigate, "verify-sig", "--key", pub, "--signature", ours_sig, str(model)],
          [ms, "verify", "key", str(model), "--signature", theirs_sig, "--public_key", pub]),
     ]:
         a = median(ours, args.runs)
         b = median(theirs, args.runs)
         rows.append((what, a, b))
     # Each verifies the other's signature too, on the same files.
-    subprocess.run([attest, "verify", "--key", pub, "--signature", theirs_sig, str(model)],
+    subprocess.run([aigate, "verify-sig", "--key", pub, "--signature", theirs_sig, str(model)],
                    check=True, stdout=subprocess.DEVNULL)
     subprocess.run([ms, "verify", "key", str(model), "--signature", ours_sig, "--public_key", pub],
                    check=True, stdout=subprocess.DEVNULL)

@@ -24,11 +24,32 @@ PY=$VENV/bin/python
 MS=$VENV/bin/model_signing
 "$PY" -c 'import importlib.metadata as m; print("model-signing", m.version("model-signing"))'
 
-cargo build --release --locked --quiet -p aigate-attest --example attest || exit 2
-ATTEST=$REPO/target/release/examples/attest
+cargo build --release --locked --quiet -p aigate || exit 2
+AIGATE=$REPO/target/release/aigate
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+# `attest sign|verify …`: the checks below, spoken to `aigate sign` and `aigate verify-sig`.
+ATTEST=$WORK/attest
+cat > "$ATTEST" <<SHEOF
+#!/usr/bin/env bash
+cmd=\$1; shift; args=()
+while [ \$# -gt 0 ]; do
+  case \$1 in
+    --ca|--chain) args+=(--certificate-chain "\$2"); shift 2 ;;
+    --cert) args+=(--certificate "\$2"); shift 2 ;;
+    --shards) args+=(--shard-size "\$2"); shift 2 ;;
+    --blake3) args+=(--hash blake3); shift ;;
+    --ignore) args+=(--ignore-paths "\$2"); shift 2 ;;
+    *) args+=("\$1"); shift ;;
+  esac
+done
+case \$cmd in
+  sign) exec "$AIGATE" sign "\${args[@]}" ;;
+  verify) exec "$AIGATE" verify-sig "\${args[@]}" ;;
+esac
+SHEOF
+chmod +x "$ATTEST"
 K=$WORK/keys
 mkdir -p "$K"
 cp "$REF"/keys/*.pem "$REF"/keys/pki/* "$K"/

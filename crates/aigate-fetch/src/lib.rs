@@ -28,3 +28,4 @@ pub use error::FetchError;
 pub use rules::RULES;
 pub use source::{HfRepoKind, Source, hf_file_url, is_commit, parse_source};
 pub use trust::Trust;
+pub use url::Url;

@@ -356,12 +356,19 @@ pub fn load_lenient(path: &Path) -> Result<Option<(Lockfile, Vec<String>)>, Lock
     let table: toml::Table = match toml::from_str(&text) {
         Ok(table) => table,
         // Not even TOML: nothing in it can be trusted to be what it was.
-        Err(_) => return Ok(Some((Lockfile::new(), vec!["the whole file (not TOML)".into()]))),
-    };
-    if let Some(version) = table.get("version").and_then(toml::Value::as_integer) {
-        if version != i64::from(VERSION) {
-            return Err(LockError::Version(u32::try_from(version).unwrap_or(u32::MAX)));
+        Err(_) => {
+            return Ok(Some((
+                Lockfile::new(),
+                vec!["the whole file (not TOML)".into()],
+            )));
         }
+    };
+    if let Some(version) = table.get("version").and_then(toml::Value::as_integer)
+        && version != i64::from(VERSION)
+    {
+        return Err(LockError::Version(
+            u32::try_from(version).unwrap_or(u32::MAX),
+        ));
     }
     let mut lock = Lockfile::new();
     let mut dropped = Vec::new();

@@ -63,6 +63,10 @@ pub struct Sources {
     /// Whether `hf://` sources must name a commit hash, not a branch or tag.
     #[serde(default)]
     pub require_pinned_revision: bool,
+    /// Publishers' public keys, by trusted prefix: a download from under a prefix must carry a
+    /// model-signing signature that verifies with its key (project-relative PEM paths).
+    #[serde(default)]
+    pub keys: BTreeMap<String, String>,
 }
 
 /// A validation error, with the line it is on.

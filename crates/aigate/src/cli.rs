@@ -54,6 +54,114 @@ pub enum Command {
     /// or an unsafe scan leaves nothing behind (exit 1). On success the files move into place,
     /// and the artifact is added to aigate.toml and pinned in aigate.lock, pending approval.
     Fetch(FetchArgs),
+    /// Write a new ECDSA P-256 key pair for signing (NAME.key.pem, mode 0600, and NAME.pub.pem).
+    ///
+    /// Refuses to overwrite either file.
+    Keygen(KeygenArgs),
+    /// Sign a model folder, a file, or the lock, in the OpenSSF model-signing format.
+    ///
+    /// The signature is a Sigstore bundle (a DSSE envelope over an in-toto statement listing
+    /// every file's digest) that `model_signing verify` also accepts. With --lock, signs every
+    /// file aigate.lock pins, so that `aigate verify` can require the signature ([trust] keys).
+    Sign(SignArgs),
+    /// Verify a model-signing signature over a model folder or file.
+    ///
+    /// Checks the signature with the publisher's key (or its certificate against trusted CAs),
+    /// then re-hashes the model: a missing, extra or changed file is a finding. Exit status: 0
+    /// when the model is exactly what was signed, 1 when it is not, 2 on errors.
+    VerifySig(VerifySigArgs),
+}
+
+/// `aigate keygen`.
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Where to write: NAME.key.pem and NAME.pub.pem.
+    #[arg(long, value_name = "NAME")]
+    pub out: PathBuf,
+}
+
+/// The key or certificate a signature is made with.
+#[derive(Debug, clap::Args)]
+pub struct SigningArgs {
+    /// The private key (ECDSA P-256, P-384 or P-521; SEC1 or PKCS#8 PEM, encrypted or not).
+    #[arg(long, value_name = "KEY.pem")]
+    pub key: PathBuf,
+    /// The environment variable holding the key's password [default: AIGATE_KEY_PASSWORD, or a
+    /// prompt on the terminal].
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Sign with a certificate (model-signing's certificate method): the key's leaf certificate.
+    #[arg(long, value_name = "LEAF.pem")]
+    pub certificate: Option<PathBuf>,
+    /// The certificates between the leaf and the root, for the certificate method.
+    #[arg(
+        long = "certificate-chain",
+        value_name = "CA.pem",
+        requires = "certificate"
+    )]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+/// `aigate sign`.
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    /// The model folder or file to sign.
+    #[arg(
+        value_name = "PATH",
+        required_unless_present = "lock",
+        conflicts_with = "lock"
+    )]
+    pub path: Option<PathBuf>,
+    /// Sign aigate.lock: every file it pins.
+    #[arg(long)]
+    pub lock: bool,
+    /// Where to write the signature [default: PATH.sig beside a file, PATH/model.sig in a
+    /// folder, aigate.lock.sig for --lock].
+    #[arg(long, value_name = "OUT")]
+    pub signature: Option<PathBuf>,
+    /// Paths inside the model to leave unsigned (relative to it).
+    #[arg(long = "ignore-paths", value_name = "PATH", num_args = 1..)]
+    pub ignore_paths: Vec<String>,
+    /// The hash: sha256 or blake3.
+    #[arg(long, default_value = "sha256", value_name = "HASH")]
+    pub hash: String,
+    /// Hash in shards of SIZE bytes (model-signing's shards serialization) instead of whole files.
+    #[arg(long, value_name = "SIZE")]
+    pub shard_size: Option<u64>,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Who a signature must come from.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct TrustedSigner {
+    /// The publisher's public key (PEM).
+    #[arg(long, value_name = "PUB.pem")]
+    pub key: Option<PathBuf>,
+    /// Trusted CA certificates for signatures made with the certificate method.
+    #[arg(long = "certificate-chain", value_name = "CA.pem", num_args = 1..)]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+/// `aigate verify-sig`.
+#[derive(Debug, clap::Args)]
+pub struct VerifySigArgs {
+    /// The model folder or file.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// The signature [default: PATH.sig beside a file, PATH/model.sig in a folder].
+    #[arg(long, value_name = "SIG")]
+    pub signature: Option<PathBuf>,
+    /// More paths inside the model to leave out (relative to it).
+    #[arg(long = "ignore-paths", value_name = "PATH", num_args = 1..)]
+    pub ignore_paths: Vec<String>,
+    #[command(flatten)]
+    pub signer: TrustedSigner,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Where and how a command writes its report.
@@ -151,6 +259,14 @@ pub struct FetchArgs {
     /// Retries after a failed attempt (server errors, dropped connections).
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub retries: u32,
+    /// The publisher's model-signing signature of what is downloaded (a file, or an https URL
+    /// under a trusted prefix), checked before anything is moved into place.
+    #[arg(long, value_name = "FILE|URL")]
+    pub signature: Option<String>,
+    /// The publisher's public key the signature must verify with [default: the key [sources]
+    /// keys gives the source's prefix].
+    #[arg(long, value_name = "PUB.pem")]
+    pub key: Option<PathBuf>,
 
     #[command(flatten)]
     pub output: OutputArgs,

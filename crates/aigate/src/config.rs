@@ -40,7 +40,24 @@ pub struct Config {
     /// `[rules]`: a level for any rule id.
     #[serde(default)]
     pub rules: BTreeMap<String, Spanned<LevelName>>,
+    /// `[trust]`: whose signature the lock must carry.
+    #[serde(default)]
+    pub trust: TrustSection,
 }
+
+/// `[trust]`: the keys whose signature of `aigate.lock` `verify` requires.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrustSection {
+    /// Public keys (project-relative PEM paths); the lock must be signed by one of them.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Where the lock's signature is [default: aigate.lock.sig].
+    pub lock_signature: Option<String>,
+}
+
+/// Where the lock's signature is, when `[trust]` does not say.
+pub const LOCK_SIGNATURE: &str = "aigate.lock.sig";
 
 impl Config {
     /// Models then datasets, as declared.

@@ -15,6 +15,7 @@ mod project;
 mod registry;
 mod render;
 mod settings;
+mod signatures;
 mod sources;
 
 use std::process::ExitCode;
@@ -58,6 +59,13 @@ pub struct Finished {
     pub threshold: Severity,
 }
 
+/// Output for commands whose result is a file they wrote, not a report.
+static QUIET_HUMAN: OutputArgs = OutputArgs {
+    format: cli::Format::Human,
+    output: None,
+    quiet: true,
+};
+
 fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
     let config = cli.config.as_deref();
     Ok(match &cli.command {
@@ -81,6 +89,9 @@ fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
             commands::fetch::run(args, &Settings::project(config)?)?,
             &args.output,
         ),
+        Command::Keygen(args) => (commands::sign::keygen(args)?, &QUIET_HUMAN),
+        Command::Sign(args) => (commands::sign::sign(args, config)?, &args.output),
+        Command::VerifySig(args) => (commands::sign::verify_sig(args)?, &args.output),
     })
 }
 

@@ -25,6 +25,7 @@ pub fn all() -> Vec<&'static Rule> {
         .chain(aigate_scan::RULES)
         .chain(aigate_integrity::RULES)
         .chain(aigate_fetch::RULES)
+        .chain(aigate_attest::RULES)
         .chain(CONFIG_RULES)
         .collect()
 }

@@ -45,6 +45,12 @@ fn help() {
     insta::assert_snapshot!("approve_help", stdout(&aigate(&["approve", "--help"])));
     insta::assert_snapshot!("verify_help", stdout(&aigate(&["verify", "--help"])));
     insta::assert_snapshot!("fetch_help", stdout(&aigate(&["fetch", "--help"])));
+    insta::assert_snapshot!("keygen_help", stdout(&aigate(&["keygen", "--help"])));
+    insta::assert_snapshot!("sign_help", stdout(&aigate(&["sign", "--help"])));
+    insta::assert_snapshot!(
+        "verify_sig_help",
+        stdout(&aigate(&["verify-sig", "--help"]))
+    );
 }
 
 #[test]
@@ -112,7 +118,11 @@ fn unreadable_input_exits_two_unless_findings_make_it_one() {
     assert_eq!(out.status.code(), Some(2));
     // Errors go to standard error; the summary on standard output says there were some.
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.pkl"));
-    assert!(stdout(&out).contains("1 input(s) could not be read"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("1 input(s) could not be read"),
+        "{}",
+        stdout(&out)
+    );
     let both = aigate(&[
         "scan",
         "no/such/file.pkl",
@@ -407,11 +417,21 @@ fn fetch_checks_its_arguments_before_anything_else() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--name") && !err.contains("--dest"), "{err}");
-    let out = run(&["fetch", "https://example.org/m.bin", "--name", "m", "--sha256", "xyz"]);
+    let out = run(&[
+        "fetch",
+        "https://example.org/m.bin",
+        "--name",
+        "m",
+        "--sha256",
+        "xyz",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("64 hexadecimal digits"));
     let out = run(&["fetch", "http://example.org/m.bin", "--name", "m"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("https://") && !text.contains("add its prefix"), "{text}");
+    assert!(
+        text.contains("https://") && !text.contains("add its prefix"),
+        "{text}"
+    );
 }

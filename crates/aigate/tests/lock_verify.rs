@@ -426,14 +426,25 @@ fn an_approval_does_not_survive_a_worse_verdict() {
     write(&p, "models/sentiment/layer.pkl", weird);
     let toml = fs::read_to_string(p.root().join("aigate.toml")).unwrap();
     let with_scan = |scan: &str| format!("[scan]\n{scan}\n\n{toml}");
-    fs::write(p.root().join("aigate.toml"), with_scan("allow = [\"mypkg.layers.*\"]")).unwrap();
+    fs::write(
+        p.root().join("aigate.toml"),
+        with_scan("allow = [\"mypkg.layers.*\"]"),
+    )
+    .unwrap();
     p.lock_and_approve_all();
     assert_eq!(p.verify_rules(), (0, vec![]));
-    fs::write(p.root().join("aigate.toml"), with_scan("deny = [\"mypkg.layers.*\"]")).unwrap();
+    fs::write(
+        p.root().join("aigate.toml"),
+        with_scan("deny = [\"mypkg.layers.*\"]"),
+    )
+    .unwrap();
     let out = p.run(&["lock"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("back to pending") && text.contains("unsafe"), "{text}");
+    assert!(
+        text.contains("back to pending") && text.contains("unsafe"),
+        "{text}"
+    );
     assert_eq!(p.verify_rules(), (1, vec!["verify-not-approved".into()]));
 }
 
@@ -463,17 +474,17 @@ fn a_hand_edited_verdict_or_approval_is_not_trusted() {
     )
     .unwrap();
     assert_eq!(p.run(&["lock"]).status.code(), Some(0));
-    let edited = p.lock_text().replace("verdict = \"unsafe\"", "verdict = \"clean\"");
+    let edited = p
+        .lock_text()
+        .replace("verdict = \"unsafe\"", "verdict = \"clean\"");
     fs::write(p.root().join("aigate.lock"), edited).unwrap();
     let out = p.run(&["approve", "sentiment", "--by", "mallory"]);
     assert_eq!(out.status.code(), Some(1), "approve must scan again");
     assert!(String::from_utf8_lossy(&out.stdout).contains("approve-unsafe-verdict"));
     // An approval typed into the lock, with no approver, time or digest.
-    let typed = p.lock_text().replacen(
-        "status = \"pending\"",
-        "status = \"approved\"",
-        2,
-    );
+    let typed = p
+        .lock_text()
+        .replacen("status = \"pending\"", "status = \"approved\"", 2);
     fs::write(p.root().join("aigate.lock"), typed).unwrap();
     let (code, rules) = p.verify_rules();
     assert_eq!(code, 1);
@@ -495,7 +506,11 @@ fn locks_and_configurations_that_are_not_regular_files_are_errors_not_hangs() {
     std::os::unix::fs::symlink("/dev/zero", p.root().join("aigate.lock")).unwrap();
     let out = p.run(&["verify"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not a regular file"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
     fs::remove_file(p.root().join("aigate.lock")).unwrap();
     let made = Command::new("mkfifo")
         .arg(p.root().join("aigate.lock"))
@@ -535,12 +550,19 @@ fn names_with_every_printable_character_lock_and_verify() {
 fn respelled_paths_are_the_same_artifact_and_the_whole_project_can_be_one() {
     let p = approved_project();
     let toml = fs::read_to_string(p.root().join("aigate.toml")).unwrap();
-    for spelling in ["models/sentiment/", "./models/sentiment", "models//sentiment"] {
+    for spelling in [
+        "models/sentiment/",
+        "./models/sentiment",
+        "models//sentiment",
+    ] {
         let respelled = toml.replace("\"models/sentiment\"", &format!("\"{spelling}\""));
         fs::write(p.root().join("aigate.toml"), respelled).unwrap();
         let out = p.run(&["lock"]);
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("approved by alice (unchanged)"), "{spelling}: {text}");
+        assert!(
+            text.contains("approved by alice (unchanged)"),
+            "{spelling}: {text}"
+        );
         assert_eq!(p.verify_rules(), (0, vec![]), "{spelling}");
     }
     let whole = Project::new();
@@ -557,7 +579,11 @@ fn respelled_paths_are_the_same_artifact_and_the_whole_project_can_be_one() {
             .code(),
         Some(0)
     );
-    assert_eq!(whole.verify_rules(), (0, vec![]), "aigate's own files are not the artifact's");
+    assert_eq!(
+        whole.verify_rules(),
+        (0, vec![]),
+        "aigate's own files are not the artifact's"
+    );
 }
 
 #[test]
@@ -581,7 +607,11 @@ fn source_rules_hold_in_every_command() {
     assert_eq!(report["findings"][0]["location"]["span"]["line"], 8);
     p.run(&["approve", "sentiment", "--by", "a"]);
     p.run(&["approve", "tickets", "--by", "b"]);
-    assert!(p.verify_rules().1.contains(&"source-revision-not-pinned".to_string()));
+    assert!(
+        p.verify_rules()
+            .1
+            .contains(&"source-revision-not-pinned".to_string())
+    );
     // Credentials are refused, and never copied into the lock.
     let secret = sourced.replace("hf://acme/m@main", "https://user:hunter2@example.org/m.bin");
     fs::write(p.root().join("aigate.toml"), &secret).unwrap();
@@ -591,22 +621,35 @@ fn source_rules_hold_in_every_command() {
     // A source changed after locking is reported by verify.
     let moved = sourced.replace("hf://acme/m@main", "https://example.org/other.bin");
     fs::write(p.root().join("aigate.toml"), moved).unwrap();
-    assert!(p.verify_rules().1.contains(&"verify-source-changed".to_string()));
+    assert!(
+        p.verify_rules()
+            .1
+            .contains(&"verify-source-changed".to_string())
+    );
 }
 
 #[test]
 fn a_broken_lock_is_rebuilt_keeping_the_approvals_whose_bytes_match() {
     let p = approved_project();
-    let broken = p.lock_text().replacen("kind = \"model\"", "kind = \"weights\"", 1);
+    let broken = p
+        .lock_text()
+        .replacen("kind = \"model\"", "kind = \"weights\"", 1);
     fs::write(p.root().join("aigate.lock"), broken).unwrap();
     let out = p.run(&["lock"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("aigate lock --rebuild"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("aigate lock --rebuild"),
+        "{}",
+        stderr(&out)
+    );
     let out = p.run(&["lock", "--rebuild"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("sentiment"), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("dataset tickets") && text.contains("approved by bob (unchanged)"), "{text}");
+    assert!(
+        text.contains("dataset tickets") && text.contains("approved by bob (unchanged)"),
+        "{text}"
+    );
     assert_eq!(p.verify_rules(), (1, vec!["verify-not-approved".into()]));
 }
 
@@ -631,7 +674,10 @@ fn an_added_link_is_not_answered_with_a_lock_that_would_refuse_it() {
     let added = &report["findings"][0];
     assert_eq!(added["rule"], "verify-file-added");
     assert!(
-        added["hint"].as_str().unwrap().contains("regular files only"),
+        added["hint"]
+            .as_str()
+            .unwrap()
+            .contains("regular files only"),
         "{added}"
     );
     let unapproved = Project::new();

@@ -294,6 +294,15 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<Finished> {
     }
     pinned.sort();
 
+    // A publisher's signature is checked over exactly what was downloaded, before anything else.
+    if let Some(findings) =
+        check_publisher_signature(args, settings, &client, &trust, &files, &staging.path)?
+    {
+        let mut report = Report::builder(tool(), "fetch");
+        report.findings(findings).files(files.len() as u64);
+        return Ok(finish(report, Severity::Info));
+    }
+
     // Scan the staged files under the names they will have, before anything is moved in place.
     let threshold = settings.scan_threshold(None);
     let scanner = settings.scanner(ScanOptions::default())?;
@@ -346,6 +355,98 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<Finished> {
     write_lock(settings, &lock)?;
     report.artifact(fetched).findings(findings);
     Ok(finish(report, threshold))
+}
+
+/// The publisher key a download must be signed with: `--key`, or the key `[sources] keys`
+/// gives the prefix the download comes from.
+fn publisher_key(args: &FetchArgs, settings: &Settings, first: &RemoteFile) -> Option<PathBuf> {
+    if let Some(key) = &args.key {
+        return Some(key.clone());
+    }
+    settings
+        .config
+        .sources
+        .keys
+        .iter()
+        .find(|(prefix, _)| first.url.as_str().starts_with(prefix.as_str()))
+        .map(|(_, key)| settings.root.join(key))
+}
+
+/// When the download must carry a publisher's signature, checks it over the staging folder:
+/// `Some(findings)` (a refusal) when it is missing or does not hold, `None` when it holds or
+/// none is required.
+fn check_publisher_signature(
+    args: &FetchArgs,
+    settings: &Settings,
+    client: &Client,
+    trust: &Trust,
+    files: &[RemoteFile],
+    staging: &Path,
+) -> Result<Option<Vec<Finding>>> {
+    let Some(first) = files.first() else {
+        return Ok(None);
+    };
+    let Some(key_path) = publisher_key(args, settings, first) else {
+        if args.signature.is_some() {
+            fail!("--signature needs the publisher's public key: --key PUB.pem, or [sources] keys");
+        }
+        return Ok(None);
+    };
+    let verifier = aigate_attest::Verifier::Key(crate::signatures::public_key(&key_path)?);
+    let inside = staging.join("model.sig");
+    // Beside the staging folder, named so that a run that dies leaves a recognisable leftover.
+    let beside = staging.with_file_name(format!(
+        ".{}.sig.aigate-partial-{}",
+        args.name,
+        std::process::id()
+    ));
+    let (signature, _downloaded) = match &args.signature {
+        Some(url) if url.starts_with("https://") => {
+            let target = beside.clone();
+            let registered = crate::cleanup::register(&target);
+            let remote = RemoteFile {
+                url: aigate_fetch::Url::parse(url)
+                    .map_err(|e| Failure::new(format!("--signature {url:?}: {e}")))?,
+                path: "model.sig".into(),
+                sha256: None,
+            };
+            trust.check(&remote.url, url).map_err(anyhow::Error::from)?;
+            client.download(&remote, &target, trust, &|_| {})?;
+            (target, Some(registered))
+        }
+        Some(file) => (PathBuf::from(file), None),
+        None if inside.is_file() => (inside, None),
+        None => {
+            let finding = Finding::new(
+                &aigate_attest::rules::SIGNATURE_MISSING,
+                format!(
+                    "refused: {} requires a publisher signature ({}), and none came with the download; nothing was kept",
+                    redacted(&args.source),
+                    key_path.display()
+                ),
+                Location::file(redacted(&args.source)),
+            )
+            .with_hint("give the publisher's model-signing signature with --signature FILE|URL");
+            return Ok(Some(vec![finding]));
+        }
+    };
+    let display = signature.display().to_string();
+    let bundle = match aigate_attest::Bundle::read(&signature) {
+        Ok(bundle) => bundle,
+        Err(err) => {
+            return Ok(Some(vec![crate::signatures::signature_failure(
+                &err, &display,
+            )]));
+        }
+    };
+    let options = aigate_attest::VerifyOptions {
+        signature_path: Some(signature.clone()),
+        ..aigate_attest::VerifyOptions::default()
+    };
+    let (findings, _) =
+        crate::signatures::check_model(staging, &bundle, &verifier, &options, &display);
+    let _ = fs::remove_file(&beside);
+    Ok((!findings.is_empty()).then_some(findings))
 }
 
 fn finish(report: ReportBuilder, threshold: Severity) -> Finished {

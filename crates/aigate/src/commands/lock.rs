@@ -9,8 +9,8 @@ use aigate_scan::ScanOptions;
 
 use crate::Finished;
 use crate::cli::LockArgs;
-use crate::project::{begin_writing, outcome, read_lock, scan_files, tool, walked, write_lock};
 use crate::output::note;
+use crate::project::{begin_writing, outcome, read_lock, scan_files, tool, walked, write_lock};
 use crate::settings::Settings;
 use crate::sources;
 
@@ -18,8 +18,8 @@ use crate::sources;
 pub fn run(args: &LockArgs, settings: &Settings) -> Result<Finished> {
     let _writing = begin_writing(settings)?;
     let previous = if args.rebuild {
-        let (lock, dropped) = aigate_integrity::lock::load_lenient(&settings.lock_path())?
-            .unwrap_or_default();
+        let (lock, dropped) =
+            aigate_integrity::lock::load_lenient(&settings.lock_path())?.unwrap_or_default();
         for name in dropped {
             note(&format!(
                 "{name}: not a valid artifact record in aigate.lock; it is pinned afresh, pending approval"

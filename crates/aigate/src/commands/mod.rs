@@ -4,4 +4,5 @@ pub mod approve;
 pub mod fetch;
 pub mod lock;
 pub mod scan;
+pub mod sign;
 pub mod verify;

@@ -36,6 +36,7 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Result<Finished> {
         .findings(verified.findings)
         .findings(sources::check(settings))
         .findings(sources::nothing_declared(settings))
+        .findings(crate::signatures::check_lock(settings)?)
         .files(verified.files);
     for error in verified.errors {
         report.error(error);
@@ -43,6 +44,7 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Result<Finished> {
     let rules: Vec<_> = aigate_integrity::RULES
         .iter()
         .chain(aigate_fetch::RULES)
+        .chain(aigate_attest::RULES)
         .collect();
     settings.rule_levels().apply(&mut report, &rules);
     Ok(Finished {

@@ -146,7 +146,10 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         }
         writeln!(out)?;
     }
-    if options.quiet {
+    // Commands whose result is a file they wrote say so on standard error; an empty report of
+    // theirs has no summary to give.
+    let wrote_a_file = matches!(report.command.as_str(), "sign" | "keygen");
+    if options.quiet || (wrote_a_file && report.findings.is_empty()) {
         return Ok(());
     }
     writeln!(out, "{}", summary(report, options.threshold))
@@ -212,7 +215,7 @@ fn summary(report: &Report, threshold: Severity) -> String {
         n => format!(" ({n} allowed by [rules])"),
     };
     let (verb, what) = match report.command.as_str() {
-        "verify" => ("verified", format!("{} file(s)", report.summary.files)),
+        "verify" | "verify-sig" => ("verified", format!("{} file(s)", report.summary.files)),
         "lock" => ("locked", format!("{} artifact(s)", report.artifacts.len())),
         "approve" => (
             "approved",
