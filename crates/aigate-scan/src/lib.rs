@@ -21,6 +21,7 @@ mod formats;
 mod globals;
 pub mod rules;
 mod source;
+mod template;
 mod walk;
 
 use std::fs::File;

@@ -57,6 +57,24 @@ aigate_report::rules! {
     NUMPY_MALFORMED = "numpy-malformed", Medium,
         "a .npy header cannot be parsed, so whether its data is a pickle is unknown",
         "re-save the array with numpy.save";
+    SAFETENSORS_MALFORMED = "safetensors-malformed", Medium,
+        "a safetensors header is broken: too large, not JSON, a tensor named twice, offsets that overlap, leave gaps or run past the file, or a byte length that does not match dtype and shape",
+        "safetensors refuses such a file and other readers may read it differently; fetch it again or re-save it with safetensors";
+    GGUF_MALFORMED = "gguf-malformed", Medium,
+        "a GGUF file's header or metadata is broken: an unknown version or value type, a count or length past the end of the file, a bad alignment or tensor description",
+        "llama.cpp refuses such a file and other readers may read it differently; fetch it again";
+    TEMPLATE_UNSAFE_ACCESS = "template-unsafe-access", Critical,
+        "a chat template reaches Python internals (dunder or private attributes, os, popen, builtins): code runs when a loader renders it",
+        "do not load the model with this template; a real chat template only formats messages (CVE-2024-34359)";
+    TEMPLATE_DYNAMIC_ACCESS = "template-dynamic-access", High,
+        "a chat template builds attribute names at render time (|attr with a computed name, escaped or assembled dunder strings, character codes)",
+        "this is how sandbox escapes hide; replace the template with the model family's published one";
+    TEMPLATE_ESCAPE_GLOBAL = "template-escape-global", Medium,
+        "a chat template uses a Jinja or Flask global that sandbox escapes start from (lipsum, cycler, joiner, self, config, request)",
+        "real chat templates never need these; check where the template comes from";
+    TEMPLATE_MALFORMED = "template-malformed", Medium,
+        "a chat template cannot be tokenised to its end (an unclosed block, string or comment), so it was not fully analysed",
+        "fix or replace the template; loaders that render it may read it differently";
     TAR_MALFORMED = "tar-malformed", Medium,
         "a tar archive's structure is broken, so some members could not be read",
         "re-create the archive; members that could be read were scanned";

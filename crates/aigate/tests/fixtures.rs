@@ -1,4 +1,5 @@
-//! Every fixture in `fixtures/manifest.tsv` (written by `fixtures/make_fixtures.py`) is scanned
+//! Every fixture in `fixtures/manifest.tsv` and `fixtures/formats/manifest.tsv` (written by
+//! `fixtures/make_fixtures.py` and `fixtures/make_format_fixtures.py`) is scanned
 //! by the real binary: malicious samples must exit 1 with every listed rule, benign samples
 //! must exit 0 (with at most info findings). The full list of rules each fixture gets is a
 //! snapshot, so that a rule appearing where it did not is seen too.
@@ -20,9 +21,16 @@ struct Case {
     how: String,
 }
 
+/// The manifests of `fixtures/make_fixtures.py` (pickles and their containers) and of
+/// `fixtures/make_format_fixtures.py` (safetensors, GGUF, chat templates).
+const MANIFESTS: &[&str] = &["fixtures/manifest.tsv", "fixtures/formats/manifest.tsv"];
+
 fn manifest() -> Vec<Case> {
-    let text = std::fs::read_to_string(repo().join("fixtures/manifest.tsv"))
-        .unwrap_or_else(|e| panic!("fixtures/manifest.tsv: {e}"));
+    MANIFESTS.iter().flat_map(|m| read_manifest(m)).collect()
+}
+
+fn read_manifest(name: &str) -> Vec<Case> {
+    let text = std::fs::read_to_string(repo().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|line| {

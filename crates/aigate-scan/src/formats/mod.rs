@@ -6,9 +6,12 @@
 //! no magic number), the magic numbers it knows (for the fuzzers' dictionary), the rule for an
 //! input it cannot read, and `scan`.
 
+pub(crate) mod chat_template;
 pub(crate) mod compressed;
+pub(crate) mod gguf;
 pub(crate) mod npy;
 pub(crate) mod pickle;
+pub(crate) mod safetensors;
 pub(crate) mod tar;
 pub(crate) mod zip;
 
@@ -28,6 +31,7 @@ pub(crate) const HEAD: usize = 512;
 pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &zip::Zip,
     &npy::Npy,
+    &gguf::Gguf,
     &compressed::GZIP,
     &compressed::BZIP2,
     &compressed::XZ,
@@ -38,7 +42,9 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &compressed::ZLIB,
     &pickle::TorchLegacy,
     &pickle::Pickle,
+    &chat_template::ChatTemplate,
     &tar::Tar,
+    &safetensors::Safetensors,
     &pickle::HeaderlessPickle,
 ];
 
@@ -98,6 +104,11 @@ pub(crate) enum NameHint {
     Pickle,
     /// Where loaders expect raw tensor bytes (a PyTorch zip's `data/` storages).
     RawData,
+    /// A Hugging Face `tokenizer_config.json` or `chat_template.json`, which may carry chat
+    /// templates.
+    ChatTemplateJson,
+    /// A Hugging Face `chat_template.jinja`.
+    ChatTemplateText,
     /// Nothing to go by.
     None,
 }
@@ -115,6 +126,11 @@ impl NameHint {
             .next()
             .unwrap_or(name)
             .to_ascii_lowercase();
+        match base.as_str() {
+            "tokenizer_config.json" | "chat_template.json" => return NameHint::ChatTemplateJson,
+            "chat_template.jinja" => return NameHint::ChatTemplateText,
+            _ => {}
+        }
         let mut parts = base.rsplit('.');
         let Some(ext) = parts.next().filter(|_| base.contains('.')) else {
             return NameHint::None;
