@@ -8,8 +8,12 @@ use aigate_pickle::{Analysis, Stop};
 use aigate_report::{Finding, InputError, Location, Rule, Scanned, SeenGlobal, Step};
 
 use crate::findings::{Reach, pickle_findings};
+use crate::formats::other::{self, Unclaimed};
 use crate::formats::{self, Input, NameHint};
-use crate::rules::{COMPRESSION_CORRUPT, CONTAINER_BUDGET_EXCEEDED, FORMAT_UNRECOGNIZED};
+use crate::rules::{
+    COMPRESSION_CORRUPT, CONTAINER_BUDGET_EXCEEDED, EXECUTABLE_FILE, FORMAT_NOT_ANALYSED,
+    FORMAT_UNRECOGNIZED, SCRIPT_FILE,
+};
 use crate::source::{self, Blob, Budget, Codec};
 use crate::{FileScan, ScanLimits, Scanner};
 
@@ -139,9 +143,7 @@ impl<'s> Cx<'s> {
             }
         };
         let Some(format) = formats::sniff(&head, hint) else {
-            if hint == NameHint::Pickle {
-                self.unrecognized(loc, "content that is no known format");
-            }
+            self.unclaimed(blob, loc, &head, hint);
             return;
         };
         let input = Input {
@@ -159,6 +161,42 @@ impl<'s> Cx<'s> {
             };
             self.io_finding(loc, rule, &err);
         }
+    }
+
+    /// Reports what a file no reader claimed is, when it is more than data (fail closed: a
+    /// model format aigate cannot read, native code, a script); records data as read.
+    fn unclaimed(&mut self, blob: &Blob<'_>, loc: &Location, head: &[u8], hint: NameHint) {
+        if hint == NameHint::RawData {
+            return;
+        }
+        let name = loc
+            .steps
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                Step::Member(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .unwrap_or(&loc.path);
+        let kind = other::classify(head, name);
+        let (rule, message) = match kind {
+            Unclaimed::Executable(what) => (&EXECUTABLE_FILE, format!("native code: {what}")),
+            _ if hint == NameHint::Pickle => {
+                self.unrecognized(loc, "content that is no known format");
+                return;
+            }
+            Unclaimed::NotAnalysed(what) => (
+                &FORMAT_NOT_ANALYSED,
+                format!("a {what}, a format aigate does not analyse yet"),
+            ),
+            Unclaimed::Script(what) => (&SCRIPT_FILE, format!("a {what}")),
+            Unclaimed::Data => {
+                let size = blob.len().unwrap_or(head.len() as u64);
+                self.scanned(loc, "data", 1, size);
+                return;
+            }
+        };
+        self.finding(Finding::new(rule, message, loc.clone()));
     }
 
     /// A file named like a pickle whose content is `what`.

@@ -93,6 +93,15 @@ aigate_report::rules! {
     FORMAT_UNRECOGNIZED = "format-unrecognized", Medium,
         "a file named like a pickle, PyTorch or joblib file holds no format aigate recognises",
         "loaders may still read it (with a compressor registered at run time, say); find out what it is before loading it";
+    FORMAT_NOT_ANALYSED = "format-not-analysed", Medium,
+        "a model format that can carry code or reach other files, which aigate does not analyse yet (ONNX, Keras, HDF5, TensorFlow, TensorRT, Core ML, OpenVINO, PaddlePaddle, MXNet, ExecuTorch, MLflow, …)",
+        "check the file with its framework's own tools before loading it, or allow this rule for the path in [rules] once you have";
+    EXECUTABLE_FILE = "executable-file", High,
+        "native code (an ELF, PE or Mach-O executable or shared library, a llamafile) among model or data files",
+        "no model needs to ship native code; a custom-op library or a binary here runs with your rights: remove it, or build it from source you trust";
+    SCRIPT_FILE = "script-file", Medium,
+        "a script or compiled bytecode (Python, shell, PowerShell, batch, notebook, #! file) among model or data files",
+        "loaders and READMEs run these (trust_remote_code, setup steps); read it before anything runs it, or keep code out of model folders";
     WALK_LINK_NOT_FOLLOWED = "walk-link-not-followed", Medium,
         "a link inside the scanned tree leads to a folder outside it, so its content was not analysed",
         "scan the folder it leads to, or replace the link with the files; a model folder has no reason to link out";

@@ -10,6 +10,7 @@ pub(crate) mod chat_template;
 pub(crate) mod compressed;
 pub(crate) mod gguf;
 pub(crate) mod npy;
+pub(crate) mod other;
 pub(crate) mod pickle;
 pub(crate) mod safetensors;
 pub(crate) mod tar;
