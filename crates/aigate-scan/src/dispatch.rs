@@ -61,6 +61,11 @@ impl<'s> Cx<'s> {
         }
     }
 
+    /// The judge of globals (pickle globals, Keras modules, config targets).
+    pub(crate) fn globals(&self) -> &crate::GlobalPolicy {
+        &self.scanner.globals
+    }
+
     pub(crate) fn limits(&self) -> &ScanLimits {
         &self.scanner.limits
     }
@@ -165,7 +170,13 @@ impl<'s> Cx<'s> {
 
     /// Reports what a file no reader claimed is, when it is more than data (fail closed: a
     /// model format aigate cannot read, native code, a script); records data as read.
-    fn unclaimed(&mut self, blob: &Blob<'_>, loc: &Location, head: &[u8], hint: NameHint) {
+    pub(crate) fn unclaimed(
+        &mut self,
+        blob: &Blob<'_>,
+        loc: &Location,
+        head: &[u8],
+        hint: NameHint,
+    ) {
         if hint == NameHint::RawData {
             return;
         }

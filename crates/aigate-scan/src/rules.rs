@@ -75,6 +75,21 @@ aigate_report::rules! {
     TEMPLATE_MALFORMED = "template-malformed", Medium,
         "a chat template cannot be tokenised to its end (an unclosed block, string or comment), so it was not fully analysed",
         "fix or replace the template; loaders that render it may read it differently";
+    KERAS_LAMBDA = "keras-lambda", Critical,
+        "a Keras model holds a Lambda layer or __lambda__ object: marshalled Python bytecode that runs when the model loads with safe_mode off",
+        "do not load it with safe_mode=False or enable_unsafe_deserialization(); rebuild the layer in code you trust and re-save";
+    KERAS_UNSAFE_OBJECT = "keras-unsafe-object", Critical,
+        "a Keras configuration resolves an object that runs code or reads files when the model loads: a dangerous module or function (CVE-2025-1550), TFSMLayer (CVE-2026-1462), a file-fetching gadget",
+        "do not load the model; get it from its publisher again";
+    KERAS_EXTERNAL_REFERENCE = "keras-external-reference", High,
+        "a Keras layer reads a file or URL named in its configuration at load time (a lookup vocabulary given as a path, CVE-2025-12058)",
+        "a saved model carries its vocabulary inline; find out why this one points elsewhere before loading it";
+    KERAS_CUSTOM_OBJECT = "keras-custom-object", Medium,
+        "a Keras configuration names an object outside Keras: loading imports its module, or needs code the loading process registers",
+        "if the module is your own and you trust it, allow it under [scan] allow; otherwise find out what it is";
+    KERAS_MALFORMED = "keras-malformed", Medium,
+        "a Keras archive's config.json cannot be read, so what the model loads is unknown",
+        "re-save the model with model.save(\"model.keras\")";
     TAR_MALFORMED = "tar-malformed", Medium,
         "a tar archive's structure is broken, so some members could not be read",
         "re-create the archive; members that could be read were scanned";

@@ -9,6 +9,7 @@
 pub(crate) mod chat_template;
 pub(crate) mod compressed;
 pub(crate) mod gguf;
+pub(crate) mod keras;
 pub(crate) mod npy;
 pub(crate) mod other;
 pub(crate) mod pickle;
@@ -44,6 +45,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &pickle::TorchLegacy,
     &pickle::Pickle,
     &chat_template::ChatTemplate,
+    &keras::KerasConfig,
     &tar::Tar,
     &safetensors::Safetensors,
     &pickle::HeaderlessPickle,
@@ -110,6 +112,8 @@ pub(crate) enum NameHint {
     ChatTemplateJson,
     /// A Hugging Face `chat_template.jinja`.
     ChatTemplateText,
+    /// The `config.json` of a Keras archive.
+    KerasConfig,
     /// Nothing to go by.
     None,
 }

@@ -82,7 +82,11 @@ impl FormatScanner for HeaderlessPickle {
             reach: Reach::Loaded,
             claim,
         };
-        cx.pickle(input.blob, input.loc, &read).map(drop)
+        // Text that is no pickle after all is whatever else its name and content say.
+        if cx.pickle(input.blob, input.loc, &read)?.is_none() {
+            cx.unclaimed(input.blob, input.loc, input.head, input.hint);
+        }
+        Ok(())
     }
 }
 

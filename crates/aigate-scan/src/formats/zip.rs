@@ -90,11 +90,30 @@ const FLAVOURS: &[Flavour] = &[
         member_hint: torch_member_hint,
     },
     Flavour {
+        name: "keras",
+        claims: |entries| {
+            entries.iter().any(|e| e.name == "config.json")
+                && entries
+                    .iter()
+                    .any(|e| e.name == "metadata.json" || e.name.starts_with("model.weights."))
+        },
+        member_hint: keras_member_hint,
+    },
+    Flavour {
         name: "numpy-npz",
         claims: |entries| entries.iter().any(|e| e.name.ends_with(".npy")),
         member_hint: |_| None,
     },
 ];
+
+/// A Keras archive's configuration is what loading deserialises; its weights are arrays.
+fn keras_member_hint(entry: &Entry) -> Option<NameHint> {
+    match entry.name.as_str() {
+        "config.json" => Some(NameHint::KerasConfig),
+        name if name.starts_with("model.weights.") => Some(NameHint::RawData),
+        _ => None,
+    }
+}
 
 /// A PyTorch checkpoint's `ARCHIVE/data/KEY` members are raw storages.
 fn torch_member_hint(entry: &Entry) -> Option<NameHint> {
