@@ -285,6 +285,12 @@ impl<'s> Cx<'s> {
                 })
                 .collect();
         }
+        let mut analysis = analysis;
+        if read.reach == Reach::TorchScript {
+            analysis
+                .globals
+                .retain(|g| !formats::torchscript::resolves(&g.module, &g.name));
+        }
         pickle_findings(
             &analysis,
             loc,

@@ -16,6 +16,9 @@ pub(crate) enum Reach {
     Embedded,
     /// It sits where loaders expect raw data: reported only if it has code paths.
     RawData,
+    /// PyTorch's C++ unpickler reads it (a TorchScript archive): TorchScript's own types are
+    /// resolved without Python.
+    TorchScript,
 }
 
 /// Appends the findings of `analysis` at `loc`.

@@ -90,6 +90,9 @@ aigate_report::rules! {
     KERAS_MALFORMED = "keras-malformed", Medium,
         "a Keras archive's config.json cannot be read, so what the model loads is unknown",
         "re-save the model with model.save(\"model.keras\")";
+    TORCHSCRIPT_CUSTOM_OP = "torchscript-custom-op", Medium,
+        "a TorchScript model calls custom operators or classes (torch.ops.NS, torch.classes.NS outside PyTorch's own) that only a native library loaded by the loading process provides",
+        "find out which library provides them before loading it: loading one runs its native code";
     TAR_MALFORMED = "tar-malformed", Medium,
         "a tar archive's structure is broken, so some members could not be read",
         "re-create the archive; members that could be read were scanned";

@@ -15,6 +15,7 @@ pub(crate) mod other;
 pub(crate) mod pickle;
 pub(crate) mod safetensors;
 pub(crate) mod tar;
+pub(crate) mod torchscript;
 pub(crate) mod zip;
 
 use std::io;
@@ -46,6 +47,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &pickle::Pickle,
     &chat_template::ChatTemplate,
     &keras::KerasConfig,
+    &torchscript::TorchScriptCode,
     &tar::Tar,
     &safetensors::Safetensors,
     &pickle::HeaderlessPickle,
@@ -114,6 +116,10 @@ pub(crate) enum NameHint {
     ChatTemplateText,
     /// The `config.json` of a Keras archive.
     KerasConfig,
+    /// A pickle of a TorchScript archive, which PyTorch's C++ unpickler reads.
+    TorchScriptPickle,
+    /// A compiled source of a TorchScript archive's `code/` folder.
+    TorchScriptCode,
     /// Nothing to go by.
     None,
 }
@@ -159,6 +165,7 @@ impl NameHint {
     pub(crate) fn reach(self) -> Reach {
         match self {
             NameHint::RawData => Reach::RawData,
+            NameHint::TorchScriptPickle => Reach::TorchScript,
             _ => Reach::Loaded,
         }
     }

@@ -85,6 +85,18 @@ struct Flavour {
 /// Zip flavours, most specific first; an archive none claims is a plain `zip`.
 const FLAVOURS: &[Flavour] = &[
     Flavour {
+        name: "torchscript",
+        // torch.load's own test (`_is_torchscript_zip`): a `constants.pkl` record.
+        claims: |entries| {
+            entries.iter().any(|e| {
+                e.name
+                    .split_once('/')
+                    .is_some_and(|(_, rest)| rest == "constants.pkl")
+            })
+        },
+        member_hint: torchscript_member_hint,
+    },
+    Flavour {
         name: "pytorch-zip",
         claims: |entries| entries.iter().any(|e| e.name.ends_with("data.pkl")),
         member_hint: torch_member_hint,
@@ -105,6 +117,19 @@ const FLAVOURS: &[Flavour] = &[
         member_hint: |_| None,
     },
 ];
+
+/// A TorchScript archive's pickles go to the C++ unpickler, its `code/` holds compiled
+/// sources, and its `data/` raw storages.
+fn torchscript_member_hint(entry: &Entry) -> Option<NameHint> {
+    let (_, rest) = entry.name.split_once('/')?;
+    if rest.ends_with(".pkl") || rest.ends_with(".debug_pkl") {
+        Some(NameHint::TorchScriptPickle)
+    } else if rest.starts_with("code/") && rest.ends_with(".py") {
+        Some(NameHint::TorchScriptCode)
+    } else {
+        torch_member_hint(entry)
+    }
+}
 
 /// A Keras archive's configuration is what loading deserialises; its weights are arrays.
 fn keras_member_hint(entry: &Entry) -> Option<NameHint> {
