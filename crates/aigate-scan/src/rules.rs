@@ -93,6 +93,9 @@ aigate_report::rules! {
     TORCHSCRIPT_CUSTOM_OP = "torchscript-custom-op", Medium,
         "a TorchScript model calls custom operators or classes (torch.ops.NS, torch.classes.NS outside PyTorch's own) that only a native library loaded by the loading process provides",
         "find out which library provides them before loading it: loading one runs its native code";
+    HF_REMOTE_CODE = "hf-remote-code", High,
+        "a Hugging Face configuration maps classes to modules shipped with the model (auto_map, custom_pipelines): trust_remote_code=True imports and runs them",
+        "read the modules before loading with trust_remote_code=True, and pin the revision you read; prefer a model that transformers supports natively";
     TAR_MALFORMED = "tar-malformed", Medium,
         "a tar archive's structure is broken, so some members could not be read",
         "re-create the archive; members that could be read were scanned";

@@ -54,6 +54,7 @@ impl FormatScanner for ChatTemplate {
             }
         };
         cx.scanned(loc, self.name(), self.version(), bytes.len() as u64);
+        crate::formats::hf::remote_code(cx, loc, &json);
         match json.get("chat_template") {
             None | Some(serde_json::Value::Null) => {}
             Some(serde_json::Value::String(template)) => {

@@ -9,6 +9,7 @@
 pub(crate) mod chat_template;
 pub(crate) mod compressed;
 pub(crate) mod gguf;
+pub(crate) mod hf;
 pub(crate) mod keras;
 pub(crate) mod npy;
 pub(crate) mod other;
@@ -47,6 +48,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &pickle::Pickle,
     &chat_template::ChatTemplate,
     &keras::KerasConfig,
+    &hf::HfConfig,
     &torchscript::TorchScriptCode,
     &tar::Tar,
     &safetensors::Safetensors,
@@ -116,6 +118,8 @@ pub(crate) enum NameHint {
     ChatTemplateText,
     /// The `config.json` of a Keras archive.
     KerasConfig,
+    /// A Hugging Face `config.json` or other `*_config.json`, which may map classes to code.
+    HfConfig,
     /// A pickle of a TorchScript archive, which PyTorch's C++ unpickler reads.
     TorchScriptPickle,
     /// A compiled source of a TorchScript archive's `code/` folder.
@@ -140,6 +144,8 @@ impl NameHint {
         match base.as_str() {
             "tokenizer_config.json" | "chat_template.json" => return NameHint::ChatTemplateJson,
             "chat_template.jinja" => return NameHint::ChatTemplateText,
+            "config.json" | "model_index.json" => return NameHint::HfConfig,
+            name if name.ends_with("_config.json") => return NameHint::HfConfig,
             _ => {}
         }
         let mut parts = base.rsplit('.');
