@@ -105,9 +105,6 @@ aigate_report::rules! {
     COMPRESSION_CORRUPT = "compression-corrupt", Medium,
         "a compressed stream cannot be decoded to its end",
         "findings before the error still apply; fetch the file again";
-    COMPRESSION_UNSUPPORTED = "compression-unsupported", Medium,
-        "a stream is compressed with a codec aigate does not decode (zstd, …), so it was not analysed",
-        "re-save it uncompressed or with zlib, gzip, bz2, xz, lzma or lz4";
     CONTAINER_BUDGET_EXCEEDED = "container-budget-exceeded", Medium,
         "a container exceeds a limit (nesting depth, members, decoded size); the rest was not analysed",
         "real artefacts stay far below these limits; inspect the file";

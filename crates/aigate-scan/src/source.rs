@@ -24,6 +24,7 @@ pub(crate) enum Codec {
     Xz,
     Lzma,
     Lz4,
+    Zstd,
 }
 
 impl Codec {
@@ -36,6 +37,7 @@ impl Codec {
             Codec::Xz => "xz",
             Codec::Lzma => "lzma",
             Codec::Lz4 => "lz4",
+            Codec::Zstd => "zstd",
         }
     }
 }
@@ -243,6 +245,12 @@ impl<'a> Blob<'a> {
                     Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
                     Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(raw)),
                     Codec::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(raw)),
+                    // One frame, with a window of at most 128 MiB (ruzstd's default bound).
+                    Codec::Zstd => {
+                        Box::new(ruzstd::decoding::StreamingDecoder::new(raw).map_err(|err| {
+                            io::Error::new(io::ErrorKind::InvalidData, err.to_string())
+                        })?)
+                    }
                     Codec::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(
                         raw,
                         true,

@@ -1,14 +1,14 @@
-//! Compressed streams (gzip, bz2, xz, lzma, lz4, zlib, and joblib 0.9's `ZF` zlib files): the
-//! decoded content goes back to the dispatcher, one step deeper, bounded per stream and by the
-//! file's budget. zstd is recognised and reported as not decoded.
+//! Compressed streams (gzip, bz2, xz, lzma, lz4, zstd, zlib, and joblib 0.9's `ZF` zlib files):
+//! the decoded content goes back to the dispatcher, one step deeper, bounded per stream and by
+//! the file's budget.
 
 use std::io;
 
-use aigate_report::{Finding, Rule};
+use aigate_report::Rule;
 
 use crate::dispatch::Cx;
 use crate::formats::{FormatScanner, Input, Sniff};
-use crate::rules::{COMPRESSION_CORRUPT, COMPRESSION_UNSUPPORTED};
+use crate::rules::COMPRESSION_CORRUPT;
 use crate::source::Codec;
 
 /// A compressed stream aigate decodes.
@@ -109,34 +109,9 @@ impl FormatScanner for JoblibZfile {
     }
 }
 
-/// zstd, which aigate does not decode yet.
-pub(crate) struct Zstd;
-
-pub(crate) const ZSTD: Zstd = Zstd;
-
-impl FormatScanner for Zstd {
-    fn name(&self) -> &'static str {
-        "zstd"
-    }
-
-    fn magics(&self) -> &'static [&'static [u8]] {
-        &[b"\x28\xb5\x2f\xfd"]
-    }
-
-    fn sniff(&self, input: &Sniff<'_>) -> bool {
-        input.head.starts_with(b"\x28\xb5\x2f\xfd")
-    }
-
-    fn malformed_rule(&self) -> &'static Rule {
-        &COMPRESSION_UNSUPPORTED
-    }
-
-    fn scan(&self, cx: &mut Cx<'_>, input: &Input<'_>) -> io::Result<()> {
-        cx.finding(Finding::new(
-            &COMPRESSION_UNSUPPORTED,
-            "compressed with zstd, which aigate does not decode; its content was not analysed",
-            input.loc.clone(),
-        ));
-        Ok(())
-    }
-}
+/// zstd (one frame; windows up to 128 MiB).
+pub(crate) const ZSTD: Compressed = Compressed {
+    codec: Codec::Zstd,
+    magics: &[b"\x28\xb5\x2f\xfd"],
+    sniff: |h| h.starts_with(b"\x28\xb5\x2f\xfd"),
+};

@@ -538,6 +538,7 @@ fn member(
         0 => None,
         8 => Some(Codec::Deflate),
         12 => Some(Codec::Bzip2),
+        93 => Some(Codec::Zstd),
         other => {
             cx.finding(
                 Finding::new(
