@@ -70,6 +70,27 @@ pub enum Command {
     /// then re-hashes the model: a missing, extra or changed file is a finding. Exit status: 0
     /// when the model is exactly what was signed, 1 when it is not, 2 on errors.
     VerifySig(VerifySigArgs),
+    /// Trust an aigate.toml to relax checks ([scan] allow, a higher fail-on, [rules] allow/warn).
+    ///
+    /// An aigate.toml found beside the files (one that came with a download, say) relaxes
+    /// nothing until it is trusted: its absolute path and SHA-256 are recorded in the user's
+    /// configuration folder (AIGATE_CONFIG_DIR, else ~/.config/aigate), as `direnv allow` does.
+    /// Editing the file withdraws the trust. A configuration named with --config is trusted.
+    Trust(TrustArgs),
+}
+
+/// `aigate trust`.
+#[derive(Debug, clap::Args)]
+pub struct TrustArgs {
+    /// The configuration [default: the nearest aigate.toml].
+    #[arg(value_name = "CONFIG")]
+    pub path: Option<PathBuf>,
+    /// Withdraw the trust instead.
+    #[arg(long, conflicts_with = "list")]
+    pub revoke: bool,
+    /// List every trusted configuration, and whether it is still as it was trusted.
+    #[arg(long)]
+    pub list: bool,
 }
 
 /// `aigate keygen`.

@@ -60,6 +60,30 @@ pub struct TrustSection {
 pub const LOCK_SIGNATURE: &str = "aigate.lock.sig";
 
 impl Config {
+    /// Drops every setting that relaxes a check (`[scan] allow`, a `[scan] fail-on` above
+    /// `threshold`, `[rules]` set to `allow` or `warn`), for a configuration the user has not
+    /// trusted; returns what was dropped, as the file spells it.
+    pub fn strip_relaxations(&mut self, threshold: Severity) -> Vec<String> {
+        let mut dropped = Vec::new();
+        if !self.scan.allow.is_empty() {
+            dropped.push(format!("[scan] allow = {:?}", self.scan.allow));
+            self.scan.allow.clear();
+        }
+        if let Some(fail_on) = self.scan.fail_on.filter(|f| f.0 > threshold) {
+            dropped.push(format!("[scan] fail-on = \"{}\"", fail_on.0));
+            self.scan.fail_on = None;
+        }
+        self.rules.retain(|id, level| {
+            let level = level.get_ref().0;
+            if level == Level::Deny {
+                return true;
+            }
+            dropped.push(format!("[rules] \"{id}\" = \"{level}\""));
+            false
+        });
+        dropped
+    }
+
     /// Models then datasets, as declared.
     pub fn artifacts(&self) -> Vec<(Kind, &ArtifactDecl)> {
         self.model

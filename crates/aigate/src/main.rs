@@ -17,6 +17,7 @@ mod render;
 mod settings;
 mod signatures;
 mod sources;
+mod trust;
 
 use std::process::ExitCode;
 
@@ -66,32 +67,42 @@ static QUIET_HUMAN: OutputArgs = OutputArgs {
     quiet: true,
 };
 
+/// Says, for people, which configuration a run uses and whether it may relax checks.
+fn announced(settings: Settings, output: &OutputArgs) -> Settings {
+    if output.format == cli::Format::Human && !output.quiet {
+        output::note(&settings.describe());
+    }
+    settings
+}
+
 fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
     let config = cli.config.as_deref();
+    let project = |output: &OutputArgs| Settings::project(config).map(|s| announced(s, output));
     Ok(match &cli.command {
         Command::Scan(args) => (
-            commands::scan::run(args, &Settings::optional(config)?)?,
+            commands::scan::run(args, &announced(Settings::optional(config)?, &args.output))?,
             &args.output,
         ),
         Command::Lock(args) => (
-            commands::lock::run(args, &Settings::project(config)?)?,
+            commands::lock::run(args, &project(&args.output)?)?,
             &args.output,
         ),
         Command::Approve(args) => (
-            commands::approve::run(args, &Settings::project(config)?)?,
+            commands::approve::run(args, &project(&args.output)?)?,
             &args.output,
         ),
         Command::Verify(args) => (
-            commands::verify::run(args, &Settings::project(config)?)?,
+            commands::verify::run(args, &project(&args.output)?)?,
             &args.output,
         ),
         Command::Fetch(args) => (
-            commands::fetch::run(args, &Settings::project(config)?)?,
+            commands::fetch::run(args, &project(&args.output)?)?,
             &args.output,
         ),
         Command::Keygen(args) => (commands::sign::keygen(args)?, &QUIET_HUMAN),
         Command::Sign(args) => (commands::sign::sign(args, config)?, &args.output),
         Command::VerifySig(args) => (commands::sign::verify_sig(args)?, &args.output),
+        Command::Trust(args) => (commands::trust::run(args)?, &QUIET_HUMAN),
     })
 }
 

@@ -9,6 +9,9 @@ aigate_report::rules! {
     CONFIG_UNUSED_ENTRY = "config-unused-entry", Low,
         "an entry of aigate.toml matched nothing in this run",
         "remove the entry if it is stale; it is reported so that settings cannot outlive their reason unnoticed";
+    CONFIG_NOT_TRUSTED = "config-not-trusted", Low,
+        "the aigate.toml found beside the files is not trusted, so its settings that relax checks ([scan] allow, a higher [scan] fail-on, [rules] allow or warn) were ignored",
+        "a downloaded model cannot configure its own scan; if the configuration is yours, run `aigate trust` once (editing it withdraws the trust), or name it with --config";
     CONFIG_NO_ARTIFACTS = "config-no-artifacts", Low,
         "aigate.toml declares no model or dataset, so there is nothing to pin or verify",
         "declare what the project uses with [[model]] and [[dataset]] entries (name, path)";

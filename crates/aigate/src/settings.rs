@@ -14,14 +14,29 @@ use aigate_scan::{ScanLimits, ScanOptions, Scanner};
 
 use crate::config::{self, Config};
 use crate::failure::Failure;
-use crate::registry::CONFIG_UNUSED_ENTRY;
+use crate::registry::{CONFIG_NOT_TRUSTED, CONFIG_UNUSED_ENTRY};
 
 /// The threshold of `scan`, `lock` and `fetch` when neither a flag nor `[scan] fail-on` sets it.
 pub const DEFAULT_SCAN_THRESHOLD: Severity = Severity::Medium;
 
+/// Whether a configuration may relax checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigTrust {
+    /// There is no configuration.
+    NoConfig,
+    /// Named with `--config`.
+    Named,
+    /// Recorded by `aigate trust` as it is now.
+    Recorded,
+    /// Found by discovery and not trusted: these relaxing settings were ignored.
+    Untrusted(Vec<String>),
+}
+
 /// Which configuration a run uses, and where it came from.
 #[derive(Debug)]
 pub struct Settings {
+    /// Whether its relaxing settings apply.
+    pub trust: ConfigTrust,
     /// The parsed configuration (empty when there is none).
     pub config: Config,
     /// The file it was read from.
@@ -42,8 +57,9 @@ impl Settings {
                 .and_then(|dir| config::discover(&dir)),
         };
         match path {
-            Some(path) => Settings::from_file(path),
+            Some(path) => Settings::from_file(path, explicit.is_some()),
             None => Ok(Settings {
+                trust: ConfigTrust::NoConfig,
                 config: Config::default(),
                 config_path: None,
                 config_text: String::new(),
@@ -54,6 +70,7 @@ impl Settings {
 
     /// The project named by `--config`, or found from the current directory up; it must exist.
     pub fn project(explicit: Option<&Path>) -> Result<Settings> {
+        let named = explicit.is_some();
         let path = match explicit {
             Some(path) => path.to_path_buf(),
             None => {
@@ -68,17 +85,28 @@ impl Settings {
                 })?
             }
         };
-        Settings::from_file(path)
+        Settings::from_file(path, named)
     }
 
-    fn from_file(path: PathBuf) -> Result<Settings> {
-        let (config, config_text) = config::load(&path)?;
+    fn from_file(path: PathBuf, named: bool) -> Result<Settings> {
+        let (mut config, config_text) = config::load(&path)?;
+        let trust = if named {
+            ConfigTrust::Named
+        } else if crate::trust::Store::load()?.trusts(&path, &config_text) {
+            ConfigTrust::Recorded
+        } else {
+            match config.strip_relaxations(DEFAULT_SCAN_THRESHOLD) {
+                dropped if dropped.is_empty() => ConfigTrust::Untrusted(Vec::new()),
+                dropped => ConfigTrust::Untrusted(dropped),
+            }
+        };
         let root = path
             .parent()
             .map(Path::to_path_buf)
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
         Ok(Settings {
+            trust,
             config,
             config_path: Some(path),
             config_text,
@@ -105,9 +133,34 @@ impl Settings {
             .with_options(options))
     }
 
+    /// Which configuration this run uses and whether it may relax checks, for people.
+    pub fn describe(&self) -> String {
+        let path = self
+            .config_path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        match &self.trust {
+            ConfigTrust::NoConfig => "configuration: none (built-in defaults)".to_owned(),
+            ConfigTrust::Named => format!("configuration: {path} (named with --config)"),
+            ConfigTrust::Recorded => format!("configuration: {path} (trusted)"),
+            ConfigTrust::Untrusted(dropped) if dropped.is_empty() => {
+                format!("configuration: {path} (not trusted; it relaxes nothing)")
+            }
+            ConfigTrust::Untrusted(dropped) => format!(
+                "configuration: {path} (not trusted, so these settings were ignored: {}; run `aigate trust {path}` if it is yours)",
+                dropped.join(", ")
+            ),
+        }
+    }
+
     /// The levels `[rules]` gives rule ids.
     pub fn rule_levels(&self) -> RuleLevels {
         RuleLevels {
+            untrusted: match &self.trust {
+                ConfigTrust::Untrusted(dropped) => dropped.clone(),
+                _ => Vec::new(),
+            },
             levels: self
                 .config
                 .rules
@@ -152,6 +205,8 @@ pub fn now_rfc3339() -> String {
 pub struct RuleLevels {
     levels: BTreeMap<String, Level>,
     config: String,
+    /// Relaxing settings ignored because the configuration is not trusted.
+    untrusted: Vec<String>,
 }
 
 impl RuleLevels {
@@ -197,6 +252,23 @@ impl RuleLevels {
             finding.level = Some(Level::Warn);
             report.finding(finding);
         }
+        if !self.untrusted.is_empty() {
+            report.finding(
+                Finding::new(
+                    &CONFIG_NOT_TRUSTED,
+                    format!(
+                        "{} is not trusted, so its relaxing settings were ignored: {}",
+                        self.config,
+                        self.untrusted.join(", ")
+                    ),
+                    Location::file(self.config.clone()),
+                )
+                .with_hint(format!(
+                    "if the configuration is yours, run `aigate trust {}` (or name it with --config)",
+                    self.config
+                )),
+            );
+        }
     }
 }
 
@@ -209,6 +281,7 @@ mod tests {
         RuleLevels {
             levels: pairs.iter().map(|(i, l)| (i.to_string(), *l)).collect(),
             config: "aigate.toml".into(),
+            untrusted: Vec::new(),
         }
     }
 

@@ -51,6 +51,7 @@ fn help() {
         "verify_sig_help",
         stdout(&aigate(&["verify-sig", "--help"]))
     );
+    insta::assert_snapshot!("trust_help", stdout(&aigate(&["trust", "--help"])));
 }
 
 #[test]

@@ -14,6 +14,8 @@ fn repo() -> PathBuf {
 
 struct Project {
     dir: tempfile::TempDir,
+    /// The user's configuration folder (AIGATE_CONFIG_DIR), where `aigate trust` records trust.
+    user: tempfile::TempDir,
 }
 
 impl Project {
@@ -39,7 +41,10 @@ impl Project {
              [[dataset]]\nname = \"tickets\"\npath = \"data/tickets.csv\"\nowner = \"data-eng\"\n",
         )
         .unwrap();
-        Project { dir }
+        Project {
+            dir,
+            user: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn root(&self) -> &Path {
@@ -50,6 +55,7 @@ impl Project {
         Command::new(env!("CARGO_BIN_EXE_aigate"))
             .current_dir(self.root())
             .env("SOURCE_DATE_EPOCH", "1795305600")
+            .env("AIGATE_CONFIG_DIR", self.user.path())
             .args(args)
             .output()
             .unwrap()
@@ -346,6 +352,7 @@ fn verify_reports_an_unreadable_artifact_and_checks_the_rest() {
         ),
     )
     .unwrap();
+    assert_eq!(p.run(&["trust"]).status.code(), Some(0));
     let lock = p.lock_text();
     fs::write(
         p.root().join("aigate.lock"),
@@ -419,6 +426,84 @@ fn stderr(out: &Output) -> String {
 }
 
 #[test]
+fn a_configuration_found_beside_the_files_relaxes_nothing_until_trusted() {
+    let p = Project::new();
+    write(
+        &p,
+        "models/sentiment/layer.pkl",
+        b"\x80\x02cmypkg.layers\nWeird\n)\x81}b.",
+    );
+    // The download's own configuration tries to clear its payload three ways.
+    let toml = fs::read_to_string(p.root().join("aigate.toml")).unwrap();
+    let relaxing = format!(
+        "[scan]\nallow = [\"mypkg.*\"]\nfail-on = \"critical\"\n\n[rules]\n\"pickle-unknown-global\" = \"warn\"\n\n{toml}"
+    );
+    fs::write(p.root().join("aigate.toml"), &relaxing).unwrap();
+    let scan = || {
+        let out = p.run(&["scan", "--format", "json", "models"]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut rules: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_owned())
+            .collect();
+        rules.sort();
+        (out.status.code(), rules)
+    };
+    assert_eq!(
+        scan(),
+        (
+            Some(1),
+            vec![
+                "config-not-trusted".to_owned(),
+                "pickle-unknown-global".to_owned()
+            ]
+        )
+    );
+    let human = p.run(&["scan", "models"]);
+    assert!(
+        stderr(&human).contains("not trusted") && stderr(&human).contains("aigate trust"),
+        "{}",
+        stderr(&human)
+    );
+    assert_eq!(p.run(&["trust"]).status.code(), Some(0));
+    // Trusted, allow clears the class (and the [rules] entry then matches nothing).
+    assert_eq!(scan(), (Some(0), vec!["config-unused-entry".to_owned()]));
+    assert!(stderr(&p.run(&["scan", "models"])).contains("(trusted)"));
+    // Editing the file withdraws the trust; naming it with --config trusts it.
+    fs::write(
+        p.root().join("aigate.toml"),
+        format!("{relaxing}\n# edited\n"),
+    )
+    .unwrap();
+    assert_eq!(scan().0, Some(1));
+    let named = p.run(&["--config", "aigate.toml", "scan", "models"]);
+    assert_eq!(named.status.code(), Some(0), "{}", stderr(&named));
+    assert_eq!(p.run(&["trust"]).status.code(), Some(0));
+    assert_eq!(scan().0, Some(0));
+    let list = p.run(&["trust", "--list"]);
+    assert!(
+        stderr(&list).contains("(trusted, since"),
+        "{}",
+        stderr(&list)
+    );
+    assert_eq!(p.run(&["trust", "--revoke"]).status.code(), Some(0));
+    assert_eq!(scan().0, Some(1));
+    // Stricter settings apply from an untrusted configuration.
+    fs::write(
+        p.root().join("aigate.toml"),
+        format!("[scan]\ndeny = [\"mypkg.*\"]\n\n{toml}"),
+    )
+    .unwrap();
+    let out = p.run(&["scan", "--format", "json", "models"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("pickle-unsafe-global"),
+        "deny applies untrusted"
+    );
+}
+
+#[test]
 fn an_approval_does_not_survive_a_worse_verdict() {
     let p = Project::new();
     // A pickle calling a class that is allowed now and denied later.
@@ -431,6 +516,7 @@ fn an_approval_does_not_survive_a_worse_verdict() {
         with_scan("allow = [\"mypkg.layers.*\"]"),
     )
     .unwrap();
+    assert_eq!(p.run(&["trust"]).status.code(), Some(0));
     p.lock_and_approve_all();
     assert_eq!(p.verify_rules(), (0, vec![]));
     fs::write(

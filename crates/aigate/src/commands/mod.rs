@@ -5,4 +5,5 @@ pub mod fetch;
 pub mod lock;
 pub mod scan;
 pub mod sign;
+pub mod trust;
 pub mod verify;
