@@ -1,6 +1,6 @@
-//! The readers of model formats beside pickles (GGUF, safetensors, Hugging Face chat-template
-//! files and the Jinja2 analysis behind them) on arbitrary bytes, under the names that select
-//! them.
+//! The readers of model formats beside pickles (GGUF, ONNX, safetensors, Hugging Face
+//! configurations and chat-template files, and the Jinja2 analysis behind them) on arbitrary
+//! bytes, under the names that select them.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,7 +12,13 @@ fuzz_target!(|data: &[u8]| {
         ..aigate_scan::ScanLimits::default()
     };
     let Ok(scanner) = aigate_scan::Scanner::new(&[], &[], limits) else { return };
-    for name in ["model.gguf", "tokenizer_config.json", "chat_template.jinja"] {
+    for name in [
+        "model.gguf",
+        "model.onnx",
+        "config.json",
+        "tokenizer_config.json",
+        "chat_template.jinja",
+    ] {
         let _ = scanner.scan_bytes(data, name);
     }
 });

@@ -96,6 +96,15 @@ aigate_report::rules! {
     HF_REMOTE_CODE = "hf-remote-code", High,
         "a Hugging Face configuration maps classes to modules shipped with the model (auto_map, custom_pipelines): trust_remote_code=True imports and runs them",
         "read the modules before loading with trust_remote_code=True, and pin the revision you read; prefer a model that transformers supports natively";
+    ONNX_EXTERNAL_DATA = "onnx-external-data", High,
+        "an ONNX tensor's external data leads outside the model's folder (an absolute path, .., a link out) or its entry has keys the format does not define",
+        "loading reads whatever file that names (CVE-2026-27489, CVE-2026-34445); keep external data beside the model, or re-save it with onnx.save_model(..., save_as_external_data=True)";
+    ONNX_CUSTOM_OP = "onnx-custom-op", Medium,
+        "an ONNX model uses operators from a domain no ONNX runtime ships, which only a custom-op library (native code) registered by the loading process provides",
+        "find out which library provides the domain before registering it: it runs with your rights";
+    ONNX_MALFORMED = "onnx-malformed", Medium,
+        "a file named .onnx is not a protobuf ModelProto aigate can read (a field runs past its message, an invalid wire type, nesting too deep)",
+        "onnx.checker refuses it and runtimes may read it differently; fetch it again";
     TAR_MALFORMED = "tar-malformed", Medium,
         "a tar archive's structure is broken, so some members could not be read",
         "re-create the archive; members that could be read were scanned";
@@ -112,7 +121,7 @@ aigate_report::rules! {
         "a file named like a pickle, PyTorch or joblib file holds no format aigate recognises",
         "loaders may still read it (with a compressor registered at run time, say); find out what it is before loading it";
     FORMAT_NOT_ANALYSED = "format-not-analysed", Medium,
-        "a model format that can carry code or reach other files, which aigate does not analyse yet (ONNX, Keras, HDF5, TensorFlow, TensorRT, Core ML, OpenVINO, PaddlePaddle, MXNet, ExecuTorch, MLflow, …)",
+        "a model format that can carry code or reach other files, which aigate does not analyse yet (ONNX Runtime .ort, Keras HDF5, TensorFlow, TensorRT, Core ML, OpenVINO, PaddlePaddle, MXNet, ExecuTorch, MLflow, …)",
         "check the file with its framework's own tools before loading it, or allow this rule for the path in [rules] once you have";
     EXECUTABLE_FILE = "executable-file", High,
         "native code (an ELF, PE or Mach-O executable or shared library, a llamafile) among model or data files",

@@ -12,6 +12,7 @@ pub(crate) mod gguf;
 pub(crate) mod hf;
 pub(crate) mod keras;
 pub(crate) mod npy;
+pub(crate) mod onnx;
 pub(crate) mod other;
 pub(crate) mod pickle;
 pub(crate) mod safetensors;
@@ -49,6 +50,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &chat_template::ChatTemplate,
     &keras::KerasConfig,
     &hf::HfConfig,
+    &onnx::Onnx,
     &torchscript::TorchScriptCode,
     &tar::Tar,
     &safetensors::Safetensors,
@@ -120,6 +122,8 @@ pub(crate) enum NameHint {
     KerasConfig,
     /// A Hugging Face `config.json` or other `*_config.json`, which may map classes to code.
     HfConfig,
+    /// Named `.onnx`: ONNX has no magic number.
+    Onnx,
     /// A pickle of a TorchScript archive, which PyTorch's C++ unpickler reads.
     TorchScriptPickle,
     /// A compiled source of a TorchScript archive's `code/` folder.
@@ -160,6 +164,9 @@ impl NameHint {
         } else {
             ext
         };
+        if ext == "onnx" {
+            return NameHint::Onnx;
+        }
         if PICKLE_EXTENSIONS.contains(&ext) {
             NameHint::Pickle
         } else {

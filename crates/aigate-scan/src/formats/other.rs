@@ -18,7 +18,6 @@ pub(crate) enum Unclaimed {
 
 /// Model formats by extension (some have no magic number), with what they are.
 const NOT_ANALYSED: &[(&str, &str)] = &[
-    ("onnx", "ONNX model"),
     ("ort", "ONNX Runtime model"),
     ("keras", "Keras model"),
     ("h5", "Keras/TensorFlow HDF5 model"),
@@ -211,7 +210,7 @@ mod tests {
             Unclaimed::Script(_)
         ));
         assert!(matches!(
-            classify(b"\x08\x07", "model.onnx"),
+            classify(b"\x08\x07", "model.ort"),
             Unclaimed::NotAnalysed(_)
         ));
         assert!(matches!(

@@ -1,0 +1,441 @@
+//! ONNX models (`onnx.proto3`'s `ModelProto`, protobuf wire format), read as `onnx.load` and
+//! ONNX Runtime read them for what reaches outside the model:
+//! - tensors stored outside the file (`data_location = EXTERNAL`): an `external_data` location
+//!   that is absolute, climbs out of the model's folder, or resolves through a link that leads
+//!   out of it (CVE-2026-27489), and entries with keys the format does not define
+//!   (CVE-2026-34445);
+//! - operators from domains no ONNX runtime ships, which need a custom-op library (native code)
+//!   registered by the loading process;
+//!
+//! in the main graph, in every subgraph (`If`, `Loop`, `Scan` bodies, any graph attribute) and in
+//! model-local functions. Tensor bytes are skipped by their length, never read: a model costs its
+//! structure. Lengths are checked against the bytes that remain before anything is read, and
+//! nesting is bounded.
+
+use std::io;
+use std::path::Path;
+
+use aigate_report::{Finding, Location, Rule};
+
+use crate::dispatch::Cx;
+use crate::formats::{FormatScanner, Input, NameHint, Sniff};
+use crate::rules::{ONNX_CUSTOM_OP, ONNX_EXTERNAL_DATA, ONNX_MALFORMED};
+use crate::source::Blob;
+
+/// Deepest nesting of graphs in graphs.
+const MAX_GRAPH_DEPTH: u32 = 32;
+/// Largest model read into memory when it comes out of a decoder (no random access).
+const MAX_DECODED_MODEL: u64 = 256 << 20;
+/// Operator domains ONNX and ONNX Runtime implement themselves.
+const BUILTIN_DOMAINS: &[&str] = &[
+    "",
+    "ai.onnx",
+    "ai.onnx.ml",
+    "ai.onnx.training",
+    "ai.onnx.preview.training",
+    "com.microsoft",
+    "com.microsoft.nchwc",
+    "com.microsoft.experimental",
+    "com.microsoft.mlfeaturizers",
+    "org.pytorch.aten",
+    "com.ms.internal.nhwc",
+];
+/// The keys `external_data` entries may have (onnx/external_data_helper.py).
+const EXTERNAL_KEYS: &[&str] = &["location", "offset", "length", "checksum", "basepath"];
+
+/// The ONNX reader.
+pub(crate) struct Onnx;
+
+impl FormatScanner for Onnx {
+    fn name(&self) -> &'static str {
+        "onnx"
+    }
+
+    fn sniff(&self, input: &Sniff<'_>) -> bool {
+        // No magic number: named `.onnx`, and starting with a protobuf key (`ir_version` is
+        // field 1, a varint, but any field may come first).
+        input.hint == NameHint::Onnx
+    }
+
+    fn malformed_rule(&self) -> &'static Rule {
+        &ONNX_MALFORMED
+    }
+
+    fn scan(&self, cx: &mut Cx<'_>, input: &Input<'_>) -> io::Result<()> {
+        let owned;
+        let (blob, len) = match input.blob.len() {
+            Some(len) => (*input.blob, len),
+            None => {
+                owned = input.blob.materialize(MAX_DECODED_MODEL)?;
+                (Blob::Memory(&owned), owned.len() as u64)
+            }
+        };
+        let mut model = Model {
+            r: Wire::new(blob),
+            found: Vec::new(),
+        };
+        match model.message(0, len, Kind::Model, 0) {
+            Ok(()) => cx.scanned(input.loc, self.name(), self.version(), len),
+            Err(Bad::Format(why)) => finding(
+                cx,
+                input.loc,
+                &ONNX_MALFORMED,
+                format!("not a valid ONNX model: {why}"),
+            ),
+            Err(Bad::Io(err)) => return Err(err),
+        }
+        let folder = model_folder(input.loc);
+        for found in model.found {
+            match found {
+                Found::Domain(domain) => finding(
+                    cx,
+                    input.loc,
+                    &ONNX_CUSTOM_OP,
+                    format!(
+                        "operators from the domain {domain:?}, which only a custom-op library registered by the loading process provides"
+                    ),
+                ),
+                Found::External { keys, location } => {
+                    if let Some(key) = keys.iter().find(|k| !EXTERNAL_KEYS.contains(&k.as_str())) {
+                        finding(
+                            cx,
+                            input.loc,
+                            &ONNX_EXTERNAL_DATA,
+                            format!(
+                                "an external_data entry has the key {key:?}, which the format does not define (CVE-2026-34445)"
+                            ),
+                        );
+                    }
+                    match location {
+                        None => finding(
+                            cx,
+                            input.loc,
+                            &ONNX_EXTERNAL_DATA,
+                            "a tensor stored outside the model names no location".to_owned(),
+                        ),
+                        Some(location) => {
+                            if let Some(why) = escapes(&location, folder.as_deref()) {
+                                finding(
+                                    cx,
+                                    input.loc,
+                                    &ONNX_EXTERNAL_DATA,
+                                    format!(
+                                        "a tensor's external data {location:?} {why}: loading reads a file outside the model's folder (CVE-2026-27489)"
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reports a finding once: a graph shared by two branches says the same thing twice.
+fn finding(cx: &mut Cx<'_>, loc: &Location, rule: &Rule, message: String) {
+    let seen = cx
+        .out
+        .findings
+        .iter()
+        .any(|f| f.rule == rule.id && f.message == message && f.location == *loc);
+    if !seen {
+        cx.finding(Finding::new(rule, message, loc.clone()));
+    }
+}
+
+/// The folder of a model file on disk (not of an archive member).
+fn model_folder(loc: &Location) -> Option<std::path::PathBuf> {
+    if !loc.steps.is_empty() {
+        return None;
+    }
+    Path::new(&loc.path).parent().map(Path::to_path_buf)
+}
+
+/// Why `location` leads out of the model's folder, if it does.
+fn escapes(location: &str, folder: Option<&Path>) -> Option<&'static str> {
+    let path = Path::new(location);
+    if path.is_absolute()
+        || location.starts_with('/')
+        || location.starts_with('\\')
+        || location.get(1..2) == Some(":")
+    {
+        return Some("is an absolute path");
+    }
+    let mut depth: i64 = 0;
+    for part in location.split(['/', '\\']) {
+        match part {
+            ".." => depth -= 1,
+            "" | "." => {}
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return Some("climbs out of the model's folder");
+        }
+    }
+    // On disk: a link on the way may lead elsewhere.
+    let folder = folder?;
+    let base = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
+    let (Ok(root), Ok(target)) = (base.canonicalize(), base.join(path).canonicalize()) else {
+        return None;
+    };
+    if !target.starts_with(&root) {
+        return Some("resolves through a link to a place outside the model's folder");
+    }
+    None
+}
+
+enum Bad {
+    Format(String),
+    Io(io::Error),
+}
+
+impl From<io::Error> for Bad {
+    fn from(err: io::Error) -> Self {
+        Bad::Io(err)
+    }
+}
+
+/// The messages whose fields matter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Model,
+    Graph,
+    Node,
+    Attribute,
+    Tensor,
+    SparseTensor,
+    Function,
+}
+
+enum Found {
+    Domain(String),
+    External {
+        keys: Vec<String>,
+        location: Option<String>,
+    },
+}
+
+/// Positional reads through a small window, so that skipping tensor bytes costs nothing.
+struct Wire<'a> {
+    blob: Blob<'a>,
+    window: Vec<u8>,
+    window_at: u64,
+}
+
+const WINDOW: usize = 64 << 10;
+
+impl<'a> Wire<'a> {
+    fn new(blob: Blob<'a>) -> Self {
+        Wire {
+            blob,
+            window: Vec::new(),
+            window_at: 0,
+        }
+    }
+
+    fn byte(&mut self, pos: u64) -> Result<u8, Bad> {
+        let inside = pos >= self.window_at && pos < self.window_at + self.window.len() as u64;
+        if !inside {
+            self.window.resize(WINDOW, 0);
+            let got = self.blob.read_at(pos, &mut self.window)?;
+            self.window.truncate(got);
+            self.window_at = pos;
+            if got == 0 {
+                return Err(Bad::Format(format!(
+                    "the model ends at byte {pos} inside a field"
+                )));
+            }
+        }
+        Ok(self.window[(pos - self.window_at) as usize])
+    }
+
+    /// A varint at `*pos`, which moves past it.
+    fn varint(&mut self, pos: &mut u64, end: u64) -> Result<u64, Bad> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            if *pos >= end {
+                return Err(Bad::Format(format!(
+                    "a varint runs past its message at byte {pos}"
+                )));
+            }
+            let b = self.byte(*pos)?;
+            *pos += 1;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(Bad::Format(format!(
+            "a varint longer than ten bytes at byte {pos}"
+        )))
+    }
+
+    fn text(&mut self, start: u64, end: u64) -> Result<String, Bad> {
+        let len = usize::try_from(end - start)
+            .unwrap_or(usize::MAX)
+            .min(1 << 16);
+        let bytes = self.blob.exact_at(start, len)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+struct Model<'a> {
+    r: Wire<'a>,
+    found: Vec<Found>,
+}
+
+impl Model<'_> {
+    /// Reads the message of `kind` in `[start, end)`.
+    fn message(&mut self, start: u64, end: u64, kind: Kind, depth: u32) -> Result<(), Bad> {
+        if depth > MAX_GRAPH_DEPTH * 4 {
+            return Err(Bad::Format(
+                "messages nest deeper than any model's".to_owned(),
+            ));
+        }
+        let mut pos = start;
+        let mut domain = None;
+        let mut external = false;
+        let mut entries: Vec<(String, Option<String>)> = Vec::new();
+        while pos < end {
+            let key = self.r.varint(&mut pos, end)?;
+            let field = key >> 3;
+            match key & 7 {
+                0 => {
+                    let value = self.r.varint(&mut pos, end)?;
+                    if kind == Kind::Tensor && field == 14 {
+                        external = value == 1;
+                    }
+                }
+                1 => pos = skip(pos, 8, end)?,
+                5 => pos = skip(pos, 4, end)?,
+                2 => {
+                    let len = self.r.varint(&mut pos, end)?;
+                    let body_end = skip(pos, len, end)?;
+                    let child = match (kind, field) {
+                        (Kind::Model, 7) => Some(Kind::Graph),
+                        (Kind::Model, 25) => Some(Kind::Function),
+                        (Kind::Graph, 1) | (Kind::Function, 7) => Some(Kind::Node),
+                        (Kind::Graph, 5) => Some(Kind::Tensor),
+                        (Kind::Graph, 15) => Some(Kind::SparseTensor),
+                        (Kind::Node, 5) => Some(Kind::Attribute),
+                        (Kind::Attribute, 5 | 10) => Some(Kind::Tensor),
+                        (Kind::Attribute, 6 | 11) => Some(Kind::Graph),
+                        (Kind::Attribute, 22 | 23) => Some(Kind::SparseTensor),
+                        (Kind::SparseTensor, 1 | 2) => Some(Kind::Tensor),
+                        _ => None,
+                    };
+                    match (kind, field, child) {
+                        (Kind::Node, 7, _) => domain = Some(self.r.text(pos, body_end)?),
+                        (Kind::Tensor, 13, _) => entries.push(self.entry(pos, body_end)?),
+                        (_, _, Some(child)) => {
+                            let deeper = if child == Kind::Graph {
+                                depth + 4
+                            } else {
+                                depth + 1
+                            };
+                            self.message(pos, body_end, child, deeper)?;
+                        }
+                        _ => {}
+                    }
+                    pos = body_end;
+                }
+                3 | 4 => {
+                    return Err(Bad::Format(format!(
+                        "a deprecated protobuf group at byte {pos}, which ONNX never writes"
+                    )));
+                }
+                other => {
+                    return Err(Bad::Format(format!(
+                        "an invalid protobuf wire type {other} at byte {pos}"
+                    )));
+                }
+            }
+        }
+        if pos != end {
+            return Err(Bad::Format(format!(
+                "a field runs past its message at byte {end}"
+            )));
+        }
+        if let Some(domain) = domain
+            && !BUILTIN_DOMAINS.contains(&domain.as_str())
+            && !self
+                .found
+                .iter()
+                .any(|f| matches!(f, Found::Domain(d) if *d == domain))
+        {
+            self.found.push(Found::Domain(domain));
+        }
+        if external || !entries.is_empty() {
+            let location = entries
+                .iter()
+                .find(|(k, _)| k == "location")
+                .and_then(|(_, v)| v.clone());
+            self.found.push(Found::External {
+                keys: entries.into_iter().map(|(k, _)| k).collect(),
+                location,
+            });
+        }
+        Ok(())
+    }
+
+    /// A `StringStringEntryProto`'s key and value.
+    fn entry(&mut self, start: u64, end: u64) -> Result<(String, Option<String>), Bad> {
+        let mut pos = start;
+        let (mut key, mut value) = (String::new(), None);
+        while pos < end {
+            let tag = self.r.varint(&mut pos, end)?;
+            match tag & 7 {
+                2 => {
+                    let len = self.r.varint(&mut pos, end)?;
+                    let body_end = skip(pos, len, end)?;
+                    match tag >> 3 {
+                        1 => key = self.r.text(pos, body_end)?,
+                        2 => value = Some(self.r.text(pos, body_end)?),
+                        _ => {}
+                    }
+                    pos = body_end;
+                }
+                0 => {
+                    self.r.varint(&mut pos, end)?;
+                }
+                _ => {
+                    return Err(Bad::Format(
+                        "an external_data entry is not key/value strings".to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok((key, value))
+    }
+}
+
+fn skip(pos: u64, len: u64, end: u64) -> Result<u64, Bad> {
+    pos.checked_add(len)
+        .filter(|&after| after <= end)
+        .ok_or_else(|| {
+            Bad::Format(format!(
+                "a field of {len} bytes at byte {pos} runs past its message"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_that_leave_the_folder_are_caught() {
+        assert!(escapes("/etc/passwd", None).is_some());
+        assert!(escapes("C:\\secrets", None).is_some());
+        assert!(escapes("../../x", None).is_some());
+        assert!(escapes("a/../../x", None).is_some());
+        assert!(escapes("weights/model.bin", None).is_none());
+        assert!(escapes("a/../b.bin", None).is_none());
+    }
+}
