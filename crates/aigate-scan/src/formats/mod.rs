@@ -8,6 +8,7 @@
 
 pub(crate) mod chat_template;
 pub(crate) mod compressed;
+pub(crate) mod data;
 pub(crate) mod gguf;
 pub(crate) mod hf;
 pub(crate) mod keras;
@@ -53,6 +54,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &onnx::Onnx,
     &torchscript::TorchScriptCode,
     &tar::Tar,
+    &data::DataFile,
     &safetensors::Safetensors,
     &pickle::HeaderlessPickle,
 ];
