@@ -47,7 +47,7 @@ aigate_report::rules! {
         "no archiver writes this; it is a zip bomb or a way to show scanners and loaders different bytes; treat the archive as hostile";
     ZIP_ENCRYPTED_ENTRY = "zip-encrypted-entry", Medium,
         "a zip member is marked encrypted",
-        "PyTorch ignores the flag; stored members were analysed anyway, encrypted data cannot be";
+        "PyTorch ignores the flag, so the bytes were analysed as they are; really encrypted data (low) cannot be read by any loader without the password";
     ZIP_UNSUPPORTED_COMPRESSION = "zip-unsupported-compression", Medium,
         "a zip member uses a compression method aigate cannot decode, so it was not analysed",
         "re-create the archive with stored or deflate members";

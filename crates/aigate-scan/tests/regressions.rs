@@ -164,3 +164,39 @@ fn a_zip_inside_a_broken_stream_is_reported_as_the_stream_s_fault() {
     let got = scan(&packed, "model.pt.gz", ScanLimits::default());
     assert_eq!(rules(&got), ["compression-corrupt"], "{:?}", got.findings);
 }
+
+/// Sets the "encrypted" flag of every entry of a zip built by `common::zip`.
+fn flag_encrypted(mut archive: Vec<u8>) -> Vec<u8> {
+    for at in 0..archive.len().saturating_sub(4) {
+        match &archive[at..at + 4] {
+            b"PK\x03\x04" => archive[at + 6] |= 1,
+            b"PK\x01\x02" => archive[at + 8] |= 1,
+            _ => {}
+        }
+    }
+    archive
+}
+
+#[test]
+fn a_really_encrypted_member_is_low_not_a_false_alarm() {
+    let limits = ScanLimits::default();
+    // ZipCrypto output looks random: a 12-byte header, then ciphertext.
+    let ciphertext: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let scan_of = |data: &[u8]| scan(&flag_encrypted(zip("weights.bin", data)), "m.zip", limits);
+    let encrypted = scan_of(&ciphertext);
+    assert_eq!(rules(&encrypted), ["zip-encrypted-entry"]);
+    assert_eq!(encrypted.findings[0].severity, aigate_report::Severity::Low);
+    // A member only flagged encrypted, holding a readable payload, is analysed and stays medium.
+    let payload = b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.";
+    let flagged = scan_of(payload);
+    assert_eq!(
+        rules(&flagged),
+        ["zip-encrypted-entry", "pickle-unsafe-global"]
+    );
+    assert_eq!(
+        flagged.findings[0].severity,
+        aigate_report::Severity::Medium
+    );
+}

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read as _};
 
-use aigate_report::{Finding, Location, Rule};
+use aigate_report::{Finding, Location, Rule, Severity};
 
 use crate::dispatch::Cx;
 use crate::formats::{FormatScanner, Input, NameHint, Sniff};
@@ -517,6 +517,60 @@ fn member(
     hint: NameHint,
     depth: u32,
 ) {
+    if entry.flags & 1 == 0 {
+        member_data(cx, blob, loc, entry, place, hint, depth);
+        return;
+    }
+    // Flagged encrypted. PyTorch ignores the flag, so the bytes are analysed as they are; if
+    // nothing in them can be read, they really are encrypted and no loader can read them either.
+    let inner = loc.member(entry.name.clone());
+    let (findings, scanned) = (cx.out.findings.len(), cx.out.scanned.len());
+    member_data(cx, blob, loc, entry, place, hint, depth);
+    let readable = cx.out.scanned[scanned..].iter().any(|s| s.format != "data");
+    let only_noise = cx.out.findings[findings..]
+        .iter()
+        .all(|f| ENCRYPTION_NOISE.contains(&f.rule.as_str()));
+    if !readable && only_noise {
+        cx.out.findings.truncate(findings);
+        cx.out.scanned.truncate(scanned);
+        cx.out.findings.push(
+            Finding::new(
+                &ZIP_ENCRYPTED_ENTRY,
+                "the member is encrypted: its bytes are no format any loader reads without the password, so it was not analysed",
+                inner,
+            )
+            .with_severity(Severity::Low),
+        );
+        return;
+    }
+    let message = if entry.method == 0 {
+        "the member is flagged encrypted but stored in the clear; analysed anyway, as PyTorch ignores the flag"
+    } else {
+        "the member is flagged encrypted, yet its bytes can be read; analysed as they are"
+    };
+    cx.out
+        .findings
+        .insert(findings, Finding::new(&ZIP_ENCRYPTED_ENTRY, message, inner));
+}
+
+/// What encrypted bytes produce when read as if they were not.
+const ENCRYPTION_NOISE: &[&str] = &[
+    "compression-corrupt",
+    "zip-bad-crc",
+    "zip-unsupported-compression",
+    "format-unrecognized",
+    "pickle-malformed",
+];
+
+fn member_data(
+    cx: &mut Cx<'_>,
+    blob: &Blob<'_>,
+    loc: &Location,
+    entry: &Entry,
+    place: &Located,
+    hint: NameHint,
+    depth: u32,
+) {
     let inner = loc.member(entry.name.clone());
     let Some(raw) = blob.slice(place.data_at, place.data_end - place.data_at) else {
         malformed(
@@ -526,14 +580,6 @@ fn member(
         );
         return;
     };
-    if entry.flags & 1 != 0 {
-        let message = if entry.method == 0 {
-            "the member is flagged encrypted but stored in the clear; analysed anyway, as PyTorch ignores the flag"
-        } else {
-            "the member is flagged encrypted; analysed as if it were not, and any error below means it could not be"
-        };
-        cx.finding(Finding::new(&ZIP_ENCRYPTED_ENTRY, message, inner.clone()));
-    }
     let codec = match entry.method {
         0 => None,
         8 => Some(Codec::Deflate),
