@@ -25,12 +25,25 @@ fn remove_registered() {
         Ok(paths) => paths.clone(),
         Err(poisoned) => poisoned.into_inner().clone(),
     };
-    for path in paths {
-        let _ = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
+    // The command's own thread keeps running while this does: it may be writing into a staging
+    // folder (so that one pass finds it not empty) or about to create the next file in it. Remove
+    // until every path has stayed gone across two looks a few milliseconds apart.
+    let gone = |path: &PathBuf| std::fs::symlink_metadata(path).is_err();
+    for _ in 0..200 {
+        for path in &paths {
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(path)
+            } else {
+                std::fs::remove_file(path)
+            };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        if paths.iter().all(gone) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            if paths.iter().all(gone) {
+                break;
+            }
+        }
     }
 }
 
