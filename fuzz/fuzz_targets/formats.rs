@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
     for name in [
         "model.gguf",
         "model.onnx",
+        "model_config.yaml",
         "config.json",
         "tokenizer_config.json",
         "chat_template.jinja",

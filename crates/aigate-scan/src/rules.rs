@@ -105,6 +105,12 @@ aigate_report::rules! {
     ONNX_MALFORMED = "onnx-malformed", Medium,
         "a file named .onnx is not a protobuf ModelProto aigate can read (a field runs past its message, an invalid wire type, nesting too deep)",
         "onnx.checker refuses it and runtimes may read it differently; fetch it again";
+    HYDRA_TARGET_UNSAFE = "hydra-target-unsafe", Critical,
+        "a Hydra, OmegaConf or NeMo configuration's _target_ names a callable that runs code, touches files or the network (hydra.utils.instantiate imports and calls it)",
+        "do not instantiate this configuration; a model's configuration names its own classes, never os or subprocess";
+    HYDRA_TARGET_UNKNOWN = "hydra-target-unknown", Medium,
+        "a Hydra, OmegaConf or NeMo configuration's _target_ names a callable that is not on the allowlist, which instantiating it imports and calls",
+        "if the class is your own and you trust it, allow it under [scan] allow";
     TAR_MALFORMED = "tar-malformed", Medium,
         "a tar archive's structure is broken, so some members could not be read",
         "re-create the archive; members that could be read were scanned";

@@ -11,6 +11,7 @@ pub(crate) mod compressed;
 pub(crate) mod data;
 pub(crate) mod gguf;
 pub(crate) mod hf;
+pub(crate) mod hydra;
 pub(crate) mod keras;
 pub(crate) mod npy;
 pub(crate) mod onnx;
@@ -52,6 +53,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &keras::KerasConfig,
     &hf::HfConfig,
     &onnx::Onnx,
+    &hydra::HydraConfig,
     &torchscript::TorchScriptCode,
     &tar::Tar,
     &data::DataFile,
@@ -126,6 +128,8 @@ pub(crate) enum NameHint {
     HfConfig,
     /// Named `.onnx`: ONNX has no magic number.
     Onnx,
+    /// A YAML file, which may be a Hydra, OmegaConf or NeMo configuration.
+    Yaml,
     /// A pickle of a TorchScript archive, which PyTorch's C++ unpickler reads.
     TorchScriptPickle,
     /// A compiled source of a TorchScript archive's `code/` folder.
@@ -168,6 +172,9 @@ impl NameHint {
         };
         if ext == "onnx" {
             return NameHint::Onnx;
+        }
+        if ext == "yaml" || ext == "yml" {
+            return NameHint::Yaml;
         }
         if PICKLE_EXTENSIONS.contains(&ext) {
             NameHint::Pickle
