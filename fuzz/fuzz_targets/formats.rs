@@ -16,6 +16,8 @@ fuzz_target!(|data: &[u8]| {
         "model.gguf",
         "model.onnx",
         "model_config.yaml",
+        "saved_model.pb",
+        "keras_metadata.pb",
         "config.json",
         "tokenizer_config.json",
         "chat_template.jinja",

@@ -111,6 +111,15 @@ aigate_report::rules! {
     HYDRA_TARGET_UNKNOWN = "hydra-target-unknown", Medium,
         "a Hydra, OmegaConf or NeMo configuration's _target_ names a callable that is not on the allowlist, which instantiating it imports and calls",
         "if the class is your own and you trust it, allow it under [scan] allow";
+    TF_PYTHON_OP = "tf-python-op", Critical,
+        "a TensorFlow graph calls a Python function of the loading process (PyFunc, PyFuncStateless, EagerPyFunc)",
+        "do not load this SavedModel; graphs that ship for serving never call back into Python";
+    TF_FILE_OP = "tf-file-op", High,
+        "a TensorFlow graph reads or writes files or reaches the network (ReadFile, WriteFile, MatchingFiles, PrintV2 into a file, summary writers, file datasets, RPC)",
+        "find out why the model touches files before loading it; a model's own variables are restored by its checkpoint ops, which are not reported";
+    TF_MALFORMED = "tf-malformed", Medium,
+        "a saved_model.pb or keras_metadata.pb is not a protobuf aigate can read",
+        "fetch the SavedModel again, or re-export it";
     TAR_MALFORMED = "tar-malformed", Medium,
         "a tar archive's structure is broken, so some members could not be read",
         "re-create the archive; members that could be read were scanned";

@@ -122,7 +122,8 @@ fn label(object: &Value, class: &str) -> String {
     }
 }
 
-fn walk(cx: &mut Cx<'_>, loc: &Location, value: &Value, path: &str) {
+/// Reports what deserialising the Keras configuration `value` would resolve.
+pub(crate) fn walk(cx: &mut Cx<'_>, loc: &Location, value: &Value, path: &str) {
     match value {
         Value::Object(map) => {
             if let Some(class) = str_of(value, "class_name") {

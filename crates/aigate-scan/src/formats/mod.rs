@@ -17,8 +17,10 @@ pub(crate) mod npy;
 pub(crate) mod onnx;
 pub(crate) mod other;
 pub(crate) mod pickle;
+pub(crate) mod protobuf;
 pub(crate) mod safetensors;
 pub(crate) mod tar;
+pub(crate) mod tensorflow;
 pub(crate) mod torchscript;
 pub(crate) mod zip;
 
@@ -54,6 +56,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &hf::HfConfig,
     &onnx::Onnx,
     &hydra::HydraConfig,
+    &tensorflow::SavedModel,
     &torchscript::TorchScriptCode,
     &tar::Tar,
     &data::DataFile,
@@ -130,6 +133,10 @@ pub(crate) enum NameHint {
     Onnx,
     /// A YAML file, which may be a Hydra, OmegaConf or NeMo configuration.
     Yaml,
+    /// A TensorFlow `saved_model.pb`.
+    SavedModel,
+    /// A Keras 2 SavedModel's `keras_metadata.pb`.
+    KerasMetadata,
     /// A pickle of a TorchScript archive, which PyTorch's C++ unpickler reads.
     TorchScriptPickle,
     /// A compiled source of a TorchScript archive's `code/` folder.
@@ -155,6 +162,8 @@ impl NameHint {
             "tokenizer_config.json" | "chat_template.json" => return NameHint::ChatTemplateJson,
             "chat_template.jinja" => return NameHint::ChatTemplateText,
             "config.json" | "model_index.json" => return NameHint::HfConfig,
+            "saved_model.pb" => return NameHint::SavedModel,
+            "keras_metadata.pb" => return NameHint::KerasMetadata,
             name if name.ends_with("_config.json") => return NameHint::HfConfig,
             _ => {}
         }

@@ -18,6 +18,7 @@ use std::path::Path;
 use aigate_report::{Finding, Location, Rule};
 
 use crate::dispatch::Cx;
+use crate::formats::protobuf::{Bad, Wire, skip};
 use crate::formats::{FormatScanner, Input, NameHint, Sniff};
 use crate::rules::{ONNX_CUSTOM_OP, ONNX_EXTERNAL_DATA, ONNX_MALFORMED};
 use crate::source::Blob;
@@ -190,17 +191,6 @@ fn escapes(location: &str, folder: Option<&Path>) -> Option<&'static str> {
     None
 }
 
-enum Bad {
-    Format(String),
-    Io(io::Error),
-}
-
-impl From<io::Error> for Bad {
-    fn from(err: io::Error) -> Self {
-        Bad::Io(err)
-    }
-}
-
 /// The messages whose fields matter.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -219,70 +209,6 @@ enum Found {
         keys: Vec<String>,
         location: Option<String>,
     },
-}
-
-/// Positional reads through a small window, so that skipping tensor bytes costs nothing.
-struct Wire<'a> {
-    blob: Blob<'a>,
-    window: Vec<u8>,
-    window_at: u64,
-}
-
-const WINDOW: usize = 64 << 10;
-
-impl<'a> Wire<'a> {
-    fn new(blob: Blob<'a>) -> Self {
-        Wire {
-            blob,
-            window: Vec::new(),
-            window_at: 0,
-        }
-    }
-
-    fn byte(&mut self, pos: u64) -> Result<u8, Bad> {
-        let inside = pos >= self.window_at && pos < self.window_at + self.window.len() as u64;
-        if !inside {
-            self.window.resize(WINDOW, 0);
-            let got = self.blob.read_at(pos, &mut self.window)?;
-            self.window.truncate(got);
-            self.window_at = pos;
-            if got == 0 {
-                return Err(Bad::Format(format!(
-                    "the model ends at byte {pos} inside a field"
-                )));
-            }
-        }
-        Ok(self.window[(pos - self.window_at) as usize])
-    }
-
-    /// A varint at `*pos`, which moves past it.
-    fn varint(&mut self, pos: &mut u64, end: u64) -> Result<u64, Bad> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            if *pos >= end {
-                return Err(Bad::Format(format!(
-                    "a varint runs past its message at byte {pos}"
-                )));
-            }
-            let b = self.byte(*pos)?;
-            *pos += 1;
-            value |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(Bad::Format(format!(
-            "a varint longer than ten bytes at byte {pos}"
-        )))
-    }
-
-    fn text(&mut self, start: u64, end: u64) -> Result<String, Bad> {
-        let len = usize::try_from(end - start)
-            .unwrap_or(usize::MAX)
-            .min(1 << 16);
-        let bytes = self.blob.exact_at(start, len)?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
-    }
 }
 
 struct Model<'a> {
@@ -413,16 +339,6 @@ impl Model<'_> {
         }
         Ok((key, value))
     }
-}
-
-fn skip(pos: u64, len: u64, end: u64) -> Result<u64, Bad> {
-    pos.checked_add(len)
-        .filter(|&after| after <= end)
-        .ok_or_else(|| {
-            Bad::Format(format!(
-                "a field of {len} bytes at byte {pos} runs past its message"
-            ))
-        })
 }
 
 #[cfg(test)]

@@ -114,6 +114,10 @@ pub(crate) fn classify(head: &[u8], name: &str) -> Unclaimed {
     if head.starts_with(b"\x89HDF\r\n\x1a\n") {
         return Unclaimed::NotAnalysed("HDF5 file (Keras/TensorFlow .h5, MATLAB v7.3)");
     }
+    // A SavedModel's fingerprint holds hashes of the other files, nothing that runs.
+    if base == "fingerprint.pb" {
+        return Unclaimed::Data;
+    }
     if base == "MLmodel" {
         return Unclaimed::NotAnalysed("MLflow model (its flavours name loader modules)");
     }
