@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         "model_config.yaml",
         "saved_model.pb",
         "keras_metadata.pb",
+        "model.tflite",
         "config.json",
         "tokenizer_config.json",
         "chat_template.jinja",

@@ -120,6 +120,12 @@ aigate_report::rules! {
     TF_MALFORMED = "tf-malformed", Medium,
         "a saved_model.pb or keras_metadata.pb is not a protobuf aigate can read",
         "fetch the SavedModel again, or re-export it";
+    TFLITE_CUSTOM_OP = "tflite-custom-op", Medium,
+        "a TensorFlow Lite model uses a custom operator that only an implementation registered by the loading process (native code) provides",
+        "find out which library provides it before registering it";
+    TFLITE_MALFORMED = "tflite-malformed", Medium,
+        "a TensorFlow Lite flatbuffer's offsets point outside the file, so its operators cannot be read",
+        "fetch the model again, or re-convert it";
     TAR_MALFORMED = "tar-malformed", Medium,
         "a tar archive's structure is broken, so some members could not be read",
         "re-create the archive; members that could be read were scanned";

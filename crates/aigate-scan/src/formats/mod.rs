@@ -21,6 +21,7 @@ pub(crate) mod protobuf;
 pub(crate) mod safetensors;
 pub(crate) mod tar;
 pub(crate) mod tensorflow;
+pub(crate) mod tflite;
 pub(crate) mod torchscript;
 pub(crate) mod zip;
 
@@ -41,6 +42,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &zip::Zip,
     &npy::Npy,
     &gguf::Gguf,
+    &tflite::Tflite,
     &compressed::GZIP,
     &compressed::BZIP2,
     &compressed::XZ,

@@ -108,9 +108,6 @@ pub(crate) fn classify(head: &[u8], name: &str) -> Unclaimed {
     if head.starts_with(b"#!") {
         return Unclaimed::Script("script with a #! interpreter line");
     }
-    if head.get(4..8) == Some(b"TFL3") {
-        return Unclaimed::NotAnalysed("TensorFlow Lite model");
-    }
     if head.starts_with(b"\x89HDF\r\n\x1a\n") {
         return Unclaimed::NotAnalysed("HDF5 file (Keras/TensorFlow .h5, MATLAB v7.3)");
     }
@@ -215,10 +212,6 @@ mod tests {
         ));
         assert!(matches!(
             classify(b"\x08\x07", "model.ort"),
-            Unclaimed::NotAnalysed(_)
-        ));
-        assert!(matches!(
-            classify(b"\x18\0\0\0TFL3", "m.bin"),
             Unclaimed::NotAnalysed(_)
         ));
         assert!(matches!(

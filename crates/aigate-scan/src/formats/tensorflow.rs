@@ -23,9 +23,9 @@ const MAX_DECODED: u64 = 256 << 20;
 const MAX_DEPTH: u32 = 64;
 
 /// Ops that call a Python function registered by the loading process.
-const PYTHON_OPS: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
+pub(crate) const PYTHON_OPS: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
 /// Ops that read or write files or reach the network.
-const FILE_OPS: &[&str] = &[
+pub(crate) const FILE_OPS: &[&str] = &[
     "ReadFile",
     "WriteFile",
     "MatchingFiles",
