@@ -126,6 +126,12 @@ aigate_report::rules! {
     TFLITE_MALFORMED = "tflite-malformed", Medium,
         "a TensorFlow Lite flatbuffer's offsets point outside the file, so its operators cannot be read",
         "fetch the model again, or re-convert it";
+    SERVING_CODE = "serving-code", High,
+        "a serving archive or folder names code its server imports when it loads the model: a TorchServe handler shipped in the .mar, an MLflow loader_module or code path",
+        "read the code before serving the model; prefer the server's built-in handlers and flavours";
+    SERVING_REQUIREMENTS = "serving-requirements", Medium,
+        "a TorchServe archive carries a requirements.txt that the server pip-installs when it loads the model",
+        "check every requirement and index line: installing them runs their setup code; pin them with hashes, or install them yourself";
     TAR_MALFORMED = "tar-malformed", Medium,
         "a tar archive's structure is broken, so some members could not be read",
         "re-create the archive; members that could be read were scanned";
@@ -142,7 +148,7 @@ aigate_report::rules! {
         "a file named like a pickle, PyTorch or joblib file holds no format aigate recognises",
         "loaders may still read it (with a compressor registered at run time, say); find out what it is before loading it";
     FORMAT_NOT_ANALYSED = "format-not-analysed", Medium,
-        "a model format that can carry code or reach other files, which aigate does not analyse yet (ONNX Runtime .ort, Keras HDF5, TensorFlow, TensorRT, Core ML, OpenVINO, PaddlePaddle, MXNet, ExecuTorch, MLflow, …)",
+        "a model format that can carry code or reach other files, which aigate does not analyse yet (ONNX Runtime .ort, Keras HDF5, TensorFlow, TensorRT, Core ML, OpenVINO, PaddlePaddle, MXNet, ExecuTorch, …)",
         "check the file with its framework's own tools before loading it, or allow this rule for the path in [rules] once you have";
     EXECUTABLE_FILE = "executable-file", High,
         "native code (an ELF, PE or Mach-O executable or shared library, a llamafile) among model or data files",

@@ -19,6 +19,7 @@ pub(crate) mod other;
 pub(crate) mod pickle;
 pub(crate) mod protobuf;
 pub(crate) mod safetensors;
+pub(crate) mod serving;
 pub(crate) mod tar;
 pub(crate) mod tensorflow;
 pub(crate) mod tflite;
@@ -59,6 +60,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &onnx::Onnx,
     &hydra::HydraConfig,
     &tensorflow::SavedModel,
+    &serving::Serving,
     &torchscript::TorchScriptCode,
     &tar::Tar,
     &data::DataFile,
@@ -139,6 +141,12 @@ pub(crate) enum NameHint {
     SavedModel,
     /// A Keras 2 SavedModel's `keras_metadata.pb`.
     KerasMetadata,
+    /// A TorchServe archive's `MAR-INF/MANIFEST.json`.
+    MarManifest,
+    /// A TorchServe archive's `requirements.txt`.
+    MarRequirements,
+    /// An MLflow model's `MLmodel`.
+    MlflowModel,
     /// A pickle of a TorchScript archive, which PyTorch's C++ unpickler reads.
     TorchScriptPickle,
     /// A compiled source of a TorchScript archive's `code/` folder.
@@ -166,6 +174,7 @@ impl NameHint {
             "config.json" | "model_index.json" => return NameHint::HfConfig,
             "saved_model.pb" => return NameHint::SavedModel,
             "keras_metadata.pb" => return NameHint::KerasMetadata,
+            "mlmodel" if name.ends_with("MLmodel") => return NameHint::MlflowModel,
             name if name.ends_with("_config.json") => return NameHint::HfConfig,
             _ => {}
         }

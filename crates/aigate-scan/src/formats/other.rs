@@ -35,8 +35,6 @@ const NOT_ANALYSED: &[(&str, &str)] = &[
     ("params", "MXNet parameters"),
     ("pte", "ExecuTorch program"),
     ("ptl", "PyTorch Lite (mobile) model"),
-    ("mar", "TorchServe model archive"),
-    ("nemo", "NeMo model archive"),
     ("mleap", "MLeap bundle"),
     ("pmml", "PMML model"),
     ("caffemodel", "Caffe model"),
@@ -114,9 +112,6 @@ pub(crate) fn classify(head: &[u8], name: &str) -> Unclaimed {
     // A SavedModel's fingerprint holds hashes of the other files, nothing that runs.
     if base == "fingerprint.pb" {
         return Unclaimed::Data;
-    }
-    if base == "MLmodel" {
-        return Unclaimed::NotAnalysed("MLflow model (its flavours name loader modules)");
     }
     if ext.as_deref() == Some("xml") && contains(head, b"<net ") {
         return Unclaimed::NotAnalysed("OpenVINO model");
@@ -216,10 +211,6 @@ mod tests {
         ));
         assert!(matches!(
             classify(b"<?xml?><net name=\"m\">", "m.xml"),
-            Unclaimed::NotAnalysed(_)
-        ));
-        assert!(matches!(
-            classify(b"flavors:\n", "MLmodel"),
             Unclaimed::NotAnalysed(_)
         ));
         assert_eq!(classify(b"{\"a\": 1}", "config.json"), Unclaimed::Data);

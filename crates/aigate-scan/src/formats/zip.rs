@@ -102,6 +102,15 @@ const FLAVOURS: &[Flavour] = &[
         member_hint: torch_member_hint,
     },
     Flavour {
+        name: "torchserve-mar",
+        claims: |entries| entries.iter().any(|e| e.name == "MAR-INF/MANIFEST.json"),
+        member_hint: |entry| match entry.name.as_str() {
+            "MAR-INF/MANIFEST.json" => Some(NameHint::MarManifest),
+            "requirements.txt" => Some(NameHint::MarRequirements),
+            _ => None,
+        },
+    },
+    Flavour {
         name: "keras",
         claims: |entries| {
             entries.iter().any(|e| e.name == "config.json")
