@@ -67,9 +67,11 @@ static QUIET_HUMAN: OutputArgs = OutputArgs {
     quiet: true,
 };
 
-/// Says, for people, which configuration a run uses and whether it may relax checks.
+/// Says, for people, which configuration a run uses and whether it may relax checks (nothing
+/// when there is none).
 fn announced(settings: Settings, output: &OutputArgs) -> Settings {
-    if output.format == cli::Format::Human && !output.quiet {
+    let some_config = settings.trust != settings::ConfigTrust::NoConfig;
+    if some_config && output.format == cli::Format::Human && !output.quiet {
         output::note(&settings.describe());
     }
     settings
