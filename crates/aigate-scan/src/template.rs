@@ -127,13 +127,13 @@ enum Token {
 /// Everything of concern in `template`, each once.
 pub(crate) fn analyse(template: &str) -> Vec<Concern> {
     let mut concerns = Vec::new();
-    match expressions(template) {
-        Ok(blocks) => {
-            for tokens in blocks {
-                check(&tokens, &mut concerns);
-            }
-        }
-        Err(why) => concerns.push(Concern::Malformed(why)),
+    // What was tokenised before an error is analysed too: a broken end cannot hide a payload.
+    let (blocks, error) = expressions(template);
+    for tokens in blocks {
+        check(&tokens, &mut concerns);
+    }
+    if let Some(why) = error {
+        concerns.push(Concern::Malformed(why));
     }
     let mut unique = Vec::new();
     for concern in concerns {
@@ -216,37 +216,48 @@ fn check(tokens: &[Token], out: &mut Vec<Concern>) {
     }
 }
 
-/// The tokens of every `{{ … }}` and `{% … %}` block.
-fn expressions(template: &str) -> Result<Vec<Vec<Token>>, String> {
+/// The tokens of every `{{ … }}` and `{% … %}` block, up to the first error, and the error.
+fn expressions(template: &str) -> (Vec<Vec<Token>>, Option<String>) {
     let bytes = template.as_bytes();
     let mut blocks = Vec::new();
     let mut pos = 0;
     while let Some(found) = find_open(bytes, pos) {
         let (start, kind) = found;
         let body = start + 2;
-        match kind {
-            b'#' => {
-                let Some(end) = find(bytes, body, b"#}") else {
-                    return Err(format!("a comment opened at byte {start} is never closed"));
-                };
-                pos = end + 2;
+        if kind == b'#' {
+            let Some(end) = find(bytes, body, b"#}") else {
+                return (
+                    blocks,
+                    Some(format!("a comment opened at byte {start} is never closed")),
+                );
+            };
+            pos = end + 2;
+            continue;
+        }
+        let close: &[u8] = if kind == b'{' { b"}}" } else { b"%}" };
+        let (tokens, end) = match lex(template, body, close) {
+            Ok(lexed) => lexed,
+            Err((why, partial)) => {
+                blocks.push(partial);
+                return (blocks, Some(format!("{why} (block at byte {start})")));
             }
-            _ => {
-                let close: &[u8] = if kind == b'{' { b"}}" } else { b"%}" };
-                let (tokens, end) = lex(template, body, close)
-                    .map_err(|why| format!("{why} (block at byte {start})"))?;
-                pos = end;
-                let is_raw =
-                    kind == b'%' && matches!(tokens.first(), Some(Token::Name(n)) if n == "raw");
-                blocks.push(tokens);
-                if is_raw {
-                    pos = skip_raw(template, pos)
-                        .ok_or_else(|| format!("a raw block at byte {start} is never ended"))?;
+        };
+        pos = end;
+        let is_raw = kind == b'%' && matches!(tokens.first(), Some(Token::Name(n)) if n == "raw");
+        blocks.push(tokens);
+        if is_raw {
+            match skip_raw(template, pos) {
+                Some(after) => pos = after,
+                None => {
+                    return (
+                        blocks,
+                        Some(format!("a raw block at byte {start} is never ended")),
+                    );
                 }
             }
         }
     }
-    Ok(blocks)
+    (blocks, None)
 }
 
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
@@ -287,7 +298,12 @@ fn skip_raw(template: &str, from: usize) -> Option<usize> {
 }
 
 /// Tokenises from `pos` to the closing delimiter, returning the tokens and the position after it.
-fn lex(template: &str, mut pos: usize, close: &[u8]) -> Result<(Vec<Token>, usize), String> {
+/// On an error, returns what was tokenised before it.
+fn lex(
+    template: &str,
+    mut pos: usize,
+    close: &[u8],
+) -> Result<(Vec<Token>, usize), (String, Vec<Token>)> {
     let bytes = template.as_bytes();
     let mut tokens = Vec::new();
     // Jinja ends a block only where its brackets balance (`{{ {'a': {'b': 1}} }}`).
@@ -314,7 +330,10 @@ fn lex(template: &str, mut pos: usize, close: &[u8]) -> Result<(Vec<Token>, usiz
         if c.is_ascii_whitespace() {
             pos += 1;
         } else if c == b'\'' || c == b'"' {
-            let (text, end) = string(template, pos)?;
+            let (text, end) = match string(template, pos) {
+                Ok(lexed) => lexed,
+                Err(why) => return Err((why, tokens)),
+            };
             tokens.push(Token::Str(text));
             pos = end;
         } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
@@ -336,7 +355,7 @@ fn lex(template: &str, mut pos: usize, close: &[u8]) -> Result<(Vec<Token>, usiz
             pos += 1;
         }
     }
-    Err("the template ends inside a block".to_owned())
+    Err(("the template ends inside a block".to_owned(), tokens))
 }
 
 /// A string literal at `pos` (its quote), unescaped as Jinja2 does (Python's `unicode-escape`).
@@ -477,6 +496,7 @@ mod tests {
             ("{{ {'a': {'b': ''.__class__}} }}", "unsafe"),
             ("{{ unterminated", "malformed"),
             ("{{ 'open }}", "malformed"),
+            ("{{ ''.__class__ }}{{ 'cut", "unsafe"),
         ];
         for (template, want) in cases {
             let got = rules(template);

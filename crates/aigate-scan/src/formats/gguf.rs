@@ -11,7 +11,7 @@ use std::io::{self, BufReader, Read};
 use aigate_report::{Finding, Location, Rule, Step};
 
 use crate::dispatch::Cx;
-use crate::formats::{FormatScanner, Input, Sniff};
+use crate::formats::{FormatScanner, Input, NameHint, Sniff};
 use crate::rules::GGUF_MALFORMED;
 
 const MAGIC: &[u8] = b"GGUF";
@@ -35,7 +35,7 @@ impl FormatScanner for Gguf {
     }
 
     fn sniff(&self, input: &Sniff<'_>) -> bool {
-        input.head.starts_with(MAGIC)
+        input.head.starts_with(MAGIC) || input.hint == NameHint::Gguf
     }
 
     fn malformed_rule(&self) -> &'static Rule {
@@ -157,8 +157,43 @@ impl<R: Read> Reader<R> {
         let mut buf = vec![0; len as usize];
         self.inner.read_exact(&mut buf)?;
         self.pos += len;
-        Ok(String::from_utf8_lossy(&buf).into_owned())
+        Ok(String::from_utf8(buf)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
+}
+
+/// Elements per block and bytes per block of every ggml tensor type (`ggml.h`, `ggml_type_traits`).
+fn ggml_type(kind: u32) -> Option<(u64, u64)> {
+    Some(match kind {
+        0 => (1, 4),
+        1 | 30 => (1, 2),
+        2 | 20 => (32, 18),
+        3 => (32, 20),
+        6 => (32, 22),
+        7 => (32, 24),
+        8 => (32, 34),
+        9 => (32, 36),
+        10 => (256, 84),
+        11 | 21 => (256, 110),
+        12 => (256, 144),
+        13 => (256, 176),
+        14 => (256, 210),
+        15 => (256, 292),
+        16 | 35 => (256, 66),
+        17 => (256, 74),
+        18 => (256, 98),
+        19 => (256, 50),
+        22 => (256, 82),
+        23 => (256, 136),
+        24 => (1, 1),
+        25 => (1, 2),
+        26 => (1, 4),
+        27 | 28 => (1, 8),
+        29 => (256, 56),
+        34 => (256, 54),
+        39 => (32, 17),
+        _ => return None,
+    })
 }
 
 /// Size of a fixed-size value type, `None` for strings and arrays.
@@ -179,7 +214,11 @@ fn is_template_key(key: &str) -> bool {
 
 /// Reads the header, metadata and tensor descriptions, collecting chat templates.
 fn read<R: Read>(r: &mut Reader<R>, templates: &mut Vec<(String, String)>) -> Result<(), Bad> {
-    r.skip(4)?;
+    if r.array::<4>()? != *b"GGUF" {
+        return Err(Bad::Format(
+            "it does not start with the magic GGUF".to_owned(),
+        ));
+    }
     let version = r.u32()?;
     if !(1..=3).contains(&version) {
         return Err(Bad::Format(format!("unknown GGUF version {version}")));
@@ -203,6 +242,12 @@ fn read<R: Read>(r: &mut Reader<R>, templates: &mut Vec<(String, String)>) -> Re
     let mut alignment = 32u64;
     for _ in 0..pairs {
         let key = r.string(version, "a metadata key", 1 << 16)?;
+        // gguf-py decodes keys as UTF-8 and refuses the file when one is not.
+        if key.contains('\u{fffd}') {
+            return Err(Bad::Format(format!(
+                "the metadata key {key:?} is not UTF-8"
+            )));
+        }
         let kind = r.u32()?;
         if is_template_key(&key) && kind == 8 {
             let template = r.string(version, &key, MAX_TEMPLATE)?;
@@ -221,6 +266,7 @@ fn read<R: Read>(r: &mut Reader<R>, templates: &mut Vec<(String, String)>) -> Re
         }
         value(r, version, kind, &key, 0)?;
     }
+    let mut extents = Vec::new();
     for _ in 0..tensors {
         let len = r.string_len(version, "a tensor name")?;
         r.skip(len)?;
@@ -230,16 +276,41 @@ fn read<R: Read>(r: &mut Reader<R>, templates: &mut Vec<(String, String)>) -> Re
                 "a tensor has {dims} dimensions, over ggml's {MAX_DIMS}"
             )));
         }
+        let mut elements: u64 = 1;
         for _ in 0..dims {
-            r.u64()?;
+            elements = elements
+                .checked_mul(r.u64()?)
+                .ok_or_else(|| Bad::Format("a tensor's dimensions overflow".to_owned()))?;
         }
-        r.u32()?;
+        let kind = r.u32()?;
         let offset = r.u64()?;
-        if offset % alignment != 0 || offset > r.left() {
+        let (block, size) = ggml_type(kind)
+            .ok_or_else(|| Bad::Format(format!("a tensor has the unknown ggml type {kind}")))?;
+        if !elements.is_multiple_of(block) {
             return Err(Bad::Format(format!(
-                "a tensor's data offset {offset} is unaligned or past the end of the file"
+                "a tensor of {elements} elements is not whole blocks of {block} (ggml type {kind})"
             )));
         }
+        let bytes = (elements / block)
+            .checked_mul(size)
+            .ok_or_else(|| Bad::Format("a tensor's byte size overflows".to_owned()))?;
+        if !offset.is_multiple_of(alignment) {
+            return Err(Bad::Format(format!(
+                "a tensor's data offset {offset} is not a multiple of the alignment {alignment}"
+            )));
+        }
+        extents.push((offset, bytes));
+    }
+    // The data section starts at the next multiple of the alignment; every tensor lies in it.
+    let data_start = r.pos.div_ceil(alignment).saturating_mul(alignment);
+    let data_len = r.total.saturating_sub(data_start);
+    if let Some((offset, bytes)) = extents
+        .iter()
+        .find(|(offset, bytes)| offset.checked_add(*bytes).is_none_or(|end| end > data_len))
+    {
+        return Err(Bad::Format(format!(
+            "a tensor of {bytes} bytes at data offset {offset} runs past the end of the file"
+        )));
     }
     Ok(())
 }

@@ -135,6 +135,10 @@ pub(crate) enum NameHint {
     HfConfig,
     /// Named `.onnx`: ONNX has no magic number.
     Onnx,
+    /// Named `.safetensors`: whatever it holds is read as safetensors.
+    Safetensors,
+    /// Named `.gguf`: whatever it holds is read as GGUF.
+    Gguf,
     /// A YAML file, which may be a Hydra, OmegaConf or NeMo configuration.
     Yaml,
     /// A TensorFlow `saved_model.pb`.
@@ -190,8 +194,11 @@ impl NameHint {
         } else {
             ext
         };
-        if ext == "onnx" {
-            return NameHint::Onnx;
+        match ext {
+            "onnx" => return NameHint::Onnx,
+            "safetensors" => return NameHint::Safetensors,
+            "gguf" => return NameHint::Gguf,
+            _ => {}
         }
         if ext == "yaml" || ext == "yml" {
             return NameHint::Yaml;

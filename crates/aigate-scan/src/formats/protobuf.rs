@@ -76,11 +76,13 @@ impl<'a> Wire<'a> {
         )))
     }
 
+    /// A `string` field's text (its first 64 KiB).
     pub(crate) fn text(&mut self, start: u64, end: u64) -> Result<String, Bad> {
         let len = usize::try_from(end - start)
             .unwrap_or(usize::MAX)
             .min(1 << 16);
         let bytes = self.blob.exact_at(start, len)?;
+        // onnx.proto is proto2, whose parsers take `string` fields as bytes: so does this.
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 }

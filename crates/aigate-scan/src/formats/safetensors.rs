@@ -13,7 +13,7 @@ use aigate_report::{Finding, Location, Rule};
 use serde::de::{Deserializer, MapAccess, Visitor};
 
 use crate::dispatch::Cx;
-use crate::formats::{FormatScanner, Input, Sniff};
+use crate::formats::{FormatScanner, Input, NameHint, Sniff};
 use crate::rules::SAFETENSORS_MALFORMED;
 
 /// The reference crate's bound on the header (`MAX_HEADER_SIZE`).
@@ -31,6 +31,9 @@ impl FormatScanner for Safetensors {
         // No magic number: a header length that fits in 32 bits (so text, whose first eight
         // bytes make a far larger number, is never claimed) and the JSON object's brace. Lengths
         // over the reference bound are claimed, to be reported.
+        if input.hint == NameHint::Safetensors {
+            return true;
+        }
         let Some(len) = header_len(input.head) else {
             return false;
         };
@@ -44,6 +47,11 @@ impl FormatScanner for Safetensors {
     fn scan(&self, cx: &mut Cx<'_>, input: &Input<'_>) -> io::Result<()> {
         let (blob, loc) = (input.blob, input.loc);
         let Some(len) = header_len(input.head) else {
+            malformed(
+                cx,
+                loc,
+                "the file is shorter than the 8-byte header length".to_owned(),
+            );
             return Ok(());
         };
         if len > MAX_HEADER {
