@@ -5,7 +5,9 @@ use std::io::Read;
 use std::rc::Rc;
 
 use crate::joblib::{JoblibArray, is_joblib_array_wrapper, joblib_layout};
-use crate::literals::{le_signed, parse_int, raw_unicode_escape, unquote_string};
+use crate::literals::{
+    is_float, le_signed, parse_int, parse_memo_index, raw_unicode_escape, unquote_string,
+};
 use crate::opcodes::*;
 use crate::reader::{Line, ReadError, Reader};
 use crate::sniff::{self, is_dotted_identifier};
@@ -478,7 +480,7 @@ impl<'l> Analyzer<'l> {
                 }
                 FLOAT => {
                     let line = self.line(r, offset, op)?;
-                    if line.trim().parse::<f64>().is_err() {
+                    if !is_float(&line) {
                         return Err(malformed(offset, format!("invalid FLOAT {line:?}")));
                     }
                     self.push(&mut m, Value::Float, offset)?;
@@ -677,7 +679,7 @@ impl<'l> Analyzer<'l> {
                     let index = match op {
                         GET => {
                             let line = self.line(r, offset, op)?;
-                            line.trim().parse::<u64>().map_err(|_| {
+                            parse_memo_index(&line).ok_or_else(|| {
                                 malformed(offset, format!("invalid GET index {line:?}"))
                             })?
                         }
@@ -693,7 +695,7 @@ impl<'l> Analyzer<'l> {
                     let index = match op {
                         PUT => {
                             let line = self.line(r, offset, op)?;
-                            line.trim().parse::<u64>().map_err(|_| {
+                            parse_memo_index(&line).ok_or_else(|| {
                                 malformed(offset, format!("invalid PUT index {line:?}"))
                             })?
                         }

@@ -1,0 +1,98 @@
+//! What CPython's unpicklers accept and this reader must accept too: each test is one cause of
+//! a divergence the differential oracles found (`fixtures/differential/known.tsv`), with the
+//! neutral snippet the mutator inserts before a payload that a loader then reaches.
+
+// Test setup fails loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aigate_pickle::{Limits, analyze_bytes};
+
+/// GLOBAL, MARK, TUPLE, REDUCE, POP: a call of `aigate_mutant.payload` with no stack effect.
+const PAYLOAD: &[u8] = b"caigate_mutant\npayload\n(tR0";
+
+fn with_payload(snippet: &[u8]) -> Vec<u8> {
+    let mut p = b"\x80\x02".to_vec();
+    p.extend_from_slice(snippet);
+    p.extend_from_slice(PAYLOAD);
+    p.extend_from_slice(b"N.");
+    p
+}
+
+/// Whether the payload is seen, imported and called.
+fn payload_called(data: &[u8]) -> bool {
+    analyze_bytes(data, &Limits::default())
+        .globals
+        .iter()
+        .any(|g| g.dotted() == "aigate_mutant.payload" && g.calls > 0)
+}
+
+#[track_caller]
+fn assert_reaches_payload(snippets: &[&[u8]]) {
+    for snippet in snippets {
+        let data = with_payload(snippet);
+        assert!(
+            payload_called(&data),
+            "payload not seen after {:?}: {:?}",
+            String::from_utf8_lossy(snippet),
+            analyze_bytes(&data, &Limits::default()).stop
+        );
+    }
+}
+
+#[test]
+fn int_and_long_accept_the_c_unpicklers_number_syntax() {
+    // _pickle.c: strtol(s, &end, 0), then PyLong_FromString(s, NULL, 0); pickle.py: int(s, 0).
+    assert_reaches_payload(&[
+        b"I0x10\n0",
+        b"I+5\n0",
+        b"I 5\n0",
+        b"I5 \n0",
+        b"I\t5\n0",
+        b"I5\r\n0",
+        b"I1_0\n0",
+        b"I010\n0",
+        b"I0o17\n0",
+        b"I0b101\n0",
+        b"I0X1F\n0",
+        b"L0x10L\n0",
+        b"L1_000L\n0",
+        b"L 5 L\n0",
+        b"L+5\n0",
+        b"L0X1F\n0",
+        b"L0o17L\n0",
+    ]);
+}
+
+#[test]
+fn put_and_get_indexes_accept_underscores_signs_and_spaces() {
+    // PyLong_FromString(s, NULL, 10) in _pickle.c, int(s) in pickle.py.
+    assert_reaches_payload(&[
+        b"Np1_0\n0g1_0\n0",
+        b"Np+1\n0g 1\n0",
+        b"Np 7 \n0g7\n0",
+        b"Np007\n0g7\n0",
+    ]);
+}
+
+#[test]
+fn float_accepts_pythons_float_syntax() {
+    // pickle.py: float(s), which takes underscores and surrounding spaces.
+    assert_reaches_payload(&[
+        b"F1_0\n0",
+        b"F 1\n0",
+        b"F1 \n0",
+        b"Finf\n0",
+        b"Fnan\n0",
+        b"F-Infinity\n0",
+        b"F1e5\n0",
+        b"F.5\n0",
+        b"F5.\n0",
+        b"F1_0.2_5e1_0\n0",
+    ]);
+}
+
+#[test]
+fn string_strips_trailing_control_bytes_as_the_c_unpickler_does() {
+    // _pickle.c load_string strips every trailing byte <= ' ' before checking the quotes.
+    assert_reaches_payload(&[b"S'a'\r\n0", b"S'a' \n0", b"S'a'\t\r\n0"]);
+}
