@@ -771,8 +771,8 @@ impl<'l> Analyzer<'l> {
                 REDUCE => {
                     let args = m.pop(offset)?;
                     let callable = m.pop(offset)?;
-                    if !args.may_be_tuple() {
-                        return Err(malformed(offset, "REDUCE arguments must be a tuple"));
+                    if !args.may_be_iterable() {
+                        return Err(malformed(offset, "REDUCE arguments must be iterable"));
                     }
                     let v = self.call(&callable, args, offset, op)?;
                     self.push(&mut m, v, offset)?;
@@ -794,10 +794,10 @@ impl<'l> Analyzer<'l> {
                     }
                     let args = m.pop(offset)?;
                     let cls = m.pop(offset)?;
-                    if !args.may_be_tuple() {
+                    if !args.may_be_iterable() {
                         return Err(malformed(
                             offset,
-                            format!("{} args must be a tuple", name(op)),
+                            format!("{} args must be iterable", name(op)),
                         ));
                     }
                     let v = self.call(&cls, args, offset, op)?;
@@ -919,11 +919,10 @@ impl<'l> Analyzer<'l> {
                 );
                 Ok(())
             }
-            _ if matches!(state, Value::None) => Ok(()),
-            other => Err(malformed(
-                offset,
-                format!("BUILD on {}, which has no __dict__", other.describe()),
-            )),
+            // Plain data has no `__setstate__`: `pickle.py` updates its `__dict__` only when
+            // the state is truthy (`{}`, `None`, `(None, None)` are no-ops on anything), and
+            // the state is not always known here, so BUILD on data reads on.
+            _ => Ok(()),
         }
     }
 

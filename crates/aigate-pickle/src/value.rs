@@ -152,12 +152,21 @@ impl Value {
         )
     }
 
-    /// Whether the value may be a tuple at run time (call arguments must be).
-    pub(crate) fn may_be_tuple(&self) -> bool {
+    /// Whether the value may be iterable at run time: call arguments must be. `_pickle.c`
+    /// wants a tuple, but `pickle.py` calls `func(*args)`, which takes any iterable; a
+    /// reader of the union accepts what either does.
+    pub(crate) fn may_be_iterable(&self) -> bool {
         matches!(
             self,
             Value::Tuple(_)
                 | Value::LongTuple
+                | Value::List
+                | Value::Set
+                | Value::FrozenSet
+                | Value::Dict(_)
+                | Value::Str(_)
+                | Value::Text
+                | Value::Bytes
                 | Value::Object(_)
                 | Value::Persistent
                 | Value::Global(_)

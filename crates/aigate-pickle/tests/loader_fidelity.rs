@@ -96,3 +96,35 @@ fn string_strips_trailing_control_bytes_as_the_c_unpickler_does() {
     // _pickle.c load_string strips every trailing byte <= ' ' before checking the quotes.
     assert_reaches_payload(&[b"S'a'\r\n0", b"S'a' \n0", b"S'a'\t\r\n0"]);
 }
+
+#[test]
+fn build_with_empty_state_on_plain_data_is_a_no_op() {
+    // pickle.py load_build: no __setstate__ and a falsy state: nothing happens.
+    assert_reaches_payload(&[
+        b"]NN\x86b0",
+        b"}}b0",
+        b"N}b0",
+        b"I1\n}b0",
+        b"]Nb0",
+        b"S'a'\n)b0",
+    ]);
+}
+
+#[test]
+fn reduce_and_newobj_take_any_iterable_as_arguments() {
+    // pickle.py load_reduce: func(*args); load_newobj: cls.__new__(cls, *args).
+    assert_reaches_payload(&[
+        b"cbuiltins\nprint\n]R0",
+        b"cbuiltins\nprint\n}R0",
+        b"cbuiltins\nprint\nS''\nR0",
+        b"cbuiltins\nobject\n]\x810",
+    ]);
+    let data = with_payload(b"cbuiltins\nprint\n]R0");
+    let analysis = analyze_bytes(&data, &Limits::default());
+    let print = analysis
+        .globals
+        .iter()
+        .find(|g| g.dotted() == "builtins.print")
+        .expect("builtins.print imported");
+    assert_eq!(print.calls, 1);
+}
