@@ -9,7 +9,7 @@ use crate::literals::{
     is_float, le_signed, parse_int, parse_memo_index, raw_unicode_escape, unquote_string,
 };
 use crate::opcodes::*;
-use crate::reader::{Line, ReadError, Reader};
+use crate::reader::{Line, ReadError, Reader, Region};
 use crate::sniff::{self, is_dotted_identifier};
 use crate::value::{GlobalRef, Heap, Object, Value};
 use crate::{
@@ -55,6 +55,9 @@ struct Machine {
     stack: Vec<Value>,
     marks: Vec<usize>,
     memo: HashMap<u64, Value>,
+    /// Where the last `FRAME` ends: `pickle.py` reads a frame ahead as a whole, so what its
+    /// readers (joblib's among them) do at a `STOP` or an array depends on the bytes left in it.
+    frame_end: Option<u64>,
 }
 
 impl Machine {
@@ -63,6 +66,7 @@ impl Machine {
             stack: Vec::new(),
             marks: Vec::new(),
             memo: HashMap::new(),
+            frame_end: None,
         }
     }
 
@@ -153,7 +157,14 @@ impl<'l> Analyzer<'l> {
             let signals = self.signals;
             let first = reader.peek(1).ok().and_then(|h| h.first().copied());
             match self.run_one(reader) {
-                Ok(()) => self.out.pickles += 1,
+                Ok(None) => self.out.pickles += 1,
+                Ok(Some(rest)) => {
+                    self.out.pickles += 1;
+                    if let Err(stop) = self.frame_rest(reader, rest) {
+                        self.out.stop = Some(stop);
+                        break;
+                    }
+                }
                 Err(stop) => {
                     let quiet_failure = self.signals == signals
                         && first != Some(PROTO)
@@ -167,6 +178,50 @@ impl<'l> Analyzer<'l> {
                 }
             }
         }
+    }
+
+    /// A pickle ended `rest` bytes before the end of its frame. The C unpickler over a buffered
+    /// file reads the next pickle right after the `STOP`; over `BytesIO`, and the pure-Python
+    /// one, after the frame. The main stream goes on after the frame; the rest of the frame is
+    /// read here as the stacked pickles the C unpickler would find (a pickle it would start in
+    /// the frame and end after it is read only as far as the frame goes).
+    fn frame_rest<R: Read>(&mut self, r: &mut Reader<R>, rest: u64) -> Step {
+        let start = r.pos();
+        let data = self.frame_bytes(r, rest, start)?;
+        let mut sub = Reader::new(&data[..]);
+        loop {
+            match sub.at_end() {
+                Ok(false) => {}
+                Ok(true) | Err(_) => return Ok(()),
+            }
+            match self.run_one(&mut sub) {
+                Ok(_) => self.out.pickles += 1,
+                Err(stop @ Stop::Limit { .. }) => return Err(stop),
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    /// Reads the `rest` bytes left in a frame (fewer when the input ends first, as `pickle.py`
+    /// would), bounded by the embedded-pickle size.
+    fn frame_bytes<R: Read>(&mut self, r: &mut Reader<R>, rest: u64, offset: u64) -> Step<Vec<u8>> {
+        if rest > self.limits.max_embedded_bytes {
+            return Err(Stop::Limit {
+                limit: Limit::EmbeddedBytes,
+                value: self.limits.max_embedded_bytes,
+                offset,
+            });
+        }
+        let mut data = Vec::new();
+        Region {
+            reader: r,
+            left: rest,
+        }
+        .read_to_end(&mut data)
+        .map_err(|err| Stop::Io {
+            message: err.to_string().to_lowercase(),
+        })?;
+        Ok(data)
     }
 
     fn count_opcode(&mut self, offset: u64) -> Step {
@@ -218,6 +273,16 @@ impl<'l> Analyzer<'l> {
     }
 
     fn import(&mut self, module: &str, name: &str, offset: u64, op: u8) -> Rc<GlobalRef> {
+        self.import_as(module, name, offset, self::name(op))
+    }
+
+    fn import_as(
+        &mut self,
+        module: &str,
+        name: &str,
+        offset: u64,
+        opcode: &'static str,
+    ) -> Rc<GlobalRef> {
         self.signals += 1;
         let key: Box<str> = format!("{module}\n{name}").into();
         if let Some(global) = self.index.get(&key) {
@@ -236,7 +301,7 @@ impl<'l> Analyzer<'l> {
             module: module.to_owned(),
             name: name.to_owned(),
             offset,
-            opcode: self::name(op),
+            opcode,
             imports: 1,
             calls: 0,
             first_call: None,
@@ -440,8 +505,9 @@ impl<'l> Analyzer<'l> {
         }
     }
 
-    /// Reads one pickle, up to and including its `STOP`.
-    fn run_one<R: Read>(&mut self, r: &mut Reader<R>) -> Step {
+    /// Reads one pickle, up to and including its `STOP`; returns how many bytes of its last
+    /// frame are left after the `STOP`, if any.
+    fn run_one<R: Read>(&mut self, r: &mut Reader<R>) -> Step<Option<u64>> {
         let mut m = Machine::new();
         loop {
             let offset = r.pos();
@@ -461,7 +527,8 @@ impl<'l> Analyzer<'l> {
                 }
                 STOP => {
                     m.pop(offset)?;
-                    return Ok(());
+                    let here = r.pos();
+                    return Ok(m.frame_end.filter(|end| *end > here).map(|end| end - here));
                 }
                 POP => {
                     if m.marks.last() == Some(&m.stack.len()) {
@@ -806,7 +873,7 @@ impl<'l> Analyzer<'l> {
                 BUILD => {
                     let state = m.pop(offset)?;
                     let inst = m.top(offset)?.clone();
-                    self.build(r, &inst, state, offset)?;
+                    self.build(r, &inst, state, offset, &mut m.frame_end)?;
                 }
                 PERSID => {
                     self.line(r, offset, op)?;
@@ -827,8 +894,10 @@ impl<'l> Analyzer<'l> {
                 }
                 FRAME => {
                     // The C unpickler reads a frame ahead but parses opcodes across frame
-                    // boundaries, so the length hides nothing: read on as one stream.
-                    r.skip(8).map_err(fail)?;
+                    // boundaries, so the length hides nothing: read on as one stream. Where
+                    // it ends matters to what follows a STOP or a joblib array in it.
+                    let len = u64::from_le_bytes(r.array().map_err(fail)?);
+                    m.frame_end = Some(r.pos().saturating_add(len));
                 }
                 other => {
                     let shown = if other.is_ascii_graphic() {
@@ -880,6 +949,7 @@ impl<'l> Analyzer<'l> {
         inst: &Value,
         state: Value,
         offset: u64,
+        frame_end: &mut Option<u64>,
     ) -> Step {
         match inst {
             Value::Object(obj) => {
@@ -897,7 +967,7 @@ impl<'l> Analyzer<'l> {
                     data.state = Some(state);
                 }
                 if let Some(global) = origin.filter(|g| is_joblib_array_wrapper(g)) {
-                    self.joblib_array(r, obj, &global, offset)?;
+                    self.joblib_array(r, obj, &global, offset, frame_end)?;
                 }
                 Ok(())
             }
@@ -929,12 +999,19 @@ impl<'l> Analyzer<'l> {
     /// joblib writes a `NumpyArrayWrapper`'s array right after its `BUILD`, outside the pickle
     /// opcodes, and its unpickler reads it there: raw bytes after an alignment pad, or, for
     /// object arrays, a whole pickle of its own, which joblib loads.
+    ///
+    /// Two readings of the same bytes, both kept (the union of the loaders):
+    /// - joblib's: its unpickler is `pickle.py`'s, which has read the current frame ahead; it
+    ///   reads the array from the file, after the frame, and then reads on in the frame;
+    /// - a plain unpickler's (and joblib's for a look-alike class it does not know): the array
+    ///   region is more opcodes. Globals named there are kept.
     fn joblib_array<R: Read>(
         &mut self,
         r: &mut Reader<R>,
         wrapper: &Object,
         global: &GlobalRef,
         offset: u64,
+        frame_end: &mut Option<u64>,
     ) -> Step {
         let layout = wrapper
             .slot
@@ -948,6 +1025,11 @@ impl<'l> Analyzer<'l> {
                 )
             })?;
         let fail = |err| read_failed(err, offset, BUILD);
+        let rest_start = r.pos();
+        let rest = match frame_end.take() {
+            Some(end) if end > rest_start => Some(self.frame_bytes(r, end - rest_start, offset)?),
+            _ => None,
+        };
         match layout {
             JoblibArray::Objects => {
                 if self.depth + 1 > self.limits.max_nesting {
@@ -960,15 +1042,74 @@ impl<'l> Analyzer<'l> {
                 self.depth += 1;
                 let result = self.run_one(r);
                 self.depth -= 1;
-                result
+                result?;
             }
             JoblibArray::Raw { aligned, bytes } => {
-                if aligned {
-                    let pad = r.byte().map_err(fail)?;
-                    r.skip(u64::from(pad)).map_err(fail)?;
-                }
-                r.skip(bytes).map_err(fail)
+                let pad = if aligned {
+                    let head = r.peek(1).map_err(fail)?;
+                    1 + u64::from(*head.first().ok_or_else(|| fail(ReadError::Truncated))?)
+                } else {
+                    0
+                };
+                let region = pad.saturating_add(bytes);
+                let left = self.plain_reading(r, region, offset)?;
+                r.skip(left).map_err(fail)?;
             }
         }
+        if let Some(rest) = rest {
+            r.unread(&rest, rest_start);
+        }
+        Ok(())
+    }
+
+    /// Reads the `len` bytes of a joblib array region as a plain unpickler would: as opcodes.
+    /// Keeps the well-formed globals it names (random array bytes make no importable name)
+    /// and returns how many bytes of the region are left unread.
+    fn plain_reading<R: Read>(&mut self, r: &mut Reader<R>, len: u64, offset: u64) -> Step<u64> {
+        if self.depth >= self.limits.max_nesting {
+            return Err(Stop::Limit {
+                limit: Limit::Nesting,
+                value: u64::from(self.limits.max_nesting),
+                offset,
+            });
+        }
+        let limits = Limits {
+            max_opcodes: self.limits.max_opcodes.saturating_sub(self.out.opcodes),
+            max_pickles: None,
+            ..*self.limits
+        };
+        let mut region = Region {
+            reader: r,
+            left: len,
+        };
+        // As a trait object: the nested analysis reads through a region of this reader, and
+        // a generic one would nest types without end.
+        let nested = Analyzer::new(&limits, self.depth + 1).run(&mut region as &mut dyn Read);
+        let left = region.left;
+        self.out.opcodes += nested.opcodes;
+        if let Some(
+            stop @ Stop::Limit {
+                limit: Limit::Opcodes,
+                ..
+            },
+        ) = &nested.stop
+        {
+            return Err(stop.clone());
+        }
+        for g in &nested.globals {
+            if !(is_dotted_identifier(g.module.as_bytes())
+                && is_dotted_identifier(g.name.as_bytes()))
+            {
+                continue;
+            }
+            let global = self.import_as(&g.module, &g.name, g.offset, g.opcode);
+            let entry = &mut self.out.globals[global.index];
+            entry.imports = entry.imports.saturating_add(g.imports.saturating_sub(1));
+            entry.calls = entry.calls.saturating_add(g.calls);
+            if entry.first_call.is_none() {
+                entry.first_call = g.first_call;
+            }
+        }
+        Ok(left)
     }
 }

@@ -128,3 +128,50 @@ fn reduce_and_newobj_take_any_iterable_as_arguments() {
         .expect("builtins.print imported");
     assert_eq!(print.calls, 1);
 }
+
+/// A regression case of the differential oracles (`oracles/crafted.py` wrote it).
+fn crafted(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../fixtures/differential/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+#[test]
+fn a_pickle_after_the_frame_its_predecessor_stopped_in_is_read() {
+    // PROTO 4, FRAME covering `K\x01.` and junk; then a pickle with the payload, which
+    // pickle.load(BytesIO) and pickle._Unpickler read (they resume after the frame).
+    assert!(payload_called(&crafted("crafted-frame-stack.pkl")));
+    // And the other way round: the C unpickler over a buffered file resumes right after the
+    // STOP, inside the frame, where the payload is; the frame ends in junk.
+    let mut second = b"\x80\x02".to_vec();
+    second.extend_from_slice(PAYLOAD);
+    second.extend_from_slice(b"N.");
+    let mut framed = b"\x80\x04\x95".to_vec();
+    framed.extend_from_slice(&(3 + second.len() as u64).to_le_bytes());
+    framed.extend_from_slice(b"K\x01.");
+    framed.extend_from_slice(&second);
+    framed.extend_from_slice(b"\xff\xff");
+    assert!(payload_called(&framed));
+}
+
+#[test]
+fn array_wrapper_look_alike_bytes_are_read_as_opcodes_too() {
+    // A class named NumpyArrayWrapper from a module ending in numpy_pickle: a plain
+    // unpickler (and joblib, which checks the real class) reads the 88 "array" bytes as
+    // opcodes, and they call the payload.
+    assert!(payload_called(&crafted("crafted-fake-array-wrapper.pkl")));
+}
+
+#[test]
+fn joblib_reads_the_array_after_the_frame_and_the_rest_of_the_frame_after_it() {
+    // joblib.dump of an array with its frames merged: the frame holding the wrapper's BUILD
+    // also holds a payload; the array bytes follow the frame.
+    let data = crafted("crafted-joblib-frame-array.joblib");
+    assert!(payload_called(&data));
+    let analysis = analyze_bytes(&data, &Limits::default());
+    assert_eq!(analysis.stop, None);
+    assert_eq!(analysis.pickles, 1);
+    assert_eq!(analysis.bytes, data.len() as u64);
+}
