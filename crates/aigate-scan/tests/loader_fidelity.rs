@@ -1,0 +1,75 @@
+//! The readers agree with the loaders: each test is one cause of a divergence the differential
+//! oracles found (`fixtures/differential/known.tsv`, cases written by `oracles/crafted.py` or
+//! `oracles/fuzz_differential.py`, each with a `.json` saying how it was made). A loader
+//! reaches the global named; aigate must report it.
+
+// Test setup fails loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use aigate_scan::{FileScan, ScanLimits};
+
+fn case(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../fixtures/differential/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+fn reports(scan: &FileScan, global: &str) -> bool {
+    scan.findings
+        .iter()
+        .any(|f| f.message.contains(global) || format!("{:?}", f.location).contains(global))
+}
+
+#[track_caller]
+fn assert_case_reports(name: &str, global: &str) {
+    let scan = common::scan(&case(name), name, ScanLimits::default());
+    assert!(
+        reports(&scan, global),
+        "{name}: {global} not reported; findings: {:#?}",
+        scan.findings
+            .iter()
+            .map(|f| format!("{} {}", f.rule.as_str(), f.message))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn tar_numbers_are_read_as_tarfile_reads_them() {
+    // nti(): int(s.strip() or "0", 8), which takes a 0o prefix and underscores.
+    assert_case_reports("crafted-tar-size-0o.tar", "aigate_mutant.payload");
+    assert_case_reports("crafted-tar-size-underscore.tar", "aigate_mutant.payload");
+    // A PAX size is int(value): '5_1' is 51.
+    assert_case_reports(
+        "crafted-tar-pax-size-underscore.tar",
+        "aigate_mutant.payload",
+    );
+}
+
+#[test]
+fn tar_checksum_may_be_the_signed_sum() {
+    assert_case_reports("crafted-tar-signed-checksum.tar", "aigate_mutant.payload");
+}
+
+#[test]
+fn tar_unknown_types_are_regular_files_and_special_types_have_no_data() {
+    // tarfile reads types it does not know as regular files...
+    assert_case_reports("crafted-tar-unknown-typeflag.tar", "aigate_mutant.payload");
+    assert_case_reports("crafted-tar-legacy-unknown-typeflag.pt", "posix.system");
+    // ...and skips no data after links and directories, whatever their size field says.
+    assert_case_reports("crafted-tar-dir-covers-member.tar", "aigate_mutant.payload");
+    assert_case_reports(
+        "crafted-tar-symlink-covers-member.tar",
+        "aigate_mutant.payload",
+    );
+}
+
+#[test]
+fn tar_first_long_name_wins_and_solaris_headers_are_pax() {
+    assert_case_reports("crafted-tar-two-gnu-long-names.pt", "posix.system");
+    assert_case_reports("crafted-tar-two-pax-paths.pt", "posix.system");
+    assert_case_reports("crafted-tar-solaris-pax.pt", "posix.system");
+}
