@@ -138,9 +138,19 @@ impl<'s> Cx<'s> {
                 return;
             }
         };
+        // `zipfile.ZipFile` opens anything that ends in a central directory, whatever comes
+        // before it (a pickle, a prefix): such content is also read as the zip it ends in.
+        let zip_at_end = |format: Option<&dyn formats::FormatScanner>| {
+            hint != NameHint::RawData
+                && format.is_none_or(|f| f.name() != "zip")
+                && formats::zip::has_central_directory(blob)
+        };
         let Some(format) = formats::sniff(&head, hint) else {
             if hint == NameHint::Pickle {
                 self.unrecognized(loc, "content that is no known format");
+            }
+            if zip_at_end(None) {
+                formats::zip::scan_also(self, blob, loc, depth);
             }
             return;
         };
@@ -158,6 +168,9 @@ impl<'s> Cx<'s> {
                 format.malformed_rule()
             };
             self.io_finding(loc, rule, &err);
+        }
+        if zip_at_end(Some(format)) {
+            formats::zip::scan_also(self, blob, loc, depth);
         }
     }
 

@@ -73,3 +73,31 @@ fn tar_first_long_name_wins_and_solaris_headers_are_pax() {
     assert_case_reports("crafted-tar-two-pax-paths.pt", "posix.system");
     assert_case_reports("crafted-tar-solaris-pax.pt", "posix.system");
 }
+
+#[test]
+fn zip_end_record_is_found_where_zipfile_finds_it() {
+    // The last 22 bytes are an end record without a comment: zipfile takes it, even though
+    // its disk-number fields spell the signature again.
+    assert_case_reports(
+        "crafted-zip-eocd-disk-signature.pt",
+        "aigate_mutant.payload",
+    );
+    // A ZIP64 locator look-alike at the end of the last comment: zipfile finds no ZIP64 end
+    // record right before it and reads the 32-bit end record.
+    assert_case_reports(
+        "crafted-zip-zip64-locator-lookalike.pt",
+        "aigate_mutant.payload",
+    );
+}
+
+#[test]
+fn zip_after_other_data_is_read_as_zipfile_reads_it() {
+    assert_case_reports("crafted-zip-prepended.pt", "aigate_mutant.payload");
+    assert_case_reports("crafted-zip-prepended-pickle.pt", "aigate_mutant.payload");
+}
+
+#[test]
+fn zip_lzma_members_are_decoded() {
+    // Method 14, which zipfile (and so numpy.load) reads.
+    assert_case_reports("crafted-zip-lzma-npz-member.npz", "aigate_mutant.payload");
+}
