@@ -175,3 +175,56 @@ fn joblib_reads_the_array_after_the_frame_and_the_rest_of_the_frame_after_it() {
     assert_eq!(analysis.pickles, 1);
     assert_eq!(analysis.bytes, data.len() as u64);
 }
+
+#[test]
+fn array_wrapper_from_another_module_is_an_ordinary_class() {
+    // `evil.numpy_pickle.NumpyArrayWrapper` is not joblib's class: joblib does not read an
+    // array after its BUILD, and the rest of the pickle (here the payload after the 88
+    // bytes) is read with the stack as a plain unpickler leaves it.
+    let wrapper = fake_wrapper(b"evil.numpy_pickle");
+    let mut data = b"\x80\x04".to_vec();
+    data.extend_from_slice(&wrapper);
+    data.extend_from_slice(b"cbuiltins\nprint\n(tR0N.");
+    let analysis = analyze_bytes(&data, &Limits::default());
+    assert_eq!(analysis.stop, None);
+    let print = analysis
+        .globals
+        .iter()
+        .find(|g| g.dotted() == "builtins.print");
+    assert_eq!(print.map(|g| g.calls), Some(1));
+}
+
+/// `oracles/mutate.py`'s `fake_wrapper`: a `NumpyArrayWrapper` of `module` with an 11-float
+/// state, whose 88 "array" bytes are the payload, `N0` pairs and pops.
+fn fake_wrapper(module: &[u8]) -> Vec<u8> {
+    let su = |b: &[u8]| {
+        let mut v = vec![0x8c, b.len() as u8];
+        v.extend_from_slice(b);
+        v
+    };
+    let mut hidden = PAYLOAD.to_vec();
+    for _ in 0..(88 - PAYLOAD.len()) / 2 {
+        hidden.extend_from_slice(b"N0");
+    }
+    hidden.resize(88, b'N');
+    let mut out = Vec::new();
+    out.extend(su(module));
+    out.extend(su(b"NumpyArrayWrapper"));
+    out.extend_from_slice(b"\x93)\x81}(");
+    out.extend(su(b"dtype"));
+    out.extend(su(b"numpy"));
+    out.extend(su(b"dtype"));
+    out.push(0x93);
+    out.extend(su(b"f8"));
+    out.extend_from_slice(b"\x89\x88\x87R");
+    out.extend(su(b"shape"));
+    out.extend_from_slice(b"K\x0b\x85u");
+    out.push(b'b');
+    out.extend_from_slice(&hidden);
+    out.extend(std::iter::repeat_n(
+        b'0',
+        88 - PAYLOAD.len() - 2 * ((88 - PAYLOAD.len()) / 2),
+    ));
+    out.push(b'0');
+    out
+}
