@@ -101,3 +101,24 @@ fn zip_lzma_members_are_decoded() {
     // Method 14, which zipfile (and so numpy.load) reads.
     assert_case_reports("crafted-zip-lzma-npz-member.npz", "aigate_mutant.payload");
 }
+
+#[test]
+fn npy_header_is_a_python_literal_and_any_object_dtype_counts() {
+    // numpy reads the header with ast.literal_eval and gives descr to numpy.dtype: comments,
+    // adjacent literals, escapes, prefixes, triple quotes, repeated keys (the last counts),
+    // and dtype spellings with an object field all make an object array, whose data
+    // numpy.load(allow_pickle=True) unpickles.
+    for name in [
+        "crafted-npy-comma-fields.npy",
+        "crafted-npy-comment.npy",
+        "crafted-npy-concatenated.npy",
+        "crafted-npy-duplicate-descr.npy",
+        "crafted-npy-escape-x4f.npy",
+        "crafted-npy-object-word.npy",
+        "crafted-npy-subarray.npy",
+        "crafted-npy-triple-quoted.npy",
+        "crafted-npy-u-prefix.npy",
+    ] {
+        assert_case_reports(name, "aigate_mutant.payload");
+    }
+}
