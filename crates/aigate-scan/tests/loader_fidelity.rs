@@ -122,3 +122,10 @@ fn npy_header_is_a_python_literal_and_any_object_dtype_counts() {
         assert_case_reports(name, "aigate_mutant.payload");
     }
 }
+
+#[test]
+fn joblib_zfile_header_is_read_as_read_zfile_reads_it() {
+    // int(field, 16) takes a length without 0x; joblib <= 0.8.4 wrote one more space.
+    assert_case_reports("crafted-joblib-zf-no-0x.pkl", "aigate_mutant.payload");
+    assert_case_reports("crafted-joblib-zf-extra-space.pkl", "aigate_mutant.payload");
+}

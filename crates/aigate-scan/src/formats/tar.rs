@@ -67,7 +67,7 @@ fn is_special(kind: u8) -> bool {
 
 /// Python's `int(text, radix)` for a non-negative result: surrounding whitespace, a `+`,
 /// the `0o`/`0x` prefix of the radix, underscores between digits.
-fn python_int(text: &str, radix: u32) -> Option<u64> {
+pub(crate) fn python_int(text: &str, radix: u32) -> Option<u64> {
     let s = text.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c));
     let s = s.strip_prefix('+').unwrap_or(s);
     let prefix = match radix {
