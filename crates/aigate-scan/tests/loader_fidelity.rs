@@ -129,3 +129,11 @@ fn joblib_zfile_header_is_read_as_read_zfile_reads_it() {
     assert_case_reports("crafted-joblib-zf-no-0x.pkl", "aigate_mutant.payload");
     assert_case_reports("crafted-joblib-zf-extra-space.pkl", "aigate_mutant.payload");
 }
+
+#[test]
+fn tar_long_name_is_read_to_its_nul_over_whole_blocks() {
+    // A GNU long-name header whose size field (6_3, i.e. 51) is shorter than the name:
+    // tarfile reads whole blocks and keeps the name up to its NUL, so the member is
+    // `.../checkpoint.bin`, not the first 51 characters.
+    assert_case_reports("0b863b69b93a.tar", "checkpoint.bin");
+}

@@ -235,10 +235,12 @@ impl<R: Read> Walker<R> {
                 "a {what} of {size} bytes exceeds the limit of {limit}"
             )));
         }
-        let mut data = vec![0u8; size as usize];
+        // `tarfile` reads the whole blocks and takes the name up to its first NUL (or parses
+        // PAX records on into the padding), so the size field only counts in blocks.
+        let padded = Self::padded_or_err(size)?;
+        let mut data = vec![0u8; padded as usize];
         self.reader.read_exact(&mut data)?;
-        self.pos += size;
-        self.skip(Self::padded_or_err(size)? - size)?;
+        self.pos += padded;
         Ok(data)
     }
 
