@@ -11,7 +11,7 @@ use crate::literals::{
 use crate::opcodes::*;
 use crate::reader::{Line, ReadError, Reader, Region};
 use crate::sniff::{self, is_dotted_identifier};
-use crate::value::{GlobalRef, Heap, Object, Value};
+use crate::value::{GlobalRef, Heap, KeptText, KeptTuple, Live, Object, Value};
 use crate::{
     Analysis, Embedded, Encoding, GlobalUse, Limit, Limits, Stop, Unresolved, UnresolvedKind,
 };
@@ -108,7 +108,12 @@ pub(crate) struct Analyzer<'l> {
     out: Analysis,
     index: HashMap<Box<str>, Rc<GlobalRef>>,
     well_formed_globals: usize,
+    /// Bytes of dicts and call results kept in the heap (which lives as long as the analysis).
     kept: u64,
+    /// Bytes of strings and tuples alive now.
+    live: Live,
+    /// Offset of the opcode being read, for budget notes.
+    at: u64,
     signals: u64,
     heap: Heap,
 }
@@ -122,6 +127,8 @@ impl<'l> Analyzer<'l> {
             index: HashMap::new(),
             well_formed_globals: 0,
             kept: 0,
+            live: Live::default(),
+            at: 0,
             signals: 0,
             heap: Heap::default(),
         }
@@ -248,8 +255,15 @@ impl<'l> Analyzer<'l> {
         Ok(())
     }
 
+    /// Notes that the kept-bytes budget was spent: values are no longer kept, and what they
+    /// would have shown is reported as one budget finding, never as findings about code.
+    fn spent(&mut self) {
+        self.out.budget_spent.get_or_insert(self.at);
+    }
+
     fn keep(&mut self, bytes: u64) -> bool {
         if self.kept + bytes > self.limits.max_kept_bytes {
+            self.spent();
             return false;
         }
         self.kept += bytes;
@@ -257,19 +271,27 @@ impl<'l> Analyzer<'l> {
     }
 
     fn text(&mut self, text: &str) -> Value {
-        if text.len() as u64 <= KEEP_STR && self.keep(text.len() as u64 + 16) {
-            Value::Str(Rc::from(text))
-        } else {
-            Value::Text
+        if text.len() as u64 > KEEP_STR {
+            return Value::Text;
         }
+        let cost = text.len() as u64 + 16;
+        if self.live.get() + cost > self.limits.max_kept_bytes {
+            self.spent();
+            return Value::Unkept;
+        }
+        Value::Str(Rc::new(KeptText::new(text, cost, &self.live)))
     }
 
     fn tuple(&mut self, items: &[Value]) -> Value {
-        if items.len() <= KEEP_ITEMS && self.keep(items.len() as u64 * 24 + 16) {
-            Value::Tuple(Rc::from(items))
-        } else {
-            Value::LongTuple
+        if items.len() > KEEP_ITEMS {
+            return Value::LongTuple;
         }
+        let cost = items.len() as u64 * 24 + 16;
+        if self.live.get() + cost > self.limits.max_kept_bytes {
+            self.spent();
+            return Value::LongTuple;
+        }
+        Value::Tuple(Rc::new(KeptTuple::new(items, cost, &self.live)))
     }
 
     fn import(&mut self, module: &str, name: &str, offset: u64, op: u8) -> Rc<GlobalRef> {
@@ -341,6 +363,8 @@ impl<'l> Analyzer<'l> {
                     _ => Some(Rc::clone(global)),
                 }
             }
+            // Made from values the budget did not keep: the budget finding covers it.
+            Value::Unkept => return Ok(Value::Unkept),
             other if other.may_be_callable() => {
                 self.unresolved(
                     UnresolvedKind::Call,
@@ -370,7 +394,7 @@ impl<'l> Analyzer<'l> {
     /// to the class); anything else is an unresolved call.
     fn mutate(&mut self, target: &Value, method: &str, offset: u64, op: u8) -> Step {
         match target {
-            Value::List | Value::Dict(_) | Value::Set => Ok(()),
+            Value::List | Value::Dict(_) | Value::Set | Value::Unkept => Ok(()),
             Value::Object(obj) if obj.origin.is_some() => Ok(()),
             Value::Object(_) | Value::Persistent | Value::Dynamic | Value::Global(_) => {
                 self.unresolved(
@@ -513,6 +537,7 @@ impl<'l> Analyzer<'l> {
             let offset = r.pos();
             let op = r.byte().map_err(|err| read_failed(err, offset, STOP))?;
             self.count_opcode(offset)?;
+            self.at = offset;
             let fail = |err| read_failed(err, offset, op);
             match op {
                 MARK => {
@@ -801,6 +826,9 @@ impl<'l> Analyzer<'l> {
                         (Some(module), Some(attr)) => {
                             Value::Global(self.import(module, attr, offset, op))
                         }
+                        _ if matches!(module, Value::Unkept) || matches!(attr, Value::Unkept) => {
+                            Value::Unkept
+                        }
                         _ if module.may_be_str() && attr.may_be_str() => {
                             self.unresolved(
                                 UnresolvedKind::Import,
@@ -1017,13 +1045,26 @@ impl<'l> Analyzer<'l> {
             .slot
             .and_then(|id| self.heap.object(id))
             .and_then(|data| data.state.as_ref())
-            .and_then(|state| joblib_layout(&self.heap, state))
-            .ok_or_else(|| {
-                malformed(
+            .and_then(|state| joblib_layout(&self.heap, state));
+        let layout = match (layout, self.out.budget_spent) {
+            (Some(layout), _) => layout,
+            // The state was not kept: the budget, not the file, is why it is unknown.
+            (None, Some(_)) => {
+                return Err(Stop::Limit {
+                    limit: Limit::KeptBytes,
+                    value: self.limits.max_kept_bytes,
                     offset,
-                    format!("the state of {global} does not describe an array whose bytes can be skipped"),
-                )
-            })?;
+                });
+            }
+            (None, None) => {
+                return Err(malformed(
+                    offset,
+                    format!(
+                        "the state of {global} does not describe an array whose bytes can be skipped"
+                    ),
+                ));
+            }
+        };
         let fail = |err| read_failed(err, offset, BUILD);
         let rest_start = r.pos();
         let rest = match frame_end.take() {

@@ -206,7 +206,7 @@ impl<'s> Cx<'s> {
         loc: &Location,
         read: &PickleRead,
     ) -> io::Result<Option<Analysis>> {
-        let base = self.limits().pickle;
+        let base = self.limits().pickle.scaled(blob.size_hint());
         let limits = aigate_pickle::Limits {
             max_pickles: read.max_pickles,
             max_opcodes: base.max_opcodes.min(self.budget.opcodes_left()),

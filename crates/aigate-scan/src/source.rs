@@ -156,6 +156,17 @@ impl<'a> Blob<'a> {
         }
     }
 
+    /// About how many bytes the blob holds, for budgets that scale with the input: its length,
+    /// or for decoded streams four times what they are decoded from.
+    pub(crate) fn size_hint(&self) -> u64 {
+        match self {
+            Blob::Region { len, .. } => *len,
+            Blob::Memory(data) => data.len() as u64,
+            Blob::Decoded { source, .. } => source.size_hint().saturating_mul(4),
+            Blob::Tail { source, .. } => source.size_hint(),
+        }
+    }
+
     /// Whether the bytes come out of a decoder, so that a read error is the codec's.
     pub(crate) fn is_decoded(&self) -> bool {
         match self {
