@@ -513,12 +513,30 @@ impl<'l> Analyzer<'l> {
     }
 
     /// Reads a line operand, as `GLOBAL`, `INST`, `PERSID` and the protocol 0 numbers do.
+    /// A line the input ends inside is truncated, except for the names of `GLOBAL` and `INST`
+    /// (`at_end`): both unpicklers take what `readline` returned and drop its last byte as
+    /// if it were the newline (`_pickle.c` needs two bytes, so one byte is still an error),
+    /// and resolve the global so named.
     fn line<R: Read>(&mut self, r: &mut Reader<R>, offset: u64, op: u8) -> Step<String> {
+        self.line_or_rest(r, offset, op, false)
+    }
+
+    fn line_or_rest<R: Read>(
+        &mut self,
+        r: &mut Reader<R>,
+        offset: u64,
+        op: u8,
+        at_end: bool,
+    ) -> Step<String> {
         match r
             .line(KEEP_LINE)
             .map_err(|err| read_failed(err, offset, op))?
         {
             Line::Kept(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+            Line::AtEnd(Some(bytes)) if at_end && bytes.len() >= 2 => {
+                Ok(String::from_utf8_lossy(&bytes[..bytes.len() - 1]).into_owned())
+            }
+            Line::AtEnd(_) => Err(read_failed(ReadError::Truncated, offset, op)),
             Line::TooLong(len) => Err(malformed(
                 offset,
                 format!(
@@ -625,6 +643,7 @@ impl<'l> Analyzer<'l> {
                     let raw = match r.line(KEEP_LINE).map_err(fail)? {
                         Line::Kept(bytes) => Some(bytes.to_vec()),
                         Line::TooLong(_) => None,
+                        Line::AtEnd(_) => return Err(fail(ReadError::Truncated)),
                     };
                     let value = match raw {
                         Some(raw) => {
@@ -644,6 +663,7 @@ impl<'l> Analyzer<'l> {
                             self.string_payload(decoded.as_bytes(), offset)?
                         }
                         Line::TooLong(_) => Value::Text,
+                        Line::AtEnd(_) => return Err(fail(ReadError::Truncated)),
                     };
                     self.push(&mut m, value, offset)?;
                 }
@@ -806,8 +826,8 @@ impl<'l> Analyzer<'l> {
                     m.memo.insert(index, value);
                 }
                 GLOBAL | INST => {
-                    let module = self.line(r, offset, op)?;
-                    let attr = self.line(r, offset, op)?;
+                    let module = self.line_or_rest(r, offset, op, true)?;
+                    let attr = self.line_or_rest(r, offset, op, true)?;
                     let global = self.import(&module, &attr, offset, op);
                     if op == GLOBAL {
                         self.push(&mut m, Value::Global(global), offset)?;

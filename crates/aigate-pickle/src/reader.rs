@@ -29,6 +29,8 @@ pub(crate) enum Line<'a> {
     Kept(&'a [u8]),
     /// The line was longer than the caller wanted kept; it was skipped.
     TooLong(u64),
+    /// The input ended before a `\n`: what was left (kept, or too long).
+    AtEnd(Option<&'a [u8]>),
 }
 
 pub(crate) struct Reader<R> {
@@ -208,7 +210,10 @@ impl<R: Read> Reader<R> {
         let mut kept = true;
         loop {
             if self.available() == 0 && self.fill(1)? == 0 {
-                return Err(ReadError::Truncated);
+                if total == 0 {
+                    return Err(ReadError::Truncated);
+                }
+                return Ok(Line::AtEnd(kept.then_some(&self.scratch[..])));
             }
             let window = &self.buf[self.start..self.end];
             let (chunk_len, found) = match memchr::memchr(b'\n', window) {
@@ -299,5 +304,7 @@ mod tests {
         assert!(matches!(r.line(10), Ok(Line::TooLong(100_000))));
         assert!(matches!(r.line(10), Ok(Line::Kept(b"short"))));
         assert!(matches!(r.line(10), Err(ReadError::Truncated)));
+        let mut r = Reader::new(&b"cut"[..]);
+        assert!(matches!(r.line(10), Ok(Line::AtEnd(Some(b"cut")))));
     }
 }

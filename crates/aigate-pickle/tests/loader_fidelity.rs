@@ -228,3 +228,24 @@ fn fake_wrapper(module: &[u8]) -> Vec<u8> {
     out.push(b'0');
     out
 }
+
+#[test]
+fn a_global_name_cut_by_the_end_of_input_is_still_resolved() {
+    // readline() returns the rest without a newline; both unpicklers drop its last byte
+    // and call find_class with what remains.
+    let analysis = analyze_bytes(b"\x80\x02csubprocess\nPo", &Limits::default());
+    let names: Vec<String> = analysis.globals.iter().map(|g| g.dotted()).collect();
+    assert_eq!(names, ["subprocess.P"]);
+    assert!(analysis.stop.is_some());
+    // One byte is too short for _pickle.c (and leaves nothing for pickle.py).
+    assert!(
+        analyze_bytes(b"\x80\x02cos\nP", &Limits::default())
+            .globals
+            .is_empty()
+    );
+    assert!(
+        analyze_bytes(b"\x80\x02co", &Limits::default())
+            .globals
+            .is_empty()
+    );
+}
