@@ -309,9 +309,15 @@ impl<'a> Blob<'a> {
     pub(crate) fn head(&self, n: usize) -> io::Result<Vec<u8>> {
         match self {
             Blob::Decoded { .. } | Blob::Tail { .. } => {
+                // What decodes before an error is what a loader reads before it fails (Python's
+                // decompressors also ignore data after the last stream): the head is that, and
+                // the error is met again, and reported, when the content is read.
                 let mut out = Vec::with_capacity(n);
-                self.open()?.take(n as u64).read_to_end(&mut out)?;
-                Ok(out)
+                match self.open()?.take(n as u64).read_to_end(&mut out) {
+                    Ok(_) => Ok(out),
+                    Err(err) if out.is_empty() || over_limit(&err).is_some() => Err(err),
+                    Err(_) => Ok(out),
+                }
             }
             _ => {
                 let mut buf = vec![0; n];

@@ -137,3 +137,41 @@ fn tar_long_name_is_read_to_its_nul_over_whole_blocks() {
     // `.../checkpoint.bin`, not the first 51 characters.
     assert_case_reports("0b863b69b93a.tar", "checkpoint.bin");
 }
+
+/// The rule ids and messages, for a failing assertion.
+fn shown(scan: &FileScan) -> Vec<String> {
+    scan.findings
+        .iter()
+        .map(|f| format!("{} {}", f.rule.as_str(), f.message))
+        .collect()
+}
+
+#[test]
+fn zip_member_cut_by_the_end_of_the_file_is_read_as_far_as_it_goes() {
+    // meta.npy's compressed size claims more than the file holds: zipfile reads to the end
+    // of the file and fails there, after numpy has unpickled what was present.
+    let name = "86f98ecd1be8.npz";
+    let found = common::scan(&case(name), name, ScanLimits::default());
+    assert!(
+        found
+            .findings
+            .iter()
+            .any(|f| f.rule.as_str() == "pickle-unsafe-global"),
+        "{:?}",
+        shown(&found)
+    );
+}
+
+#[test]
+fn data_after_a_compressed_stream_does_not_hide_it() {
+    // Python's decompressors ignore what follows the last stream, and a cut stream yields
+    // what decodes before the cut: the pickle in it is read.
+    for name in ["39275754c6ac.xz", "44f5eae82ff2.bz2", "1351006379f9.gz"] {
+        let found = common::scan(&case(name), name, ScanLimits::default());
+        assert!(
+            reports(&found, "posix.system"),
+            "{name}: {:?}",
+            shown(&found)
+        );
+    }
+}

@@ -121,6 +121,8 @@ struct Located {
     header_at: u64,
     data_at: u64,
     data_end: u64,
+    /// The data runs past the end of the file: only the bytes present are there.
+    truncated: bool,
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -456,9 +458,10 @@ fn locate(
         );
     }
     let data_at = at + 30 + local_name_len + local_extra_len;
+    let len = blob.len().unwrap_or(0);
     let Some(data_end) = data_at
         .checked_add(entry.compressed)
-        .filter(|end| *end <= blob.len().unwrap_or(0))
+        .filter(|_| data_at <= len)
     else {
         malformed(
             cx,
@@ -467,11 +470,23 @@ fn locate(
         );
         return None;
     };
+    // zipfile reads a member's data up to the end of the file and fails there: what it read
+    // by then is what a loader unpickles before the error.
+    let truncated = data_end > len;
+    if truncated {
+        malformed(
+            cx,
+            &inner,
+            "the member's data runs past the end of the archive; the bytes present were analysed"
+                .into(),
+        );
+    }
     Some(Located {
         entry: index,
         header_at: at,
         data_at,
-        data_end,
+        data_end: data_end.min(len),
+        truncated,
     })
 }
 
@@ -565,6 +580,7 @@ fn member(
     };
     let Some(codec) = codec else {
         if hint != NameHint::RawData
+            && !place.truncated
             && entry.compressed <= CRC_CHECK_MAX
             && let Ok(crc) = crc_of(&raw)
         {
@@ -574,7 +590,7 @@ fn member(
         return;
     };
     let decoded = cx.decoded(&raw, codec);
-    if entry.uncompressed > IN_MEMORY_MEMBER {
+    if entry.uncompressed > IN_MEMORY_MEMBER || place.truncated {
         cx.scan(&decoded, &inner, hint, depth + 1);
         return;
     }
