@@ -175,3 +175,19 @@ fn data_after_a_compressed_stream_does_not_hide_it() {
         );
     }
 }
+
+#[test]
+fn tar_gnu_sparse_name_in_pax_is_the_member_name() {
+    // An outer PAX header with GNU.sparse.name=decoy.txt: tarfile names the member so.
+    let name = "b47084dddca8.tar";
+    let found = common::scan(&case(name), name, ScanLimits::default());
+    let at = found
+        .findings
+        .iter()
+        .find(|f| f.message.contains("posix.system"))
+        .map(|f| format!("{:?}", f.location));
+    assert!(
+        at.as_deref().is_some_and(|at| at.contains("decoy.txt")),
+        "{at:?}"
+    );
+}

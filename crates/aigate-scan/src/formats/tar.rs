@@ -156,8 +156,11 @@ fn apply_pax(data: &[u8], name: &mut Option<String>, size: &mut Option<u64>) {
         if let Some(eq) = record.iter().position(|b| *b == b'=') {
             let (key, value) = (&record[..eq], &record[eq + 1..]);
             match key {
-                b"path" => *name = Some(String::from_utf8_lossy(value).into_owned()),
-                b"size" => {
+                // `_apply_pax_info` reads GNU's sparse name and sizes as the path and size.
+                b"path" | b"GNU.sparse.name" => {
+                    *name = Some(String::from_utf8_lossy(value).into_owned());
+                }
+                b"size" | b"GNU.sparse.size" | b"GNU.sparse.realsize" => {
                     *size = Some(
                         std::str::from_utf8(value)
                             .ok()
