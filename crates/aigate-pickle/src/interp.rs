@@ -5,11 +5,13 @@ use std::io::Read;
 use std::rc::Rc;
 
 use crate::joblib::{JoblibArray, is_joblib_array_wrapper, joblib_layout};
-use crate::literals::{le_signed, parse_int, raw_unicode_escape, unquote_string};
+use crate::literals::{
+    is_float, le_signed, parse_int, parse_memo_index, raw_unicode_escape, unquote_string,
+};
 use crate::opcodes::*;
-use crate::reader::{Line, ReadError, Reader};
+use crate::reader::{Line, ReadError, Reader, Region};
 use crate::sniff::{self, is_dotted_identifier};
-use crate::value::{GlobalRef, Heap, Object, Value};
+use crate::value::{GlobalRef, Heap, KeptText, KeptTuple, Live, Object, Value};
 use crate::{
     Analysis, Embedded, Encoding, GlobalUse, Limit, Limits, Stop, Unresolved, UnresolvedKind,
 };
@@ -53,6 +55,9 @@ struct Machine {
     stack: Vec<Value>,
     marks: Vec<usize>,
     memo: HashMap<u64, Value>,
+    /// Where the last `FRAME` ends: `pickle.py` reads a frame ahead as a whole, so what its
+    /// readers (joblib's among them) do at a `STOP` or an array depends on the bytes left in it.
+    frame_end: Option<u64>,
 }
 
 impl Machine {
@@ -61,6 +66,7 @@ impl Machine {
             stack: Vec::new(),
             marks: Vec::new(),
             memo: HashMap::new(),
+            frame_end: None,
         }
     }
 
@@ -102,7 +108,12 @@ pub(crate) struct Analyzer<'l> {
     out: Analysis,
     index: HashMap<Box<str>, Rc<GlobalRef>>,
     well_formed_globals: usize,
+    /// Bytes of dicts and call results kept in the heap (which lives as long as the analysis).
     kept: u64,
+    /// Bytes of strings and tuples alive now.
+    live: Live,
+    /// Offset of the opcode being read, for budget notes.
+    at: u64,
     signals: u64,
     heap: Heap,
 }
@@ -116,6 +127,8 @@ impl<'l> Analyzer<'l> {
             index: HashMap::new(),
             well_formed_globals: 0,
             kept: 0,
+            live: Live::default(),
+            at: 0,
             signals: 0,
             heap: Heap::default(),
         }
@@ -151,7 +164,14 @@ impl<'l> Analyzer<'l> {
             let signals = self.signals;
             let first = reader.peek(1).ok().and_then(|h| h.first().copied());
             match self.run_one(reader) {
-                Ok(()) => self.out.pickles += 1,
+                Ok(None) => self.out.pickles += 1,
+                Ok(Some(rest)) => {
+                    self.out.pickles += 1;
+                    if let Err(stop) = self.frame_rest(reader, rest) {
+                        self.out.stop = Some(stop);
+                        break;
+                    }
+                }
                 Err(stop) => {
                     let quiet_failure = self.signals == signals
                         && first != Some(PROTO)
@@ -165,6 +185,50 @@ impl<'l> Analyzer<'l> {
                 }
             }
         }
+    }
+
+    /// A pickle ended `rest` bytes before the end of its frame. The C unpickler over a buffered
+    /// file reads the next pickle right after the `STOP`; over `BytesIO`, and the pure-Python
+    /// one, after the frame. The main stream goes on after the frame; the rest of the frame is
+    /// read here as the stacked pickles the C unpickler would find (a pickle it would start in
+    /// the frame and end after it is read only as far as the frame goes).
+    fn frame_rest<R: Read>(&mut self, r: &mut Reader<R>, rest: u64) -> Step {
+        let start = r.pos();
+        let data = self.frame_bytes(r, rest, start)?;
+        let mut sub = Reader::new(&data[..]);
+        loop {
+            match sub.at_end() {
+                Ok(false) => {}
+                Ok(true) | Err(_) => return Ok(()),
+            }
+            match self.run_one(&mut sub) {
+                Ok(_) => self.out.pickles += 1,
+                Err(stop @ Stop::Limit { .. }) => return Err(stop),
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    /// Reads the `rest` bytes left in a frame (fewer when the input ends first, as `pickle.py`
+    /// would), bounded by the embedded-pickle size.
+    fn frame_bytes<R: Read>(&mut self, r: &mut Reader<R>, rest: u64, offset: u64) -> Step<Vec<u8>> {
+        if rest > self.limits.max_embedded_bytes {
+            return Err(Stop::Limit {
+                limit: Limit::EmbeddedBytes,
+                value: self.limits.max_embedded_bytes,
+                offset,
+            });
+        }
+        let mut data = Vec::new();
+        Region {
+            reader: r,
+            left: rest,
+        }
+        .read_to_end(&mut data)
+        .map_err(|err| Stop::Io {
+            message: err.to_string().to_lowercase(),
+        })?;
+        Ok(data)
     }
 
     fn count_opcode(&mut self, offset: u64) -> Step {
@@ -191,8 +255,15 @@ impl<'l> Analyzer<'l> {
         Ok(())
     }
 
+    /// Notes that the kept-bytes budget was spent: values are no longer kept, and what they
+    /// would have shown is reported as one budget finding, never as findings about code.
+    fn spent(&mut self) {
+        self.out.budget_spent.get_or_insert(self.at);
+    }
+
     fn keep(&mut self, bytes: u64) -> bool {
         if self.kept + bytes > self.limits.max_kept_bytes {
+            self.spent();
             return false;
         }
         self.kept += bytes;
@@ -200,22 +271,40 @@ impl<'l> Analyzer<'l> {
     }
 
     fn text(&mut self, text: &str) -> Value {
-        if text.len() as u64 <= KEEP_STR && self.keep(text.len() as u64 + 16) {
-            Value::Str(Rc::from(text))
-        } else {
-            Value::Text
+        if text.len() as u64 > KEEP_STR {
+            return Value::Text;
         }
+        let cost = text.len() as u64 + 16;
+        if self.live.get() + cost > self.limits.max_kept_bytes {
+            self.spent();
+            return Value::Unkept;
+        }
+        Value::Str(Rc::new(KeptText::new(text, cost, &self.live)))
     }
 
     fn tuple(&mut self, items: &[Value]) -> Value {
-        if items.len() <= KEEP_ITEMS && self.keep(items.len() as u64 * 24 + 16) {
-            Value::Tuple(Rc::from(items))
-        } else {
-            Value::LongTuple
+        if items.len() > KEEP_ITEMS {
+            return Value::LongTuple;
         }
+        let cost = items.len() as u64 * 24 + 16;
+        if self.live.get() + cost > self.limits.max_kept_bytes {
+            self.spent();
+            return Value::LongTuple;
+        }
+        Value::Tuple(Rc::new(KeptTuple::new(items, cost, &self.live)))
     }
 
     fn import(&mut self, module: &str, name: &str, offset: u64, op: u8) -> Rc<GlobalRef> {
+        self.import_as(module, name, offset, self::name(op))
+    }
+
+    fn import_as(
+        &mut self,
+        module: &str,
+        name: &str,
+        offset: u64,
+        opcode: &'static str,
+    ) -> Rc<GlobalRef> {
         self.signals += 1;
         let key: Box<str> = format!("{module}\n{name}").into();
         if let Some(global) = self.index.get(&key) {
@@ -234,7 +323,7 @@ impl<'l> Analyzer<'l> {
             module: module.to_owned(),
             name: name.to_owned(),
             offset,
-            opcode: self::name(op),
+            opcode,
             imports: 1,
             calls: 0,
             first_call: None,
@@ -274,6 +363,8 @@ impl<'l> Analyzer<'l> {
                     _ => Some(Rc::clone(global)),
                 }
             }
+            // Made from values the budget did not keep: the budget finding covers it.
+            Value::Unkept => return Ok(Value::Unkept),
             other if other.may_be_callable() => {
                 self.unresolved(
                     UnresolvedKind::Call,
@@ -303,7 +394,7 @@ impl<'l> Analyzer<'l> {
     /// to the class); anything else is an unresolved call.
     fn mutate(&mut self, target: &Value, method: &str, offset: u64, op: u8) -> Step {
         match target {
-            Value::List | Value::Dict(_) | Value::Set => Ok(()),
+            Value::List | Value::Dict(_) | Value::Set | Value::Unkept => Ok(()),
             Value::Object(obj) if obj.origin.is_some() => Ok(()),
             Value::Object(_) | Value::Persistent | Value::Dynamic | Value::Global(_) => {
                 self.unresolved(
@@ -422,12 +513,30 @@ impl<'l> Analyzer<'l> {
     }
 
     /// Reads a line operand, as `GLOBAL`, `INST`, `PERSID` and the protocol 0 numbers do.
+    /// A line the input ends inside is truncated, except for the names of `GLOBAL` and `INST`
+    /// (`at_end`): both unpicklers take what `readline` returned and drop its last byte as
+    /// if it were the newline (`_pickle.c` needs two bytes, so one byte is still an error),
+    /// and resolve the global so named.
     fn line<R: Read>(&mut self, r: &mut Reader<R>, offset: u64, op: u8) -> Step<String> {
+        self.line_or_rest(r, offset, op, false)
+    }
+
+    fn line_or_rest<R: Read>(
+        &mut self,
+        r: &mut Reader<R>,
+        offset: u64,
+        op: u8,
+        at_end: bool,
+    ) -> Step<String> {
         match r
             .line(KEEP_LINE)
             .map_err(|err| read_failed(err, offset, op))?
         {
             Line::Kept(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+            Line::AtEnd(Some(bytes)) if at_end && bytes.len() >= 2 => {
+                Ok(String::from_utf8_lossy(&bytes[..bytes.len() - 1]).into_owned())
+            }
+            Line::AtEnd(_) => Err(read_failed(ReadError::Truncated, offset, op)),
             Line::TooLong(len) => Err(malformed(
                 offset,
                 format!(
@@ -438,13 +547,15 @@ impl<'l> Analyzer<'l> {
         }
     }
 
-    /// Reads one pickle, up to and including its `STOP`.
-    fn run_one<R: Read>(&mut self, r: &mut Reader<R>) -> Step {
+    /// Reads one pickle, up to and including its `STOP`; returns how many bytes of its last
+    /// frame are left after the `STOP`, if any.
+    fn run_one<R: Read>(&mut self, r: &mut Reader<R>) -> Step<Option<u64>> {
         let mut m = Machine::new();
         loop {
             let offset = r.pos();
             let op = r.byte().map_err(|err| read_failed(err, offset, STOP))?;
             self.count_opcode(offset)?;
+            self.at = offset;
             let fail = |err| read_failed(err, offset, op);
             match op {
                 MARK => {
@@ -459,7 +570,8 @@ impl<'l> Analyzer<'l> {
                 }
                 STOP => {
                     m.pop(offset)?;
-                    return Ok(());
+                    let here = r.pos();
+                    return Ok(m.frame_end.filter(|end| *end > here).map(|end| end - here));
                 }
                 POP => {
                     if m.marks.last() == Some(&m.stack.len()) {
@@ -478,7 +590,7 @@ impl<'l> Analyzer<'l> {
                 }
                 FLOAT => {
                     let line = self.line(r, offset, op)?;
-                    if line.trim().parse::<f64>().is_err() {
+                    if !is_float(&line) {
                         return Err(malformed(offset, format!("invalid FLOAT {line:?}")));
                     }
                     self.push(&mut m, Value::Float, offset)?;
@@ -531,6 +643,7 @@ impl<'l> Analyzer<'l> {
                     let raw = match r.line(KEEP_LINE).map_err(fail)? {
                         Line::Kept(bytes) => Some(bytes.to_vec()),
                         Line::TooLong(_) => None,
+                        Line::AtEnd(_) => return Err(fail(ReadError::Truncated)),
                     };
                     let value = match raw {
                         Some(raw) => {
@@ -550,6 +663,7 @@ impl<'l> Analyzer<'l> {
                             self.string_payload(decoded.as_bytes(), offset)?
                         }
                         Line::TooLong(_) => Value::Text,
+                        Line::AtEnd(_) => return Err(fail(ReadError::Truncated)),
                     };
                     self.push(&mut m, value, offset)?;
                 }
@@ -677,7 +791,7 @@ impl<'l> Analyzer<'l> {
                     let index = match op {
                         GET => {
                             let line = self.line(r, offset, op)?;
-                            line.trim().parse::<u64>().map_err(|_| {
+                            parse_memo_index(&line).ok_or_else(|| {
                                 malformed(offset, format!("invalid GET index {line:?}"))
                             })?
                         }
@@ -693,7 +807,7 @@ impl<'l> Analyzer<'l> {
                     let index = match op {
                         PUT => {
                             let line = self.line(r, offset, op)?;
-                            line.trim().parse::<u64>().map_err(|_| {
+                            parse_memo_index(&line).ok_or_else(|| {
                                 malformed(offset, format!("invalid PUT index {line:?}"))
                             })?
                         }
@@ -712,8 +826,8 @@ impl<'l> Analyzer<'l> {
                     m.memo.insert(index, value);
                 }
                 GLOBAL | INST => {
-                    let module = self.line(r, offset, op)?;
-                    let attr = self.line(r, offset, op)?;
+                    let module = self.line_or_rest(r, offset, op, true)?;
+                    let attr = self.line_or_rest(r, offset, op, true)?;
                     let global = self.import(&module, &attr, offset, op);
                     if op == GLOBAL {
                         self.push(&mut m, Value::Global(global), offset)?;
@@ -731,6 +845,9 @@ impl<'l> Analyzer<'l> {
                     let v = match (module.as_str(), attr.as_str()) {
                         (Some(module), Some(attr)) => {
                             Value::Global(self.import(module, attr, offset, op))
+                        }
+                        _ if matches!(module, Value::Unkept) || matches!(attr, Value::Unkept) => {
+                            Value::Unkept
                         }
                         _ if module.may_be_str() && attr.may_be_str() => {
                             self.unresolved(
@@ -769,8 +886,8 @@ impl<'l> Analyzer<'l> {
                 REDUCE => {
                     let args = m.pop(offset)?;
                     let callable = m.pop(offset)?;
-                    if !args.may_be_tuple() {
-                        return Err(malformed(offset, "REDUCE arguments must be a tuple"));
+                    if !args.may_be_iterable() {
+                        return Err(malformed(offset, "REDUCE arguments must be iterable"));
                     }
                     let v = self.call(&callable, args, offset, op)?;
                     self.push(&mut m, v, offset)?;
@@ -792,10 +909,10 @@ impl<'l> Analyzer<'l> {
                     }
                     let args = m.pop(offset)?;
                     let cls = m.pop(offset)?;
-                    if !args.may_be_tuple() {
+                    if !args.may_be_iterable() {
                         return Err(malformed(
                             offset,
-                            format!("{} args must be a tuple", name(op)),
+                            format!("{} args must be iterable", name(op)),
                         ));
                     }
                     let v = self.call(&cls, args, offset, op)?;
@@ -804,7 +921,7 @@ impl<'l> Analyzer<'l> {
                 BUILD => {
                     let state = m.pop(offset)?;
                     let inst = m.top(offset)?.clone();
-                    self.build(r, &inst, state, offset)?;
+                    self.build(r, &inst, state, offset, &mut m.frame_end)?;
                 }
                 PERSID => {
                     self.line(r, offset, op)?;
@@ -825,8 +942,10 @@ impl<'l> Analyzer<'l> {
                 }
                 FRAME => {
                     // The C unpickler reads a frame ahead but parses opcodes across frame
-                    // boundaries, so the length hides nothing: read on as one stream.
-                    r.skip(8).map_err(fail)?;
+                    // boundaries, so the length hides nothing: read on as one stream. Where
+                    // it ends matters to what follows a STOP or a joblib array in it.
+                    let len = u64::from_le_bytes(r.array().map_err(fail)?);
+                    m.frame_end = Some(r.pos().saturating_add(len));
                 }
                 other => {
                     let shown = if other.is_ascii_graphic() {
@@ -878,6 +997,7 @@ impl<'l> Analyzer<'l> {
         inst: &Value,
         state: Value,
         offset: u64,
+        frame_end: &mut Option<u64>,
     ) -> Step {
         match inst {
             Value::Object(obj) => {
@@ -895,7 +1015,7 @@ impl<'l> Analyzer<'l> {
                     data.state = Some(state);
                 }
                 if let Some(global) = origin.filter(|g| is_joblib_array_wrapper(g)) {
-                    self.joblib_array(r, obj, &global, offset)?;
+                    self.joblib_array(r, obj, &global, offset, frame_end)?;
                 }
                 Ok(())
             }
@@ -917,36 +1037,60 @@ impl<'l> Analyzer<'l> {
                 );
                 Ok(())
             }
-            _ if matches!(state, Value::None) => Ok(()),
-            other => Err(malformed(
-                offset,
-                format!("BUILD on {}, which has no __dict__", other.describe()),
-            )),
+            // Plain data has no `__setstate__`: `pickle.py` updates its `__dict__` only when
+            // the state is truthy (`{}`, `None`, `(None, None)` are no-ops on anything), and
+            // the state is not always known here, so BUILD on data reads on.
+            _ => Ok(()),
         }
     }
 
     /// joblib writes a `NumpyArrayWrapper`'s array right after its `BUILD`, outside the pickle
     /// opcodes, and its unpickler reads it there: raw bytes after an alignment pad, or, for
     /// object arrays, a whole pickle of its own, which joblib loads.
+    ///
+    /// Two readings of the same bytes, both kept (the union of the loaders):
+    /// - joblib's: its unpickler is `pickle.py`'s, which has read the current frame ahead; it
+    ///   reads the array from the file, after the frame, and then reads on in the frame;
+    /// - a plain unpickler's (and joblib's for a look-alike class it does not know): the array
+    ///   region is more opcodes. Globals named there are kept.
     fn joblib_array<R: Read>(
         &mut self,
         r: &mut Reader<R>,
         wrapper: &Object,
         global: &GlobalRef,
         offset: u64,
+        frame_end: &mut Option<u64>,
     ) -> Step {
         let layout = wrapper
             .slot
             .and_then(|id| self.heap.object(id))
             .and_then(|data| data.state.as_ref())
-            .and_then(|state| joblib_layout(&self.heap, state))
-            .ok_or_else(|| {
-                malformed(
+            .and_then(|state| joblib_layout(&self.heap, state));
+        let layout = match (layout, self.out.budget_spent) {
+            (Some(layout), _) => layout,
+            // The state was not kept: the budget, not the file, is why it is unknown.
+            (None, Some(_)) => {
+                return Err(Stop::Limit {
+                    limit: Limit::KeptBytes,
+                    value: self.limits.max_kept_bytes,
                     offset,
-                    format!("the state of {global} does not describe an array whose bytes can be skipped"),
-                )
-            })?;
+                });
+            }
+            (None, None) => {
+                return Err(malformed(
+                    offset,
+                    format!(
+                        "the state of {global} does not describe an array whose bytes can be skipped"
+                    ),
+                ));
+            }
+        };
         let fail = |err| read_failed(err, offset, BUILD);
+        let rest_start = r.pos();
+        let rest = match frame_end.take() {
+            Some(end) if end > rest_start => Some(self.frame_bytes(r, end - rest_start, offset)?),
+            _ => None,
+        };
         match layout {
             JoblibArray::Objects => {
                 if self.depth + 1 > self.limits.max_nesting {
@@ -959,15 +1103,74 @@ impl<'l> Analyzer<'l> {
                 self.depth += 1;
                 let result = self.run_one(r);
                 self.depth -= 1;
-                result
+                result?;
             }
             JoblibArray::Raw { aligned, bytes } => {
-                if aligned {
-                    let pad = r.byte().map_err(fail)?;
-                    r.skip(u64::from(pad)).map_err(fail)?;
-                }
-                r.skip(bytes).map_err(fail)
+                let pad = if aligned {
+                    let head = r.peek(1).map_err(fail)?;
+                    1 + u64::from(*head.first().ok_or_else(|| fail(ReadError::Truncated))?)
+                } else {
+                    0
+                };
+                let region = pad.saturating_add(bytes);
+                let left = self.plain_reading(r, region, offset)?;
+                r.skip(left).map_err(fail)?;
             }
         }
+        if let Some(rest) = rest {
+            r.unread(&rest, rest_start);
+        }
+        Ok(())
+    }
+
+    /// Reads the `len` bytes of a joblib array region as a plain unpickler would: as opcodes.
+    /// Keeps the well-formed globals it names (random array bytes make no importable name)
+    /// and returns how many bytes of the region are left unread.
+    fn plain_reading<R: Read>(&mut self, r: &mut Reader<R>, len: u64, offset: u64) -> Step<u64> {
+        if self.depth >= self.limits.max_nesting {
+            return Err(Stop::Limit {
+                limit: Limit::Nesting,
+                value: u64::from(self.limits.max_nesting),
+                offset,
+            });
+        }
+        let limits = Limits {
+            max_opcodes: self.limits.max_opcodes.saturating_sub(self.out.opcodes),
+            max_pickles: None,
+            ..*self.limits
+        };
+        let mut region = Region {
+            reader: r,
+            left: len,
+        };
+        // As a trait object: the nested analysis reads through a region of this reader, and
+        // a generic one would nest types without end.
+        let nested = Analyzer::new(&limits, self.depth + 1).run(&mut region as &mut dyn Read);
+        let left = region.left;
+        self.out.opcodes += nested.opcodes;
+        if let Some(
+            stop @ Stop::Limit {
+                limit: Limit::Opcodes,
+                ..
+            },
+        ) = &nested.stop
+        {
+            return Err(stop.clone());
+        }
+        for g in &nested.globals {
+            if !(is_dotted_identifier(g.module.as_bytes())
+                && is_dotted_identifier(g.name.as_bytes()))
+            {
+                continue;
+            }
+            let global = self.import_as(&g.module, &g.name, g.offset, g.opcode);
+            let entry = &mut self.out.globals[global.index];
+            entry.imports = entry.imports.saturating_add(g.imports.saturating_sub(1));
+            entry.calls = entry.calls.saturating_add(g.calls);
+            if entry.first_call.is_none() {
+                entry.first_call = g.first_call;
+            }
+        }
+        Ok(left)
     }
 }

@@ -5,9 +5,16 @@
 
 use crate::value::{GlobalRef, Heap, Value};
 
-/// What the interpreter knows about a pickle value's class, for joblib's array wrapper.
+/// Whether a class is joblib's array wrapper, whose array joblib's unpickler reads after its
+/// `BUILD`: joblib checks `isinstance` against its own class, so only the modules that define
+/// it count (joblib's, and the copy scikit-learn once vendored); a look-alike from any other
+/// module is an ordinary class, and the bytes after its `BUILD` are opcodes to every loader.
 pub(crate) fn is_joblib_array_wrapper(global: &GlobalRef) -> bool {
-    &*global.name == "NumpyArrayWrapper" && global.module.ends_with("numpy_pickle")
+    &*global.name == "NumpyArrayWrapper"
+        && matches!(
+            &*global.module,
+            "joblib.numpy_pickle" | "sklearn.externals.joblib.numpy_pickle"
+        )
 }
 
 pub(crate) enum JoblibArray {

@@ -54,7 +54,9 @@ pub struct Limits {
     pub max_nesting: u32,
     /// Largest payload analysed as an embedded pickle.
     pub max_embedded_bytes: u64,
-    /// Bytes of strings, tuples and dicts kept for the interpreter, over the whole analysis.
+    /// Bytes of strings and tuples kept alive for the interpreter at once, and of dicts and
+    /// call results kept over the whole analysis (each bound separately). Spending it stops
+    /// nothing: later values are not kept, and [`Analysis::budget_spent`] says where.
     pub max_kept_bytes: u64,
     /// Complete pickles read from one stream before the rest is left alone (`None`: all).
     pub max_pickles: Option<u32>,
@@ -71,6 +73,24 @@ impl Default for Limits {
             max_embedded_bytes: 256 << 20,
             max_kept_bytes: 64 << 20,
             max_pickles: None,
+        }
+    }
+}
+
+impl Limits {
+    /// These limits grown to fit an input of `len` bytes, so that real files fit them (a
+    /// vocabulary of a million words memoizes a million strings): the memo may hold an entry
+    /// for every four bytes, and the kept bytes may reach sixteen times the input, each up to
+    /// a ceiling that bounds memory whatever the input.
+    pub fn scaled(self, len: u64) -> Limits {
+        const MAX_MEMO: usize = 1 << 26;
+        const MAX_KEPT: u64 = 1 << 30;
+        let memo = usize::try_from(len / 4).unwrap_or(usize::MAX).min(MAX_MEMO);
+        let kept = len.saturating_mul(16).min(MAX_KEPT);
+        Limits {
+            max_memo: self.max_memo.max(memo),
+            max_kept_bytes: self.max_kept_bytes.max(kept),
+            ..self
         }
     }
 }
@@ -172,6 +192,8 @@ pub enum Limit {
     Nesting,
     /// [`Limits::max_embedded_bytes`].
     EmbeddedBytes,
+    /// [`Limits::max_kept_bytes`].
+    KeptBytes,
 }
 
 impl Limit {
@@ -184,6 +206,7 @@ impl Limit {
             Limit::Memo => "memo size",
             Limit::Nesting => "nesting depth",
             Limit::EmbeddedBytes => "embedded pickle size",
+            Limit::KeptBytes => "kept bytes",
         }
     }
 }
@@ -236,6 +259,9 @@ pub struct Analysis {
     pub opcodes: u64,
     /// Bytes consumed from the stream.
     pub bytes: u64,
+    /// Offset where the kept-bytes budget was first spent: from there on, names computed from
+    /// values that were not kept are unknown (and not reported as computed names).
+    pub budget_spent: Option<u64>,
     /// Whether any global had a name that is not a dotted Python identifier.
     #[serde(skip)]
     pub odd_names_only: bool,

@@ -15,31 +15,111 @@ pub(crate) fn le_signed(bytes: &[u8]) -> i64 {
     i64::from_le_bytes(buf)
 }
 
-/// `INT` and `LONG` operands: decimal (with `00`/`01` as bools), optional sign, `L` suffix.
+/// Python's whitespace for `int()` and `float()`: what they strip around a number.
+fn is_py_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
+}
+
+/// `INT` and `LONG` operands, with the union of what the two unpicklers accept: `_pickle.c`
+/// tries `strtol(s, &end, 0)` (leading spaces, sign, `0x`, and C's leading-zero octal) and
+/// falls back to `PyLong_FromString(s, NULL, 0)`; `pickle.py` calls `int(s, 0)` (spaces on
+/// both sides, sign, `0x`/`0o`/`0b` prefixes in either case, underscores between digits).
+/// `INT` writes bools as `00` and `01`; `LONG` may end in `L`.
 pub(crate) fn parse_int(line: &str, long: bool) -> Option<Value> {
-    let s = line.trim();
     if !long {
-        match s {
+        match line {
             "00" => return Some(Value::Bool(false)),
             "01" => return Some(Value::Bool(true)),
             _ => {}
         }
     }
-    let s = s.strip_suffix('L').unwrap_or(s);
-    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+    let s = if long {
+        line.strip_suffix('L').unwrap_or(line)
+    } else {
+        line
+    };
+    let s = s.trim_matches(is_py_space);
+    let (negative, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits) = if let Some(rest) = lower.strip_prefix("0x") {
+        (16, rest)
+    } else if let Some(rest) = lower.strip_prefix("0o") {
+        (8, rest)
+    } else if let Some(rest) = lower.strip_prefix("0b") {
+        (2, rest)
+    } else if lower.len() > 1 && lower.starts_with('0') && !lower.contains('_') {
+        // strtol's base 0: a leading zero means octal (Python rejects it; C accepts it).
+        (8, lower.as_str())
+    } else {
+        (10, lower.as_str())
+    };
+    let digits = digits
+        .strip_prefix('_')
+        .filter(|_| radix != 10)
+        .unwrap_or(digits);
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !digits.chars().all(|c| c == '_' || c.is_digit(radix))
+    {
         return None;
     }
-    Some(match s.replace('_', "").parse::<i64>() {
-        Ok(v) => Value::Int(v),
+    let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    Some(match i64::from_str_radix(&clean, radix) {
+        Ok(v) => Value::Int(if negative { -v } else { v }),
         Err(_) => Value::BigInt,
     })
+}
+
+/// `PUT` and `GET` indexes: `PyLong_FromString(s, NULL, 10)` in `_pickle.c`, `int(s)` in
+/// `pickle.py`: decimal, with spaces around, a sign and underscores between digits. Negative
+/// indexes are errors in both.
+pub(crate) fn parse_memo_index(line: &str) -> Option<u64> {
+    let s = line.trim_matches(is_py_space);
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !digits.bytes().all(|b| b == b'_' || b.is_ascii_digit())
+    {
+        return None;
+    }
+    let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    clean.parse::<u64>().ok()
+}
+
+/// `FLOAT` operands: the union of `PyOS_string_to_double` (`_pickle.c`) and `float(s)`
+/// (`pickle.py`, which strips spaces and takes underscores between digits).
+pub(crate) fn is_float(line: &str) -> bool {
+    let s = line.trim_matches(is_py_space);
+    if s.contains('_') {
+        let bytes = s.as_bytes();
+        let between_digits = bytes.iter().enumerate().all(|(i, b)| {
+            *b != b'_'
+                || (i > 0
+                    && bytes[i - 1].is_ascii_digit()
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+        });
+        if !between_digits {
+            return false;
+        }
+    }
+    let clean: String = s.chars().filter(|c| *c != '_').collect();
+    clean.parse::<f64>().is_ok()
 }
 
 /// A protocol 0 `STRING` operand: a quoted Python 2 string literal, decoded as
 /// `codecs.escape_decode` does.
 pub(crate) fn unquote_string(raw: &[u8]) -> Option<Vec<u8>> {
-    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    // `_pickle.c` strips every trailing byte up to ' ' before it looks for the quotes.
+    let end = raw.iter().rposition(|b| *b > b' ').map_or(0, |i| i + 1);
+    let raw = &raw[..end];
     let quote = *raw.first()?;
     if raw.len() < 2 || (quote != b'\'' && quote != b'"') || raw.last() != Some(&quote) {
         return None;

@@ -29,6 +29,8 @@ pub(crate) enum Line<'a> {
     Kept(&'a [u8]),
     /// The line was longer than the caller wanted kept; it was skipped.
     TooLong(u64),
+    /// The input ended before a `\n`: what was left (kept, or too long).
+    AtEnd(Option<&'a [u8]>),
 }
 
 pub(crate) struct Reader<R> {
@@ -40,6 +42,9 @@ pub(crate) struct Reader<R> {
     pos: u64,
     eof: bool,
     scratch: Vec<u8>,
+    /// After [`Reader::unread`]: when `pos` reaches the first offset, the input goes on at
+    /// the second.
+    resume: Option<(u64, u64)>,
 }
 
 impl<R: Read> Reader<R> {
@@ -52,6 +57,7 @@ impl<R: Read> Reader<R> {
             pos: 0,
             eof: false,
             scratch: Vec::new(),
+            resume: None,
         }
     }
 
@@ -93,6 +99,12 @@ impl<R: Read> Reader<R> {
     fn consume(&mut self, n: usize) {
         self.start += n;
         self.pos += n as u64;
+        if let Some((at, to)) = self.resume
+            && self.pos >= at
+        {
+            self.pos = to + (self.pos - at);
+            self.resume = None;
+        }
     }
 
     /// True when no byte is left.
@@ -160,6 +172,35 @@ impl<R: Read> Reader<R> {
         Ok(out)
     }
 
+    /// Copies up to `out.len()` bytes into `out`; 0 at the end of input.
+    pub(crate) fn read_some(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if self.available() == 0 && self.fill(1)? == 0 {
+            return Ok(0);
+        }
+        let n = self.available().min(out.len());
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.consume(n);
+        Ok(n)
+    }
+
+    /// Puts `data` back in front of the unread input, as bytes that start at offset `pos`:
+    /// the rest of a frame that joblib's unpickler reads after an array it read from the file.
+    pub(crate) fn unread(&mut self, data: &[u8], pos: u64) {
+        let mut buf = Vec::with_capacity(data.len() + self.available());
+        buf.extend_from_slice(data);
+        buf.extend_from_slice(&self.buf[self.start..self.end]);
+        self.end = buf.len();
+        self.start = 0;
+        self.buf = buf.into_boxed_slice();
+        if !data.is_empty() {
+            self.resume = Some((pos + data.len() as u64, self.pos));
+            self.pos = pos;
+        }
+    }
+
     /// Reads a `\n`-terminated line. Lines longer than `keep` bytes are skipped and only their
     /// length is returned; a line cut off by the end of input is an error, as in CPython's
     /// `_Unpickler_Readline` callers that need the newline.
@@ -169,7 +210,10 @@ impl<R: Read> Reader<R> {
         let mut kept = true;
         loop {
             if self.available() == 0 && self.fill(1)? == 0 {
-                return Err(ReadError::Truncated);
+                if total == 0 {
+                    return Err(ReadError::Truncated);
+                }
+                return Ok(Line::AtEnd(kept.then_some(&self.scratch[..])));
             }
             let window = &self.buf[self.start..self.end];
             let (chunk_len, found) = match memchr::memchr(b'\n', window) {
@@ -197,6 +241,21 @@ impl<R: Read> Reader<R> {
     }
 }
 
+/// At most `left` bytes of a [`Reader`], as a `Read`: a region a nested analysis may read.
+pub(crate) struct Region<'a, R> {
+    pub(crate) reader: &'a mut Reader<R>,
+    pub(crate) left: u64,
+}
+
+impl<R: Read> Read for Region<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = (out.len() as u64).min(self.left) as usize;
+        let got = self.reader.read_some(&mut out[..n])?;
+        self.left -= got as u64;
+        Ok(got)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +277,26 @@ mod tests {
     }
 
     #[test]
+    fn unread_bytes_come_first_and_regions_stop_at_their_length() {
+        let data = b"abcdefgh";
+        let mut r = Reader::new(&data[..]);
+        r.skip(2).unwrap();
+        let mut region = Region {
+            reader: &mut r,
+            left: 3,
+        };
+        let mut got = Vec::new();
+        region.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"cde");
+        r.unread(b"XY", 1);
+        assert_eq!(r.pos(), 1);
+        assert_eq!(r.take(3).unwrap(), b"XYf");
+        assert_eq!(r.pos(), 6);
+        assert_eq!(r.take(2).unwrap(), b"gh");
+        assert!(r.at_end().unwrap());
+    }
+
+    #[test]
     fn long_lines_are_skipped_not_kept() {
         let mut data = vec![b'a'; 100_000];
         data.extend_from_slice(b"\nshort\n");
@@ -225,5 +304,7 @@ mod tests {
         assert!(matches!(r.line(10), Ok(Line::TooLong(100_000))));
         assert!(matches!(r.line(10), Ok(Line::Kept(b"short"))));
         assert!(matches!(r.line(10), Err(ReadError::Truncated)));
+        let mut r = Reader::new(&b"cut"[..]);
+        assert!(matches!(r.line(10), Ok(Line::AtEnd(Some(b"cut")))));
     }
 }

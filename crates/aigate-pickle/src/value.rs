@@ -6,8 +6,88 @@
 //! index, never by `Rc`: a pickle may put a dict inside itself, and reference counting would
 //! leak such a cycle. The heap is dropped with the analysis.
 
+use std::cell::Cell;
 use std::fmt;
+use std::ops::Deref;
 use std::rc::Rc;
+
+/// Bytes of strings and tuples alive in the interpreter: each kept value counts until its last
+/// copy is dropped, so the budget bounds memory, not the size of the file.
+pub(crate) type Live = Rc<Cell<u64>>;
+
+/// A kept `str`, counted in [`Live`] while it exists.
+pub(crate) struct KeptText {
+    text: Box<str>,
+    cost: u64,
+    live: Live,
+}
+
+impl KeptText {
+    pub(crate) fn new(text: &str, cost: u64, live: &Live) -> Self {
+        live.set(live.get() + cost);
+        KeptText {
+            text: text.into(),
+            cost,
+            live: Rc::clone(live),
+        }
+    }
+}
+
+impl Drop for KeptText {
+    fn drop(&mut self) {
+        self.live.set(self.live.get().saturating_sub(self.cost));
+    }
+}
+
+impl Deref for KeptText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Debug for KeptText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.text, f)
+    }
+}
+
+/// A kept tuple, counted in [`Live`] while it exists.
+pub(crate) struct KeptTuple {
+    items: Box<[Value]>,
+    cost: u64,
+    live: Live,
+}
+
+impl KeptTuple {
+    pub(crate) fn new(items: &[Value], cost: u64, live: &Live) -> Self {
+        live.set(live.get() + cost);
+        KeptTuple {
+            items: items.into(),
+            cost,
+            live: Rc::clone(live),
+        }
+    }
+}
+
+impl Drop for KeptTuple {
+    fn drop(&mut self) {
+        self.live.set(self.live.get().saturating_sub(self.cost));
+    }
+}
+
+impl Deref for KeptTuple {
+    type Target = [Value];
+    fn deref(&self) -> &[Value] {
+        &self.items
+    }
+}
+
+impl fmt::Debug for KeptTuple {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.items, f)
+    }
+}
 
 /// A global as imported by the pickle, with its index in the analysis' list of globals.
 #[derive(Debug)]
@@ -60,7 +140,7 @@ impl Heap {
     /// The value of the last entry whose key is the str `key`.
     pub(crate) fn dict_get(&self, id: u32, key: &str) -> Option<&Value> {
         self.dict(id).iter().rev().find_map(|(k, v)| match k {
-            Value::Str(s) if &**s == key => Some(v),
+            Value::Str(s) if &***s == key => Some(v),
             _ => None,
         })
     }
@@ -96,12 +176,12 @@ pub(crate) enum Value {
     BigInt,
     Float,
     /// A `str` whose text is kept.
-    Str(Rc<str>),
+    Str(Rc<KeptText>),
     /// A `str` too long, or over budget, to keep.
     Text,
     Bytes,
     /// A tuple whose items are kept.
-    Tuple(Rc<[Value]>),
+    Tuple(Rc<KeptTuple>),
     /// A tuple too long to keep.
     LongTuple,
     List,
@@ -115,6 +195,9 @@ pub(crate) enum Value {
     Persistent,
     /// A global whose name is not statically known (`STACK_GLOBAL` on computed names, `EXT*`).
     Dynamic,
+    /// Anything made from a `str` that was not kept because the kept-bytes budget was spent:
+    /// not known, and not evidence of anything (the budget finding covers it).
+    Unkept,
 }
 
 impl Value {
@@ -140,6 +223,7 @@ impl Value {
             },
             Value::Persistent => "an object returned by persistent_load".into(),
             Value::Dynamic => "a global with a computed name".into(),
+            Value::Unkept => "a value not kept (budget)".into(),
         }
     }
 
@@ -148,20 +232,34 @@ impl Value {
     pub(crate) fn may_be_callable(&self) -> bool {
         matches!(
             self,
-            Value::Global(_) | Value::Object(_) | Value::Persistent | Value::Dynamic
+            Value::Global(_)
+                | Value::Object(_)
+                | Value::Persistent
+                | Value::Dynamic
+                | Value::Unkept
         )
     }
 
-    /// Whether the value may be a tuple at run time (call arguments must be).
-    pub(crate) fn may_be_tuple(&self) -> bool {
+    /// Whether the value may be iterable at run time: call arguments must be. `_pickle.c`
+    /// wants a tuple, but `pickle.py` calls `func(*args)`, which takes any iterable; a
+    /// reader of the union accepts what either does.
+    pub(crate) fn may_be_iterable(&self) -> bool {
         matches!(
             self,
             Value::Tuple(_)
                 | Value::LongTuple
+                | Value::List
+                | Value::Set
+                | Value::FrozenSet
+                | Value::Dict(_)
+                | Value::Str(_)
+                | Value::Text
+                | Value::Bytes
                 | Value::Object(_)
                 | Value::Persistent
                 | Value::Global(_)
                 | Value::Dynamic
+                | Value::Unkept
         )
     }
 
@@ -169,7 +267,12 @@ impl Value {
     pub(crate) fn may_be_str(&self) -> bool {
         matches!(
             self,
-            Value::Str(_) | Value::Text | Value::Object(_) | Value::Persistent | Value::Dynamic
+            Value::Str(_)
+                | Value::Text
+                | Value::Object(_)
+                | Value::Persistent
+                | Value::Dynamic
+                | Value::Unkept
         )
     }
 
@@ -183,7 +286,7 @@ impl Value {
 
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
-            Value::Str(s) => Some(s),
+            Value::Str(s) => Some(&***s),
             _ => None,
         }
     }

@@ -147,8 +147,18 @@ impl<'s> Cx<'s> {
                 return;
             }
         };
+        // `zipfile.ZipFile` opens anything that ends in a central directory, whatever comes
+        // before it (a pickle, a prefix): such content is also read as the zip it ends in.
+        let zip_at_end = |format: Option<&dyn formats::FormatScanner>| {
+            hint != NameHint::RawData
+                && format.is_none_or(|f| f.name() != "zip")
+                && formats::zip::has_central_directory(blob)
+        };
         let Some(format) = formats::sniff(&head, hint) else {
             self.unclaimed(blob, loc, &head, hint);
+            if zip_at_end(None) {
+                formats::zip::scan_also(self, blob, loc, depth);
+            }
             return;
         };
         let input = Input {
@@ -165,6 +175,9 @@ impl<'s> Cx<'s> {
                 format.malformed_rule()
             };
             self.io_finding(loc, rule, &err);
+        }
+        if zip_at_end(Some(format)) {
+            formats::zip::scan_also(self, blob, loc, depth);
         }
     }
 
@@ -242,7 +255,7 @@ impl<'s> Cx<'s> {
         loc: &Location,
         read: &PickleRead,
     ) -> io::Result<Option<Analysis>> {
-        let base = self.limits().pickle;
+        let base = self.limits().pickle.scaled(blob.size_hint());
         let limits = aigate_pickle::Limits {
             max_pickles: read.max_pickles,
             max_opcodes: base.max_opcodes.min(self.budget.opcodes_left()),

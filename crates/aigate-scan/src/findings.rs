@@ -1,6 +1,6 @@
 //! Findings from a pickle analysis, judged by the global policy.
 
-use aigate_pickle::{Analysis, Encoding, Stop, UnresolvedKind};
+use aigate_pickle::{Analysis, Encoding, Limit, Stop, UnresolvedKind};
 use aigate_report::{Finding, Location, Severity, Step};
 
 use crate::globals::{GlobalPolicy, Verdict};
@@ -144,6 +144,18 @@ pub(crate) fn pickle_findings(
             };
             out.push(Finding::new(rule, text, loc.at(analysis.bytes)));
         }
+    }
+    if let Some(offset) = analysis.budget_spent {
+        out.push(
+            Finding::new(
+                &PICKLE_BUDGET_EXCEEDED,
+                format!(
+                    "from offset {offset} the values are more than the kept-bytes limit allows: names built from values not kept are not known (nothing is concluded from them)"
+                ),
+                loc.at(offset),
+            )
+            .with_detail("limit", Limit::KeptBytes.as_str()),
+        );
     }
     if let Some(offset) = analysis.trailing {
         out.push(Finding::new(

@@ -23,6 +23,9 @@ pub(crate) enum Codec {
     Bzip2,
     Xz,
     Lzma,
+    /// A zip member of method 14: a 4-byte header, the LZMA properties, raw LZMA data (as
+    /// `zipfile`'s `LZMADecompressor` reads it).
+    ZipLzma,
     Lz4,
     Zstd,
 }
@@ -36,10 +39,37 @@ impl Codec {
             Codec::Bzip2 => "bz2",
             Codec::Xz => "xz",
             Codec::Lzma => "lzma",
+            Codec::ZipLzma => "lzma",
             Codec::Lz4 => "lz4",
             Codec::Zstd => "zstd",
         }
     }
+}
+
+/// A zip LZMA member's decoder: version (2 bytes), properties size (2 bytes), properties
+/// (the LZMA1 properties byte and dictionary size), then raw LZMA data ending with an
+/// end-of-stream marker or the member's end.
+fn zip_lzma<'a>(mut raw: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>> {
+    let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+    let mut head = [0u8; 4];
+    raw.read_exact(&mut head)?;
+    let psize = usize::from(u16::from_le_bytes([head[2], head[3]]));
+    if psize < 5 {
+        return Err(invalid(format!("LZMA properties of {psize} bytes")));
+    }
+    let mut props = vec![0u8; psize];
+    raw.read_exact(&mut props)?;
+    let dict_size = u32::from_le_bytes([props[1], props[2], props[3], props[4]]);
+    let need = lzma_rust2::lzma_get_memory_usage_by_props(dict_size, props[0])
+        .map_err(|err| invalid(err.to_string()))?;
+    if need > LZMA_MEMORY_KIB {
+        return Err(invalid(format!(
+            "the LZMA dictionary needs {need} KiB, more than {LZMA_MEMORY_KIB}"
+        )));
+    }
+    let reader = lzma_rust2::LzmaReader::new_with_props(raw, u64::MAX, props[0], dict_size, None)
+        .map_err(|err| invalid(err.to_string()))?;
+    Ok(Box::new(reader))
 }
 
 /// What one file's analysis may still spend: bytes decoded from compressed streams, and pickle
@@ -125,6 +155,17 @@ impl<'a> Blob<'a> {
             Blob::Region { len, .. } => Some(*len),
             Blob::Memory(data) => Some(data.len() as u64),
             Blob::Decoded { .. } | Blob::Tail { .. } => None,
+        }
+    }
+
+    /// About how many bytes the blob holds, for budgets that scale with the input: its length,
+    /// or for decoded streams four times what they are decoded from.
+    pub(crate) fn size_hint(&self) -> u64 {
+        match self {
+            Blob::Region { len, .. } => *len,
+            Blob::Memory(data) => data.len() as u64,
+            Blob::Decoded { source, .. } => source.size_hint().saturating_mul(4),
+            Blob::Tail { source, .. } => source.size_hint(),
         }
     }
 
@@ -260,6 +301,7 @@ impl<'a> Blob<'a> {
                         lzma_rust2::LzmaReader::new_mem_limit(raw, LZMA_MEMORY_KIB, None)
                             .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))?,
                     ),
+                    Codec::ZipLzma => zip_lzma(raw)?,
                 };
                 Box::new(Bounded {
                     inner: decoder,
@@ -275,9 +317,15 @@ impl<'a> Blob<'a> {
     pub(crate) fn head(&self, n: usize) -> io::Result<Vec<u8>> {
         match self {
             Blob::Decoded { .. } | Blob::Tail { .. } => {
+                // What decodes before an error is what a loader reads before it fails (Python's
+                // decompressors also ignore data after the last stream): the head is that, and
+                // the error is met again, and reported, when the content is read.
                 let mut out = Vec::with_capacity(n);
-                self.open()?.take(n as u64).read_to_end(&mut out)?;
-                Ok(out)
+                match self.open()?.take(n as u64).read_to_end(&mut out) {
+                    Ok(_) => Ok(out),
+                    Err(err) if out.is_empty() || over_limit(&err).is_some() => Err(err),
+                    Err(_) => Ok(out),
+                }
             }
             _ => {
                 let mut buf = vec![0; n];

@@ -82,6 +82,20 @@ pub(crate) struct JoblibZfile;
 
 const ZFILE_HEADER: u64 = 2 + 19;
 
+/// Where a zfile's zlib stream starts, as joblib's `read_zfile` finds it: the length field is
+/// whatever `int(field, 16)` takes (with or without `0x`), and joblib <= 0.8.4 wrote one more
+/// space after it, which is skipped. `None` when the field is no number.
+fn zfile_body(head: &[u8]) -> Option<u64> {
+    let field = head.get(2..ZFILE_HEADER as usize)?;
+    let text = std::str::from_utf8(field).ok()?;
+    crate::formats::tar::python_int(text, 16)?;
+    Some(if head.get(ZFILE_HEADER as usize) == Some(&b' ') {
+        ZFILE_HEADER + 1
+    } else {
+        ZFILE_HEADER
+    })
+}
+
 impl FormatScanner for JoblibZfile {
     fn name(&self) -> &'static str {
         "joblib-zfile"
@@ -92,7 +106,8 @@ impl FormatScanner for JoblibZfile {
     }
 
     fn sniff(&self, input: &Sniff<'_>) -> bool {
-        input.head.starts_with(b"ZF0x")
+        // joblib calls anything that starts with `ZF` a zfile.
+        input.head.starts_with(b"ZF") && zfile_body(input.head).is_some()
     }
 
     fn malformed_rule(&self) -> &'static Rule {
@@ -103,7 +118,9 @@ impl FormatScanner for JoblibZfile {
         if let Some(size) = input.blob.len() {
             cx.scanned(input.loc, self.name(), self.version(), size);
         }
-        let body = input.blob.tail(ZFILE_HEADER);
+        let body = input
+            .blob
+            .tail(zfile_body(input.head).unwrap_or(ZFILE_HEADER));
         cx.scan_decoded(&body, Codec::Zlib, input.loc, input.hint, input.depth);
         Ok(())
     }

@@ -64,7 +64,8 @@ impl FormatScanner for Npy {
         };
         let text = String::from_utf8_lossy(header);
         let descr = match literal::parse_dict(&text)
-            .and_then(|d| d.into_iter().find(|(k, _)| k == "descr"))
+            // A dict literal with a key twice keeps the last value.
+            .and_then(|d| d.into_iter().rev().find(|(k, _)| k == "descr"))
         {
             Some((_, descr)) => descr,
             None => {
@@ -129,7 +130,8 @@ fn malformed(cx: &mut Cx<'_>, loc: &Location, why: &str) {
 fn has_object(descr: &literal::Value) -> bool {
     use literal::Value;
     match descr {
-        Value::Str(s) => s.trim_start_matches(['<', '>', '|', '=']).starts_with('O'),
+        // Only object types spell an `O` (`O`, `|O`, `i8,O`, `(2,)O`) or the word `object`.
+        Value::Str(s) => s.contains('O') || s.contains("object"),
         Value::List(fields) => fields.iter().any(|field| match field {
             Value::Tuple(parts) => parts.get(1).is_some_and(has_object),
             _ => true,
@@ -175,10 +177,116 @@ pub(crate) mod literal {
     }
 
     impl Parser<'_> {
+        /// Whitespace, `#` comments and backslash continuations, as Python's tokenizer skips.
         fn skip_ws(&mut self) {
-            while self.s.get(self.i).is_some_and(|b| b.is_ascii_whitespace()) {
-                self.i += 1;
+            loop {
+                match self.s.get(self.i) {
+                    Some(b) if b.is_ascii_whitespace() || *b == 0x0c => self.i += 1,
+                    Some(b'#') => {
+                        while self.s.get(self.i).is_some_and(|b| *b != b'\n') {
+                            self.i += 1;
+                        }
+                    }
+                    Some(b'\\') if matches!(self.s.get(self.i + 1), Some(b'\n' | b'\r')) => {
+                        self.i += 2;
+                    }
+                    _ => return,
+                }
             }
+        }
+
+        /// Where a string literal starts here (after an optional `u`, `r`, `b` prefix): the
+        /// quote's index, and whether the literal is raw.
+        fn string_start(&self) -> Option<(usize, bool)> {
+            let mut j = self.i;
+            let mut raw = false;
+            while j < self.i + 2 {
+                match self.s.get(j) {
+                    Some(b'r' | b'R') => raw = true,
+                    Some(b'u' | b'U' | b'b' | b'B') => {}
+                    _ => break,
+                }
+                j += 1;
+            }
+            matches!(self.s.get(j), Some(b'\'' | b'"')).then_some((j, raw))
+        }
+
+        /// One string literal at `quote` (single or triple quoted), decoded as Python does.
+        fn string(&mut self, quote: usize, raw: bool, out: &mut String) -> Option<()> {
+            let q = self.s[quote];
+            let triple = self.s.get(quote..quote + 3) == Some(&[q, q, q][..]);
+            self.i = quote + if triple { 3 } else { 1 };
+            let mut bytes = Vec::new();
+            loop {
+                let b = *self.s.get(self.i)?;
+                if b == q && (!triple || self.s.get(self.i..self.i + 3) == Some(&[q, q, q][..])) {
+                    self.i += if triple { 3 } else { 1 };
+                    break;
+                }
+                if b == b'\n' && !triple {
+                    return None;
+                }
+                self.i += 1;
+                if b != b'\\' {
+                    bytes.push(b);
+                    continue;
+                }
+                let e = *self.s.get(self.i)?;
+                self.i += 1;
+                if raw {
+                    bytes.extend_from_slice(&[b'\\', e]);
+                    continue;
+                }
+                let push_char = |c: char, bytes: &mut Vec<u8>| {
+                    let mut buf = [0u8; 4];
+                    bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                };
+                match e {
+                    b'\n' => {}
+                    b'\\' | b'\'' | b'"' => bytes.push(e),
+                    b'a' => bytes.push(7),
+                    b'b' => bytes.push(8),
+                    b'f' => bytes.push(12),
+                    b'n' => bytes.push(b'\n'),
+                    b'r' => bytes.push(b'\r'),
+                    b't' => bytes.push(b'\t'),
+                    b'v' => bytes.push(11),
+                    b'0'..=b'7' => {
+                        let mut v = u32::from(e - b'0');
+                        for _ in 0..2 {
+                            match self.s.get(self.i) {
+                                Some(d @ b'0'..=b'7') => {
+                                    v = v * 8 + u32::from(d - b'0');
+                                    self.i += 1;
+                                }
+                                _ => break,
+                            }
+                        }
+                        push_char(char::from_u32(v)?, &mut bytes);
+                    }
+                    b'x' | b'u' | b'U' => {
+                        let width = match e {
+                            b'x' => 2,
+                            b'u' => 4,
+                            _ => 8,
+                        };
+                        let hex = std::str::from_utf8(self.s.get(self.i..self.i + width)?).ok()?;
+                        let v = u32::from_str_radix(hex, 16).ok()?;
+                        self.i += width;
+                        push_char(char::from_u32(v)?, &mut bytes);
+                    }
+                    b'N' => {
+                        // A named character: its name is not looked up; it is no letter
+                        // a dtype is made of.
+                        let close = self.s[self.i..].iter().position(|b| *b == b'}')?;
+                        self.i += close + 1;
+                        bytes.push(b'?');
+                    }
+                    other => bytes.extend_from_slice(&[b'\\', other]),
+                }
+            }
+            out.push_str(&String::from_utf8_lossy(&bytes));
+            Some(())
         }
 
         fn eat(&mut self, b: u8) -> bool {
@@ -219,8 +327,13 @@ pub(crate) mod literal {
                     self.i += 1;
                     let close = if open == b'[' { b']' } else { b')' };
                     let mut items = Vec::new();
+                    let mut comma = false;
                     loop {
                         if self.eat(close) {
+                            // `(x)` is x itself, not a tuple.
+                            if open == b'(' && items.len() == 1 && !comma {
+                                return items.pop();
+                            }
                             return Some(if open == b'[' {
                                 Value::List(items)
                             } else {
@@ -228,27 +341,20 @@ pub(crate) mod literal {
                             });
                         }
                         items.push(self.value(depth + 1)?);
-                        if !self.eat(b',') && self.peek() != Some(close) {
+                        comma = self.eat(b',');
+                        if !comma && self.peek() != Some(close) {
                             return None;
                         }
                     }
                 }
-                q @ (b'\'' | b'"') => {
-                    self.i += 1;
-                    let mut out = Vec::new();
-                    loop {
-                        let b = *self.s.get(self.i)?;
-                        self.i += 1;
-                        match b {
-                            b'\\' => {
-                                out.push(*self.s.get(self.i)?);
-                                self.i += 1;
-                            }
-                            _ if b == q => break,
-                            _ => out.push(b),
-                        }
+                _ if self.string_start().is_some() => {
+                    // Adjacent literals are one string: `'|' 'O'` is `'|O'`.
+                    let mut out = String::new();
+                    while let Some((quote, raw)) = self.string_start() {
+                        self.string(quote, raw, &mut out)?;
+                        self.skip_ws();
                     }
-                    Some(Value::Str(String::from_utf8_lossy(&out).into_owned()))
+                    Some(Value::Str(out))
                 }
                 b'0'..=b'9' | b'-' | b'+' => {
                     while self.s.get(self.i).is_some_and(|b| {

@@ -52,29 +52,67 @@ const BLOCK: u64 = 512;
 /// One member header, after long-name and PAX records are applied.
 struct Header {
     name: String,
+    /// The bytes `extractfile` returns.
     size: u64,
+    /// The data bytes after the header before the next one (`tarfile` skips none for
+    /// links, directories, devices and FIFOs, whatever their size field says).
+    data: u64,
     kind: u8,
 }
 
-/// Parses an octal or base-256 numeric field.
-fn number(field: &[u8]) -> Option<u64> {
-    if field.first().is_some_and(|b| b & 0x80 != 0) {
-        let mut value: u64 = u64::from(field[0] & 0x7f);
-        for b in &field[1..] {
-            value = value.checked_mul(256)?.checked_add(u64::from(*b))?;
-        }
-        return Some(value);
+/// `tarfile`'s `SUPPORTED_TYPES` that are not regular files: their data is not skipped.
+fn is_special(kind: u8) -> bool {
+    matches!(kind, b'1'..=b'6')
+}
+
+/// Python's `int(text, radix)` for a non-negative result: surrounding whitespace, a `+`,
+/// the `0o`/`0x` prefix of the radix, underscores between digits.
+pub(crate) fn python_int(text: &str, radix: u32) -> Option<u64> {
+    let s = text.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c));
+    let s = s.strip_prefix('+').unwrap_or(s);
+    let prefix = match radix {
+        8 => Some(["0o", "0O"]),
+        16 => Some(["0x", "0X"]),
+        _ => None,
+    };
+    let s = match prefix.and_then(|p| p.iter().find_map(|p| s.strip_prefix(p))) {
+        Some(rest) => rest.strip_prefix('_').unwrap_or(rest),
+        None => s,
+    };
+    if s.is_empty() || s.starts_with('_') || s.ends_with('_') || s.contains("__") {
+        return None;
     }
-    let text: String = field
-        .iter()
-        .take_while(|b| **b != 0)
-        .map(|b| *b as char)
-        .collect();
-    let text = text.trim();
+    if !s.chars().all(|c| c == '_' || c.is_digit(radix)) {
+        return None;
+    }
+    let clean: String = s.chars().filter(|c| *c != '_').collect();
+    u64::from_str_radix(&clean, radix).ok()
+}
+
+/// A numeric field as `tarfile.nti` reads it: base-256 after a `0x80` byte (`0xff`, a
+/// negative number, is refused), else NUL-terminated ASCII given to `int(s.strip() or "0", 8)`.
+fn number(field: &[u8]) -> Option<u64> {
+    match field.first() {
+        Some(0x80) => {
+            let mut value: u64 = 0;
+            for b in &field[1..] {
+                value = value.checked_mul(256)?.checked_add(u64::from(*b))?;
+            }
+            return Some(value);
+        }
+        Some(0xff) => return None,
+        _ => {}
+    }
+    let end = field.iter().position(|b| *b == 0).unwrap_or(field.len());
+    let text = std::str::from_utf8(&field[..end])
+        .ok()
+        .filter(|t| t.is_ascii())?;
+    let text =
+        text.trim_matches(|c: char| c.is_ascii_whitespace() || ('\x0b'..='\x1f').contains(&c));
     if text.is_empty() {
         return Some(0);
     }
-    u64::from_str_radix(text, 8).ok()
+    python_int(text, 8)
 }
 
 fn text(field: &[u8]) -> String {
@@ -82,25 +120,25 @@ fn text(field: &[u8]) -> String {
     String::from_utf8_lossy(&field[..end]).into_owned()
 }
 
+/// `tarfile` accepts the checksum as the sum of the bytes read unsigned or signed.
 fn checksum_ok(block: &[u8]) -> bool {
     let Some(stored) = number(&block[148..156]) else {
         return false;
     };
-    let sum: u64 = block
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u64::from(*b)
-            }
-        })
-        .sum();
-    sum == stored
+    let (mut unsigned, mut signed) = (256i64, 256i64);
+    for (i, b) in block.iter().enumerate() {
+        if !(148..156).contains(&i) {
+            unsigned += i64::from(*b);
+            signed += i64::from(*b as i8);
+        }
+    }
+    i64::try_from(stored).is_ok_and(|stored| stored == unsigned || stored == signed)
 }
 
-/// Applies a PAX record set (`LEN key=value\n`…) to a pending name and size.
+/// Applies a PAX record set (`LEN key=value\n`…) to a pending name and size. Within one
+/// set the last record counts (a dict); across headers the caller keeps the first, outermost
+/// one, as `tarfile` applies an outer header's values after the inner ones. A `size` that is
+/// not a number is 0, as in `tarfile`.
 fn apply_pax(data: &[u8], name: &mut Option<String>, size: &mut Option<u64>) {
     let mut rest = data;
     while let Some(space) = rest.iter().position(|b| *b == b' ') {
@@ -118,8 +156,18 @@ fn apply_pax(data: &[u8], name: &mut Option<String>, size: &mut Option<u64>) {
         if let Some(eq) = record.iter().position(|b| *b == b'=') {
             let (key, value) = (&record[..eq], &record[eq + 1..]);
             match key {
-                b"path" => *name = Some(String::from_utf8_lossy(value).into_owned()),
-                b"size" => *size = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
+                // `_apply_pax_info` reads GNU's sparse name and sizes as the path and size.
+                b"path" | b"GNU.sparse.name" => {
+                    *name = Some(String::from_utf8_lossy(value).into_owned());
+                }
+                b"size" | b"GNU.sparse.size" | b"GNU.sparse.realsize" => {
+                    *size = Some(
+                        std::str::from_utf8(value)
+                            .ok()
+                            .and_then(|v| python_int(v, 10))
+                            .unwrap_or(0),
+                    );
+                }
                 _ => {}
             }
         }
@@ -132,6 +180,9 @@ fn apply_pax(data: &[u8], name: &mut Option<String>, size: &mut Option<u64>) {
 struct Walker<R> {
     reader: R,
     pos: u64,
+    /// What PAX global headers set, applied to every later member (`tarfile.pax_headers`).
+    global_name: Option<String>,
+    global_size: Option<u64>,
 }
 
 impl<R: Read> Walker<R> {
@@ -187,15 +238,19 @@ impl<R: Read> Walker<R> {
                 "a {what} of {size} bytes exceeds the limit of {limit}"
             )));
         }
-        let mut data = vec![0u8; size as usize];
+        // `tarfile` reads the whole blocks and takes the name up to its first NUL (or parses
+        // PAX records on into the padding), so the size field only counts in blocks.
+        let padded = Self::padded_or_err(size)?;
+        let mut data = vec![0u8; padded as usize];
         self.reader.read_exact(&mut data)?;
-        self.pos += size;
-        self.skip(Self::padded_or_err(size)? - size)?;
+        self.pos += padded;
         Ok(data)
     }
 
     /// The next member header, or `None` at the end of the archive.
     fn next(&mut self) -> io::Result<Option<Header>> {
+        // `tarfile` reads a long-name or PAX header, then the header after it, and then
+        // overwrites that one's name and size: the first such header wins.
         let mut long_name: Option<String> = None;
         let mut pax_size: Option<u64> = None;
         loop {
@@ -217,26 +272,52 @@ impl<R: Read> Walker<R> {
             match kind {
                 b'L' => {
                     let data = self.read_record(size, MAX_LONG_NAME, "long name")?;
-                    long_name = Some(text(&data));
+                    long_name.get_or_insert_with(|| text(&data));
                 }
                 b'K' => {
                     self.read_record(size, MAX_LONG_NAME, "long link name")?;
                 }
-                b'x' => {
+                b'x' | b'X' => {
                     let data = self.read_record(size, MAX_PAX, "PAX header")?;
-                    apply_pax(&data, &mut long_name, &mut pax_size);
+                    let (mut name, mut size) = (None, None);
+                    apply_pax(&data, &mut name, &mut size);
+                    if long_name.is_none() {
+                        long_name = name;
+                    }
+                    if pax_size.is_none() {
+                        pax_size = size;
+                    }
                 }
                 b'g' => {
-                    self.read_record(size, MAX_PAX, "PAX global header")?;
+                    let data = self.read_record(size, MAX_PAX, "PAX global header")?;
+                    apply_pax(&data, &mut self.global_name, &mut self.global_size);
                 }
                 _ => {
                     let mut name = text(&block[0..100]);
                     if &block[257..262] == b"ustar" && block[345] != 0 {
                         name = format!("{}/{name}", text(&block[345..500]));
                     }
+                    // V7 archives write directories as regular files named with a slash.
+                    let kind = if kind == 0 && name.ends_with('/') {
+                        b'5'
+                    } else {
+                        kind
+                    };
+                    let special = is_special(kind);
+                    // Global PAX values patch the member as it is read; its data extent
+                    // still comes from its own header or per-file PAX size.
+                    let member_size = pax_size.or(self.global_size).unwrap_or(size);
+                    let data = match (special, pax_size) {
+                        (true, _) => 0,
+                        (false, Some(pax)) => pax,
+                        (false, None) => size,
+                    };
                     return Ok(Some(Header {
-                        name: long_name.unwrap_or(name),
-                        size: pax_size.unwrap_or(size),
+                        name: long_name
+                            .or_else(|| self.global_name.clone())
+                            .unwrap_or(name),
+                        size: member_size,
+                        data,
                         kind,
                     }));
                 }
@@ -250,6 +331,8 @@ fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Res
     let mut walker = Walker {
         reader: blob.open()?,
         pos: 0,
+        global_name: None,
+        global_size: None,
     };
     let mut count = 0u64;
     loop {
@@ -281,14 +364,14 @@ fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Res
         }
         let data_at = walker.pos;
         let inner = loc.member(header.name.clone());
-        let Some(padded) = Walker::<Box<dyn Read>>::padded(header.size) else {
+        let Some(padded) = Walker::<Box<dyn Read>>::padded(header.data) else {
             finding(
                 cx,
                 &TAR_MALFORMED,
                 &inner,
                 format!(
                     "the header claims {} bytes, more than any archive can hold; the rest was not analysed",
-                    header.size
+                    header.data
                 ),
             );
             break;
@@ -301,7 +384,8 @@ fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Res
                 "a GNU sparse member, which aigate does not read; it was not analysed".into(),
             );
         }
-        let is_file = matches!(header.kind, b'0' | 0 | b'7');
+        // `tarfile` reads every type it does not know as a regular file.
+        let is_file = !is_special(header.kind) && !matches!(header.kind, b'S');
         if !is_file {
             if let Err(err) = walker.skip(padded) {
                 finding(cx, &TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
@@ -320,22 +404,31 @@ fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Res
             }
             None if header.size <= cx.limits().max_in_memory => {
                 // Grow with the bytes actually present: a header may claim far more than follows.
+                // What is present is what a loader reads before the archive fails it: scan it.
+                let want = header.size.min(padded);
                 let mut data = Vec::new();
-                let read = (&mut walker.reader)
-                    .take(header.size)
-                    .read_to_end(&mut data)
-                    .and_then(|got| {
-                        walker.pos += got as u64;
-                        if (got as u64) < header.size {
-                            return Err(io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                "the archive ends inside a member",
-                            ));
-                        }
-                        walker.skip(padded - header.size)
-                    });
+                let read = (&mut walker.reader).take(want).read_to_end(&mut data);
+                let got = data.len() as u64;
+                walker.pos += got;
+                let read = read.and_then(|_| {
+                    if got < want {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the archive ends inside a member",
+                        ));
+                    }
+                    walker.skip(padded - want)
+                });
                 if let Err(err) = read {
                     cx.io_finding(&inner, &TAR_MALFORMED, &err);
+                    if !data.is_empty() {
+                        cx.scan(
+                            &Blob::Memory(&data),
+                            &inner,
+                            NameHint::from_name(&header.name),
+                            depth + 1,
+                        );
+                    }
                     break;
                 }
                 member_data = data;

@@ -174,6 +174,8 @@ struct Located {
     header_at: u64,
     data_at: u64,
     data_end: u64,
+    /// The data runs past the end of the file: only the bytes present are there.
+    truncated: bool,
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -243,6 +245,94 @@ fn scan_archive(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) ->
     Ok(())
 }
 
+/// What the end records say, as `zipfile` reads them.
+struct End {
+    count: u64,
+    cd_size: u64,
+    cd_offset: u64,
+    /// Where the central directory ends: the end record, or the ZIP64 end record before it.
+    cd_end: u64,
+}
+
+/// Finds the end record as `zipfile._EndRecData` does: the last 22 bytes when they are an
+/// end record without a comment; otherwise the last signature in the final 64 KiB, which
+/// must leave room for a whole record. Then `_EndRecData64`: a ZIP64 locator right before
+/// it, and a ZIP64 end record right before the locator (where `zipfile` looks; PyTorch's
+/// miniz follows the locator's offset, tried next); neither there, the 32-bit record counts.
+fn end_record(blob: &Blob<'_>, len: u64) -> io::Result<Option<End>> {
+    let tail_len = len.min(EOCD_LEN + MAX_COMMENT);
+    if tail_len < EOCD_LEN {
+        return Ok(None);
+    }
+    let tail = blob.exact_at(len - tail_len, tail_len as usize)?;
+    let last = tail.len() - EOCD_LEN as usize;
+    let at = if tail[last..].starts_with(EOCD) && tail[tail.len() - 2..] == [0, 0] {
+        last
+    } else {
+        match tail
+            .windows(4)
+            .rposition(|w| w == EOCD)
+            .filter(|at| tail.len() - at >= EOCD_LEN as usize)
+        {
+            Some(at) => at,
+            None => return Ok(None),
+        }
+    };
+    let eocd_pos = len - tail_len + at as u64;
+    let eocd = &tail[at..];
+    let mut end = End {
+        count: u64::from(u16_at(eocd, 10)),
+        cd_size: u64::from(u32_at(eocd, 12)),
+        cd_offset: u64::from(u32_at(eocd, 16)),
+        cd_end: eocd_pos,
+    };
+    let Some(locator_pos) = eocd_pos.checked_sub(20) else {
+        return Ok(Some(end));
+    };
+    let locator = blob.exact_at(locator_pos, 20)?;
+    if !locator.starts_with(b"PK\x06\x07") {
+        return Ok(Some(end));
+    }
+    let candidates = [locator_pos.checked_sub(56), Some(u64_at(&locator, 8))];
+    for record_pos in candidates.into_iter().flatten() {
+        if record_pos.checked_add(56).is_none_or(|e| e > len) {
+            continue;
+        }
+        let rec = blob.exact_at(record_pos, 56)?;
+        if rec.starts_with(b"PK\x06\x06") {
+            end.count = u64_at(&rec, 32);
+            end.cd_size = u64_at(&rec, 40);
+            end.cd_offset = u64_at(&rec, 48);
+            end.cd_end = record_pos;
+            break;
+        }
+    }
+    Ok(Some(end))
+}
+
+/// Whether `blob` ends like a zip whose central directory `zipfile` would find: a zip after
+/// other data (a pickle, a prefix), which `zipfile.ZipFile` opens whatever comes first.
+pub(crate) fn has_central_directory(blob: &Blob<'_>) -> bool {
+    let Some(len) = blob.len() else {
+        return false;
+    };
+    let Ok(Some(end)) = end_record(blob, len) else {
+        return false;
+    };
+    if end.cd_size < 46 || end.cd_size > MAX_CENTRAL_DIRECTORY || end.cd_size > end.cd_end {
+        return false;
+    }
+    let start = end.cd_end - end.cd_size;
+    matches!(blob.exact_at(start, 4), Ok(sig) if sig == b"PK\x01\x02")
+}
+
+/// Scans `blob` as a zip, for content another reader claimed first.
+pub(crate) fn scan_also(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) {
+    if let Err(err) = scan_archive(cx, blob, loc, depth) {
+        cx.io_finding(loc, &ZIP_MALFORMED, &err);
+    }
+}
+
 /// Reads the end record (ZIP64 too) and the central directory. Returns the entries and the
 /// offset that member offsets are relative to (non-zero when data was prepended).
 fn central_directory(
@@ -251,13 +341,7 @@ fn central_directory(
     loc: &Location,
     len: u64,
 ) -> io::Result<Option<(Vec<Entry>, u64)>> {
-    let tail_len = len.min(EOCD_LEN + MAX_COMMENT);
-    let tail = blob.exact_at(len - tail_len, tail_len as usize)?;
-    let Some(at) = tail
-        .windows(4)
-        .rposition(|w| w == EOCD)
-        .filter(|at| tail.len() - at >= EOCD_LEN as usize)
-    else {
+    let Some(end) = end_record(blob, len)? else {
         malformed(
             cx,
             loc,
@@ -265,38 +349,12 @@ fn central_directory(
         );
         return Ok(None);
     };
-    let eocd_pos = len - tail_len + at as u64;
-    let eocd = &tail[at..];
-    let mut count = u64::from(u16_at(eocd, 10));
-    let mut cd_size = u64::from(u32_at(eocd, 12));
-    let mut cd_offset = u64::from(u32_at(eocd, 16));
-    let mut cd_end = eocd_pos;
-    // A ZIP64 locator sits right before the end record whenever a ZIP64 end record exists
-    // (PyTorch always writes one); the central directory then ends where that record starts.
-    let locator = if eocd_pos >= 20 {
-        blob.exact_at(eocd_pos - 20, 20).ok()
-    } else {
-        None
-    };
-    if let Some(locator) = locator.filter(|l| l.starts_with(b"PK\x06\x07")) {
-        let record_pos = u64_at(&locator, 8);
-        match blob.exact_at(record_pos, 56) {
-            Ok(rec) if rec.starts_with(b"PK\x06\x06") => {
-                count = u64_at(&rec, 32);
-                cd_size = u64_at(&rec, 40);
-                cd_offset = u64_at(&rec, 48);
-                cd_end = record_pos;
-            }
-            _ => {
-                malformed(
-                    cx,
-                    loc,
-                    "the ZIP64 end of central directory record is missing".into(),
-                );
-                return Ok(None);
-            }
-        }
-    }
+    let End {
+        count,
+        cd_size,
+        cd_offset,
+        cd_end,
+    } = end;
     // Data prepended to an archive shifts every offset; zipfile corrects for it the same way.
     let base = cd_end
         .checked_sub(cd_size)
@@ -453,9 +511,10 @@ fn locate(
         );
     }
     let data_at = at + 30 + local_name_len + local_extra_len;
+    let len = blob.len().unwrap_or(0);
     let Some(data_end) = data_at
         .checked_add(entry.compressed)
-        .filter(|end| *end <= blob.len().unwrap_or(0))
+        .filter(|_| data_at <= len)
     else {
         malformed(
             cx,
@@ -464,11 +523,23 @@ fn locate(
         );
         return None;
     };
+    // zipfile reads a member's data up to the end of the file and fails there: what it read
+    // by then is what a loader unpickles before the error.
+    let truncated = data_end > len;
+    if truncated {
+        malformed(
+            cx,
+            &inner,
+            "the member's data runs past the end of the archive; the bytes present were analysed"
+                .into(),
+        );
+    }
     Some(Located {
         entry: index,
         header_at: at,
         data_at,
-        data_end,
+        data_end: data_end.min(len),
+        truncated,
     })
 }
 
@@ -593,6 +664,7 @@ fn member_data(
         0 => None,
         8 => Some(Codec::Deflate),
         12 => Some(Codec::Bzip2),
+        14 => Some(Codec::ZipLzma),
         93 => Some(Codec::Zstd),
         other => {
             cx.finding(
@@ -608,6 +680,7 @@ fn member_data(
     };
     let Some(codec) = codec else {
         if hint != NameHint::RawData
+            && !place.truncated
             && entry.compressed <= CRC_CHECK_MAX
             && let Ok(crc) = crc_of(&raw)
         {
@@ -617,7 +690,7 @@ fn member_data(
         return;
     };
     let decoded = cx.decoded(&raw, codec);
-    if entry.uncompressed > IN_MEMORY_MEMBER {
+    if entry.uncompressed > IN_MEMORY_MEMBER || place.truncated {
         cx.scan(&decoded, &inner, hint, depth + 1);
         return;
     }

@@ -1,0 +1,251 @@
+//! What CPython's unpicklers accept and this reader must accept too: each test is one cause of
+//! a divergence the differential oracles found (`fixtures/differential/known.tsv`), with the
+//! neutral snippet the mutator inserts before a payload that a loader then reaches.
+
+// Test setup fails loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aigate_pickle::{Limits, analyze_bytes};
+
+/// GLOBAL, MARK, TUPLE, REDUCE, POP: a call of `aigate_mutant.payload` with no stack effect.
+const PAYLOAD: &[u8] = b"caigate_mutant\npayload\n(tR0";
+
+fn with_payload(snippet: &[u8]) -> Vec<u8> {
+    let mut p = b"\x80\x02".to_vec();
+    p.extend_from_slice(snippet);
+    p.extend_from_slice(PAYLOAD);
+    p.extend_from_slice(b"N.");
+    p
+}
+
+/// Whether the payload is seen, imported and called.
+fn payload_called(data: &[u8]) -> bool {
+    analyze_bytes(data, &Limits::default())
+        .globals
+        .iter()
+        .any(|g| g.dotted() == "aigate_mutant.payload" && g.calls > 0)
+}
+
+#[track_caller]
+fn assert_reaches_payload(snippets: &[&[u8]]) {
+    for snippet in snippets {
+        let data = with_payload(snippet);
+        assert!(
+            payload_called(&data),
+            "payload not seen after {:?}: {:?}",
+            String::from_utf8_lossy(snippet),
+            analyze_bytes(&data, &Limits::default()).stop
+        );
+    }
+}
+
+#[test]
+fn int_and_long_accept_the_c_unpicklers_number_syntax() {
+    // _pickle.c: strtol(s, &end, 0), then PyLong_FromString(s, NULL, 0); pickle.py: int(s, 0).
+    assert_reaches_payload(&[
+        b"I0x10\n0",
+        b"I+5\n0",
+        b"I 5\n0",
+        b"I5 \n0",
+        b"I\t5\n0",
+        b"I5\r\n0",
+        b"I1_0\n0",
+        b"I010\n0",
+        b"I0o17\n0",
+        b"I0b101\n0",
+        b"I0X1F\n0",
+        b"L0x10L\n0",
+        b"L1_000L\n0",
+        b"L 5 L\n0",
+        b"L+5\n0",
+        b"L0X1F\n0",
+        b"L0o17L\n0",
+    ]);
+}
+
+#[test]
+fn put_and_get_indexes_accept_underscores_signs_and_spaces() {
+    // PyLong_FromString(s, NULL, 10) in _pickle.c, int(s) in pickle.py.
+    assert_reaches_payload(&[
+        b"Np1_0\n0g1_0\n0",
+        b"Np+1\n0g 1\n0",
+        b"Np 7 \n0g7\n0",
+        b"Np007\n0g7\n0",
+    ]);
+}
+
+#[test]
+fn float_accepts_pythons_float_syntax() {
+    // pickle.py: float(s), which takes underscores and surrounding spaces.
+    assert_reaches_payload(&[
+        b"F1_0\n0",
+        b"F 1\n0",
+        b"F1 \n0",
+        b"Finf\n0",
+        b"Fnan\n0",
+        b"F-Infinity\n0",
+        b"F1e5\n0",
+        b"F.5\n0",
+        b"F5.\n0",
+        b"F1_0.2_5e1_0\n0",
+    ]);
+}
+
+#[test]
+fn string_strips_trailing_control_bytes_as_the_c_unpickler_does() {
+    // _pickle.c load_string strips every trailing byte <= ' ' before checking the quotes.
+    assert_reaches_payload(&[b"S'a'\r\n0", b"S'a' \n0", b"S'a'\t\r\n0"]);
+}
+
+#[test]
+fn build_with_empty_state_on_plain_data_is_a_no_op() {
+    // pickle.py load_build: no __setstate__ and a falsy state: nothing happens.
+    assert_reaches_payload(&[
+        b"]NN\x86b0",
+        b"}}b0",
+        b"N}b0",
+        b"I1\n}b0",
+        b"]Nb0",
+        b"S'a'\n)b0",
+    ]);
+}
+
+#[test]
+fn reduce_and_newobj_take_any_iterable_as_arguments() {
+    // pickle.py load_reduce: func(*args); load_newobj: cls.__new__(cls, *args).
+    assert_reaches_payload(&[
+        b"cbuiltins\nprint\n]R0",
+        b"cbuiltins\nprint\n}R0",
+        b"cbuiltins\nprint\nS''\nR0",
+        b"cbuiltins\nobject\n]\x810",
+    ]);
+    let data = with_payload(b"cbuiltins\nprint\n]R0");
+    let analysis = analyze_bytes(&data, &Limits::default());
+    let print = analysis
+        .globals
+        .iter()
+        .find(|g| g.dotted() == "builtins.print")
+        .expect("builtins.print imported");
+    assert_eq!(print.calls, 1);
+}
+
+/// A regression case of the differential oracles (`oracles/crafted.py` wrote it).
+fn crafted(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../fixtures/differential/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+#[test]
+fn a_pickle_after_the_frame_its_predecessor_stopped_in_is_read() {
+    // PROTO 4, FRAME covering `K\x01.` and junk; then a pickle with the payload, which
+    // pickle.load(BytesIO) and pickle._Unpickler read (they resume after the frame).
+    assert!(payload_called(&crafted("crafted-frame-stack.pkl")));
+    // And the other way round: the C unpickler over a buffered file resumes right after the
+    // STOP, inside the frame, where the payload is; the frame ends in junk.
+    let mut second = b"\x80\x02".to_vec();
+    second.extend_from_slice(PAYLOAD);
+    second.extend_from_slice(b"N.");
+    let mut framed = b"\x80\x04\x95".to_vec();
+    framed.extend_from_slice(&(3 + second.len() as u64).to_le_bytes());
+    framed.extend_from_slice(b"K\x01.");
+    framed.extend_from_slice(&second);
+    framed.extend_from_slice(b"\xff\xff");
+    assert!(payload_called(&framed));
+}
+
+#[test]
+fn array_wrapper_look_alike_bytes_are_read_as_opcodes_too() {
+    // A class named NumpyArrayWrapper from a module ending in numpy_pickle: a plain
+    // unpickler (and joblib, which checks the real class) reads the 88 "array" bytes as
+    // opcodes, and they call the payload.
+    assert!(payload_called(&crafted("crafted-fake-array-wrapper.pkl")));
+}
+
+#[test]
+fn joblib_reads_the_array_after_the_frame_and_the_rest_of_the_frame_after_it() {
+    // joblib.dump of an array with its frames merged: the frame holding the wrapper's BUILD
+    // also holds a payload; the array bytes follow the frame.
+    let data = crafted("crafted-joblib-frame-array.joblib");
+    assert!(payload_called(&data));
+    let analysis = analyze_bytes(&data, &Limits::default());
+    assert_eq!(analysis.stop, None);
+    assert_eq!(analysis.pickles, 1);
+    assert_eq!(analysis.bytes, data.len() as u64);
+}
+
+#[test]
+fn array_wrapper_from_another_module_is_an_ordinary_class() {
+    // `evil.numpy_pickle.NumpyArrayWrapper` is not joblib's class: joblib does not read an
+    // array after its BUILD, and the rest of the pickle (here the payload after the 88
+    // bytes) is read with the stack as a plain unpickler leaves it.
+    let wrapper = fake_wrapper(b"evil.numpy_pickle");
+    let mut data = b"\x80\x04".to_vec();
+    data.extend_from_slice(&wrapper);
+    data.extend_from_slice(b"cbuiltins\nprint\n(tR0N.");
+    let analysis = analyze_bytes(&data, &Limits::default());
+    assert_eq!(analysis.stop, None);
+    let print = analysis
+        .globals
+        .iter()
+        .find(|g| g.dotted() == "builtins.print");
+    assert_eq!(print.map(|g| g.calls), Some(1));
+}
+
+/// `oracles/mutate.py`'s `fake_wrapper`: a `NumpyArrayWrapper` of `module` with an 11-float
+/// state, whose 88 "array" bytes are the payload, `N0` pairs and pops.
+fn fake_wrapper(module: &[u8]) -> Vec<u8> {
+    let su = |b: &[u8]| {
+        let mut v = vec![0x8c, b.len() as u8];
+        v.extend_from_slice(b);
+        v
+    };
+    let mut hidden = PAYLOAD.to_vec();
+    for _ in 0..(88 - PAYLOAD.len()) / 2 {
+        hidden.extend_from_slice(b"N0");
+    }
+    hidden.resize(88, b'N');
+    let mut out = Vec::new();
+    out.extend(su(module));
+    out.extend(su(b"NumpyArrayWrapper"));
+    out.extend_from_slice(b"\x93)\x81}(");
+    out.extend(su(b"dtype"));
+    out.extend(su(b"numpy"));
+    out.extend(su(b"dtype"));
+    out.push(0x93);
+    out.extend(su(b"f8"));
+    out.extend_from_slice(b"\x89\x88\x87R");
+    out.extend(su(b"shape"));
+    out.extend_from_slice(b"K\x0b\x85u");
+    out.push(b'b');
+    out.extend_from_slice(&hidden);
+    out.extend(std::iter::repeat_n(
+        b'0',
+        88 - PAYLOAD.len() - 2 * ((88 - PAYLOAD.len()) / 2),
+    ));
+    out.push(b'0');
+    out
+}
+
+#[test]
+fn a_global_name_cut_by_the_end_of_input_is_still_resolved() {
+    // readline() returns the rest without a newline; both unpicklers drop its last byte
+    // and call find_class with what remains.
+    let analysis = analyze_bytes(b"\x80\x02csubprocess\nPo", &Limits::default());
+    let names: Vec<String> = analysis.globals.iter().map(|g| g.dotted()).collect();
+    assert_eq!(names, ["subprocess.P"]);
+    assert!(analysis.stop.is_some());
+    // One byte is too short for _pickle.c (and leaves nothing for pickle.py).
+    assert!(
+        analyze_bytes(b"\x80\x02cos\nP", &Limits::default())
+            .globals
+            .is_empty()
+    );
+    assert!(
+        analyze_bytes(b"\x80\x02co", &Limits::default())
+            .globals
+            .is_empty()
+    );
+}
