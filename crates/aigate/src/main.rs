@@ -9,6 +9,7 @@ mod cleanup;
 mod cli;
 mod commands;
 mod config;
+mod dependencies;
 mod failure;
 mod output;
 mod project;
@@ -92,6 +93,17 @@ fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
         Command::Keygen(args) => (commands::sign::keygen(args)?, &QUIET_HUMAN),
         Command::Sign(args) => (commands::sign::sign(args, config)?, &args.output),
         Command::VerifySig(args) => (commands::sign::verify_sig(args)?, &args.output),
+        Command::Deps(args) => match &args.command {
+            Some(cli::DepsCommand::Diff(diff)) => (commands::deps::diff(diff)?, &diff.output),
+            None => (
+                commands::deps::list(args, &Settings::optional(config)?)?,
+                &args.output,
+            ),
+        },
+        Command::Policy(args) => (
+            commands::policy::run(args, &Settings::optional(config)?)?,
+            &args.output,
+        ),
     })
 }
 
