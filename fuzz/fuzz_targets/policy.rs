@@ -1,4 +1,4 @@
-//! The policy's own parsers of untrusted text: SPDX licence expressions (from METADATA), the
+//! The policy's own parsers of untrusted text: SPDX licence expressions (from METADATA), pip.conf, the
 //! `allowed_packages.json` allowlist, a `[policy]` section with its validation, and the
 //! typosquat check on arbitrary names. None may panic; a parsed expression must print back to
 //! an expression that parses to the same thing.
@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = expression.denied_by(&["GPL-3.0-only"]);
     }
     let _ = aigate_policy::parse_allowlist_file(text);
+    let _ = aigate_policy::parse_pip_conf(std::path::Path::new("pip.conf"), text);
     if let Ok(config) = toml::from_str::<aigate_policy::PolicyConfig>(text) {
         let _ = aigate_policy::Policy::new(&config, "aigate.toml", text, std::path::Path::new("/nonexistent"));
     }

@@ -8,7 +8,7 @@
 //! - the allowlist (`[[policy.allow]]` and an `allowed_packages.json`) with version patterns and
 //!   required sources, and the denylist (`[[policy.deny]]`);
 //! - indexes: indexes and find-links not on `[policy] indexes`, extra indexes (the
-//!   dependency-confusion hole), plain http and `--trusted-host`, `${VAR}` references, direct
+//!   dependency-confusion hole; also in pip's own configuration, [`parse_pip_conf`]), plain http and `--trusted-host`, `${VAR}` references, direct
 //!   URL/VCS/path references;
 //! - dependency confusion: internal names that can resolve from a public index (critical) and
 //!   internal names that exist on PyPI;
@@ -27,6 +27,7 @@ mod config;
 mod diff;
 mod error;
 pub mod licence;
+mod pip_conf;
 mod policy;
 pub mod rules;
 pub mod typosquat;
@@ -37,6 +38,7 @@ pub use config::{
 };
 pub use diff::diff_findings;
 pub use error::PolicyError;
+pub use pip_conf::{MAX_PIP_CONF_BYTES, PipConfError, parse_pip_conf};
 pub use policy::{
     EntryOrigin, MAX_ALLOWLIST_BYTES, PYPI, Policy, PolicyInput, location_of, normalize_index, purl,
 };

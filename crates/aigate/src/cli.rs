@@ -102,6 +102,10 @@ pub struct InputArgs {
     /// An installed environment: a virtual environment or a site-packages folder.
     #[arg(long = "env", value_name = "PATH")]
     pub envs: Vec<PathBuf>,
+    /// A pip configuration file (pip.conf, pip.ini) whose index settings apply [default: pip.conf
+    /// or pip.ini at the project's root, when no input is named].
+    #[arg(long = "pip-conf", value_name = "FILE")]
+    pub pip_confs: Vec<PathBuf>,
 }
 
 /// `aigate deps`.

@@ -95,7 +95,17 @@ pub fn read(args: &InputArgs, settings: &Settings, records: bool) -> Inputs {
         wanted.push((path.clone(), Some(InputFormat::Environment)));
     }
     let mut errors = Vec::new();
-    if wanted.is_empty() {
+    let mut pip_confs = args.pip_confs.clone();
+    if wanted.is_empty() && pip_confs.is_empty() {
+        pip_confs.extend(
+            ["pip.conf", "pip.ini"]
+                .into_iter()
+                .map(|name| settings.root.join(name))
+                .filter(|p| p.is_file()),
+        );
+    }
+    let named_pip_conf = !args.pip_confs.is_empty();
+    if wanted.is_empty() && !named_pip_conf {
         let virtual_env = std::env::var_os("VIRTUAL_ENV").map(PathBuf::from);
         match aigate_python::discover(&settings.root, virtual_env.as_deref()) {
             Ok(found) => {
@@ -106,7 +116,7 @@ pub fn read(args: &InputArgs, settings: &Settings, records: bool) -> Inputs {
                     .with_hint("name inputs with -r FILE, --lock FILE or --env PATH"),
             ),
         }
-        if wanted.is_empty() && errors.is_empty() {
+        if wanted.is_empty() && errors.is_empty() && pip_confs.is_empty() {
             errors.push(
                 InputError::new(
                     shown(&settings.root).display().to_string(),
@@ -117,6 +127,27 @@ pub fn read(args: &InputArgs, settings: &Settings, records: bool) -> Inputs {
         }
     }
     let mut read = Vec::new();
+    for path in pip_confs {
+        let path = shown(&path);
+        let limit = aigate_policy::MAX_PIP_CONF_BYTES as u64;
+        let parsed = aigate_integrity::files::read_regular(&path, limit)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))
+            .and_then(|text| {
+                aigate_policy::parse_pip_conf(&path, &text).map_err(|e| e.to_string())
+            });
+        match parsed {
+            Ok(set) => read.push(ReadInput {
+                format: InputFormat::Requirements,
+                set,
+                records: None,
+            }),
+            Err(message) => errors.push(
+                InputError::new(path.display().to_string(), message).with_hint(
+                    "pip reads its configuration as INI: [global] then `key = value` lines",
+                ),
+            ),
+        }
+    }
     for (path, format) in wanted {
         let path = shown(&path);
         let Some(format) = format else {

@@ -463,3 +463,42 @@ fn deps_diff_compares_real_uv_locks() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn extra_index_url_in_pip_conf_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("requirements.txt"), "idna==3.20\n").unwrap();
+    fs::write(
+        dir.path().join("pip.conf"),
+        "[global]\nindex-url = https://pypi.org/simple\nextra-index-url =\n    https://pypi.acme.example/simple\n",
+    )
+    .unwrap();
+    // Found at the project's root with the other inputs.
+    let out = aigate_in(dir.path(), &["policy", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report = json(&out);
+    let extra = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "policy-extra-index")
+        .unwrap();
+    assert_eq!(extra["location"]["path"], "pip.conf");
+    assert_eq!(extra["location"]["span"]["line"], 4);
+    // Without the extra index: clean.
+    fs::write(
+        dir.path().join("pip.conf"),
+        "[global]\nindex-url = https://pypi.org/simple\n",
+    )
+    .unwrap();
+    let out = aigate_in(
+        dir.path(),
+        &["policy", "--pip-conf", "pip.conf", "-r", "requirements.txt"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // A malformed one is an error naming the line.
+    fs::write(dir.path().join("pip.conf"), "index-url = x\n").unwrap();
+    let out = aigate_in(dir.path(), &["policy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("pip.conf:1"), "{}", stderr(&out));
+}

@@ -37,7 +37,13 @@ pub fn run(args: &PolicyArgs, settings: &Settings) -> Result<Finished> {
     dependencies::add_source_lines(&mut findings);
     let mut report = Report::builder(tool(), "policy");
     report.findings(findings);
-    report.files(inputs.read.iter().map(|i| i.set.inputs.len() as u64).sum());
+    report.files(
+        inputs
+            .read
+            .iter()
+            .map(|i| (i.set.inputs.len() as u64).max(1))
+            .sum(),
+    );
     for error in inputs.errors {
         report.error(error);
     }
