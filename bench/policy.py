@@ -13,7 +13,7 @@
 
     python3 bench/policy.py             # builds aigate --release, installs uv and pip-audit
                                         # into bench/work/policy-tools, runs
-    python3 bench/policy.py --runs 5 --no-build
+    python3 bench/policy.py --runs 5 --no-build --aigate path/to/aigate
 
 Each command runs once to warm the page cache, then --runs times; the table gives the median
 wall time, and the ratio peer / aigate. Inputs are generated under bench/work/policy (git-ignored).
@@ -127,10 +127,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--aigate", type=Path, default=REPO / "target" / "release" / "aigate",
+                    help="the aigate binary to time (default: target/release/aigate, built first)")
     args = ap.parse_args()
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--locked", "-p", "aigate"], cwd=REPO, check=True)
-    aigate = REPO / "target" / "release" / "aigate"
+    aigate = args.aigate.resolve()
     if not (TOOLS / "bin" / "uv").exists():
         subprocess.run([sys.executable, "-m", "venv", str(TOOLS)], check=True)
         subprocess.run([str(TOOLS / "bin" / "pip"), "install", "--quiet", UV, PIP_AUDIT], check=True)

@@ -502,3 +502,52 @@ fn extra_index_url_in_pip_conf_is_flagged() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("pip.conf:1"), "{}", stderr(&out));
 }
+
+/// An installed environment lists what `pip list` listed for it, with licences.
+#[test]
+fn deps_of_an_environment_match_pip_list_and_carry_licences() {
+    let out = aigate_in(&fixtures(), &["deps", "--env", "venv", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json(&out);
+    let deps = report["dependencies"].as_array().unwrap();
+    let mut ours: Vec<(String, String)> = deps
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_owned(),
+                d["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    ours.sort();
+    let listed: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(fixtures().join("venv-pip-list.json")).unwrap())
+            .unwrap();
+    let mut theirs: Vec<(String, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let name = p["name"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .replace(['_', '.'], "-");
+            (name, p["version"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+    let licence = |name: &str| {
+        deps.iter()
+            .find(|d| d["name"] == name)
+            .and_then(|d| d["licence"].as_str())
+            .map(str::to_owned)
+    };
+    assert_eq!(licence("certifi").as_deref(), Some("MPL-2.0"));
+    assert_eq!(licence("mdurl").as_deref(), Some("MIT"));
+    assert_eq!(
+        licence("numpy").as_deref(),
+        Some("BSD-3-Clause AND 0BSD AND MIT AND Zlib AND CC0-1.0")
+    );
+}
