@@ -94,7 +94,10 @@ fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
         Command::Sign(args) => (commands::sign::sign(args, config)?, &args.output),
         Command::VerifySig(args) => (commands::sign::verify_sig(args)?, &args.output),
         Command::Deps(args) => match &args.command {
-            Some(cli::DepsCommand::Diff(diff)) => (commands::deps::diff(diff)?, &diff.output),
+            Some(cli::DepsCommand::Diff(diff)) => (
+                commands::deps::diff(diff, &Settings::optional(config)?)?,
+                &diff.output,
+            ),
             None => (
                 commands::deps::list(args, &Settings::optional(config)?)?,
                 &args.output,

@@ -420,6 +420,15 @@ fn deps_diff_finds_a_substituted_artifact() {
     insta::assert_snapshot!("deps_diff_json", stdout(&out));
     let out = aigate_in(dir.path(), &[&args[..], &["--format", "sarif"]].concat());
     insta::assert_snapshot!("deps_diff_sarif", stdout(&out));
+    // [rules] levels apply: the substitution only warns.
+    fs::write(
+        dir.path().join("aigate.toml"),
+        "[rules]\n\"deps-hash-changed\" = \"warn\"\n",
+    )
+    .unwrap();
+    let out = aigate_in(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    fs::remove_file(dir.path().join("aigate.toml")).unwrap();
     // The same file against itself: nothing.
     let out = aigate_in(
         dir.path(),

@@ -88,7 +88,7 @@ fn source(s: &Source) -> String {
 }
 
 /// Runs `aigate deps diff`.
-pub fn diff(args: &DiffArgs) -> Result<Finished> {
+pub fn diff(args: &DiffArgs, settings: &Settings) -> Result<Finished> {
     let mut report = Report::builder(tool(), "deps-diff");
     let old = dependencies::read_one(&args.old);
     let new = dependencies::read_one(&args.new);
@@ -176,6 +176,8 @@ pub fn diff(args: &DiffArgs) -> Result<Finished> {
         .findings(findings)
         .changes(changes)
         .files((old.inputs.len() + new.inputs.len()) as u64);
+    let rules: Vec<_> = aigate_policy::DIFF_RULES.iter().collect();
+    settings.rule_levels().apply(&mut report, &rules);
     Ok(Finished {
         report: report.build(),
         threshold: args.fail_on,
