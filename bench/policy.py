@@ -16,7 +16,9 @@
     python3 bench/policy.py --runs 5 --no-build --aigate path/to/aigate
 
 Each command runs once to warm the page cache, then --runs times; the table gives the median
-wall time, and the ratio peer / aigate. Inputs are generated under bench/work/policy (git-ignored).
+wall time and the median CPU time (user + system of the process, from wait4: on a shared,
+loaded machine wall time mostly measures the wait for a core), and the ratios peer / aigate
+(for the venv, against aigate without the RECORD re-hash, which the peers do not do). Inputs are generated under bench/work/policy (git-ignored).
 Nothing is fetched but the two tools; nothing is installed into the generated environment.
 """
 
@@ -110,17 +112,23 @@ def write_env(root: Path, names: list[str]) -> None:
         (info / "RECORD").write_text("\n".join(rows) + "\n")
 
 
-def timed(cmd, runs, cwd=None, env=None) -> float:
+def timed(cmd, runs, cwd=None, env=None) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system, from wait4) of `runs` runs."""
+
     def once():
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
-        if proc.returncode not in (0, 1):
-            sys.exit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
-        return elapsed
+        code = os.waitstatus_to_exitcode(status)
+        err = proc.stderr.read() if proc.stderr else b""
+        if code not in (0, 1):
+            sys.exit(f"{' '.join(map(str, cmd))} failed ({code}): {err.decode()[-2000:]}")
+        return elapsed, usage.ru_utime + usage.ru_stime
 
     once()
-    return statistics.median(once() for _ in range(runs))
+    samples = [once() for _ in range(runs)]
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
 def main() -> int:
@@ -138,9 +146,12 @@ def main() -> int:
         subprocess.run([str(TOOLS / "bin" / "pip"), "install", "--quiet", UV, PIP_AUDIT], check=True)
     uv, pip, pip_audit = (TOOLS / "bin" / t for t in ("uv", "pip", "pip-audit"))
     names = POPULAR.read_text().split()
-    lock_dir, env_dir = WORK / "lock", WORK / "venv"
+    lock_dir, env_dir, unknown_dir = WORK / "lock", WORK / "venv", WORK / "unknown-lock"
     if not (lock_dir / "uv.lock").exists():
         write_lock(lock_dir, names[:1000])
+    if not (unknown_dir / "uv.lock").exists():
+        # Names on no list: every one goes through every typosquat heuristic.
+        write_lock(unknown_dir, [f"acme-component-{i}" for i in range(1000)])
     if not (env_dir / "pyvenv.cfg").exists():
         write_env(env_dir, names[:300])
     site = env_dir / "lib" / "python3.11" / "site-packages"
@@ -151,25 +162,28 @@ def main() -> int:
     rows = []
     a = timed([aigate, "policy", "--lock", lock_dir / "uv.lock"], args.runs, cwd=WORK, env=env)
     rows.append(("1,000-package uv.lock: aigate policy", a, None))
+    n = timed([aigate, "policy", "--lock", unknown_dir / "uv.lock"], args.runs, cwd=WORK, env=env)
+    rows.append(("1,000 unlisted names: aigate policy (every typosquat heuristic)", n, None))
     d = timed([aigate, "deps", "--lock", lock_dir / "uv.lock", "--format", "json"], args.runs, cwd=WORK, env=env)
     rows.append(("1,000-package uv.lock: aigate deps --format json", d, None))
     u = timed([uv, "export", "--frozen", "-o", "/dev/null"], args.runs, cwd=lock_dir, env=env)
-    rows.append(("1,000-package uv.lock: uv export --frozen", u, u / a))
+    rows.append(("1,000-package uv.lock: uv export --frozen", u, a))
     p = timed([pip_audit, "--dry-run", "--no-deps", "--disable-pip", "-r", exported], args.runs, cwd=WORK, env=env)
-    rows.append(("exported requirements: pip-audit --dry-run --no-deps --disable-pip", p, p / a))
+    rows.append(("exported requirements: pip-audit --dry-run --no-deps --disable-pip", p, a))
     e = timed([aigate, "policy", "--env", env_dir], args.runs, cwd=WORK, env=env)
     rows.append(("300-distribution venv: aigate policy (RECORD re-hash)", e, None))
     e2 = timed([aigate, "policy", "--env", env_dir, "--no-record-check"], args.runs, cwd=WORK, env=env)
     rows.append(("300-distribution venv: aigate policy --no-record-check", e2, None))
     pl = timed([pip, "list", "--path", site, "--format", "json"], args.runs, cwd=WORK, env=env)
-    rows.append(("300-distribution venv: pip list --path --format json", pl, pl / e))
+    rows.append(("300-distribution venv: pip list --path --format json", pl, e2))
     pc = timed([sys.executable, "-m", "pip", "check"], args.runs, cwd=WORK, env={**env, "PYTHONPATH": str(site)})
-    rows.append(("300-distribution venv: pip check (PYTHONPATH=site-packages)", pc, pc / e))
+    rows.append(("300-distribution venv: pip check (PYTHONPATH=site-packages)", pc, e2))
     width = max(len(r[0]) for r in rows)
-    print(f"{'input: command'.ljust(width)}  median ms  peer/aigate")
-    for label, secs, ratio in rows:
-        r = f"{ratio:10.1f}x" if ratio else ""
-        print(f"{label.ljust(width)}  {secs * 1000:9.1f}  {r}")
+    print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'input: command'.ljust(width)}  wall ms   CPU ms  peer/aigate (wall, CPU)")
+    for label, (wall, cpu), base in rows:
+        ratio = f"{wall / base[0]:6.1f}x {cpu / max(base[1], 1e-4):6.1f}x" if base else ""
+        print(f"{label.ljust(width)}  {wall * 1000:7.1f}  {cpu * 1000:7.1f}  {ratio}")
     return 0
 
 
