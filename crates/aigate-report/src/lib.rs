@@ -322,10 +322,67 @@ pub struct Report {
     /// Models and datasets the command pinned, approved or fetched.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<ArtifactOutcome>,
+    /// The resolved dependencies a command read (`deps`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
+    /// What changed between two dependency files (`deps diff`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<DependencyChange>,
     /// Inputs that could not be read.
     pub errors: Vec<InputError>,
     /// Counts.
     pub summary: Summary,
+}
+
+/// One dependency entry as `aigate deps` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Dependency {
+    /// The PEP 503-normalised name.
+    pub name: String,
+    /// The exact version, when the input fixes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The version specifiers, for requirements that do not fix one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specifier: Option<String>,
+    /// Where it resolves from: an index URL, a direct URL, a repository, a path.
+    pub source: String,
+    /// The kind of source: `registry`, `url`, `vcs`, `path`, `directory`, `editable`, `virtual`,
+    /// `unknown`.
+    pub source_kind: String,
+    /// Artifact hashes, `algorithm:hex`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashes: Vec<String>,
+    /// The licence, where the input records one (installed environments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<String>,
+    /// The file and line that declared it; `subject` is its package URL.
+    pub location: Location,
+    /// Whether the project asks for it itself (as far as the input says).
+    pub direct: bool,
+    /// The groups, extras or sections it belongs to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// The environment marker under which it applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+/// One change between an old and a new dependency file (`aigate deps diff`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DependencyChange {
+    /// `added`, `removed`, `upgraded`, `downgraded`, `source-changed` or `hashes-changed`.
+    pub change: String,
+    /// The normalised name.
+    pub name: String,
+    /// The old version or source, where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    /// The new version or source, where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
+    /// The entry in the new file (in the old one, for removals).
+    pub location: Location,
 }
 
 /// Which tool made a report.
@@ -367,6 +424,8 @@ pub struct ReportBuilder {
     findings: Vec<Finding>,
     scanned: Vec<Scanned>,
     artifacts: Vec<ArtifactOutcome>,
+    dependencies: Vec<Dependency>,
+    changes: Vec<DependencyChange>,
     errors: Vec<InputError>,
     files: u64,
     suppressed: u64,
@@ -394,6 +453,21 @@ impl ReportBuilder {
     /// Adds an artifact's outcome.
     pub fn artifact(&mut self, outcome: ArtifactOutcome) -> &mut Self {
         self.artifacts.push(outcome);
+        self
+    }
+
+    /// Adds dependencies to list.
+    pub fn dependencies(
+        &mut self,
+        dependencies: impl IntoIterator<Item = Dependency>,
+    ) -> &mut Self {
+        self.dependencies.extend(dependencies);
+        self
+    }
+
+    /// Adds changes between dependency files.
+    pub fn changes(&mut self, changes: impl IntoIterator<Item = DependencyChange>) -> &mut Self {
+        self.changes.extend(changes);
         self
     }
 
@@ -445,6 +519,8 @@ impl ReportBuilder {
             findings,
             scanned,
             artifacts: self.artifacts,
+            dependencies: self.dependencies,
+            changes: self.changes,
             errors: self.errors,
             summary: Summary {
                 files: self.files,
@@ -465,6 +541,8 @@ impl Report {
             findings: Vec::new(),
             scanned: Vec::new(),
             artifacts: Vec::new(),
+            dependencies: Vec::new(),
+            changes: Vec::new(),
             errors: Vec::new(),
             files: 0,
             suppressed: 0,

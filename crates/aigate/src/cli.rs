@@ -70,6 +70,24 @@ pub enum Command {
     /// then re-hashes the model: a missing, extra or changed file is a finding. Exit status: 0
     /// when the model is exactly what was signed, 1 when it is not, 2 on errors.
     VerifySig(VerifySigArgs),
+    /// List the resolved Python dependencies, or compare two dependency files (`deps diff`).
+    ///
+    /// Reads the lock files, requirements files, pyproject.toml and environment found at the
+    /// project's root (uv.lock, poetry.lock, Pipfile.lock, pylock*.toml, requirements*.txt,
+    /// pyproject.toml, $VIRTUAL_ENV or .venv), or the ones named with -r, --lock and --env. For
+    /// every package: its version, where it resolves from, its hashes, its licence where known,
+    /// the file and line that declared it, and whether it is direct. Exit status: 0 when every
+    /// input was read, 2 when one could not be (the others are still listed).
+    Deps(DepsArgs),
+    /// Check the Python dependencies against [policy] in aigate.toml.
+    ///
+    /// Pins and hashes, the allowlist and denylist (and an allowed_packages.json), trusted
+    /// indexes, extra indexes and dependency confusion, typosquats of popular PyPI names,
+    /// licences, and installed files that no longer match their RECORD. Inputs are found as for
+    /// `deps`. Works offline; with no [policy], the defaults apply (pins required, PyPI the only
+    /// index, typosquats checked). Exit status: 0 when no finding reaches --fail-on, 1 when one
+    /// does, 2 when an input or the configuration could not be read.
+    Policy(PolicyArgs),
     /// Trust an aigate.toml to relax checks ([scan] allow, a higher fail-on, [rules] allow/warn).
     ///
     /// An aigate.toml found beside the files (one that came with a download, say) relaxes
@@ -91,6 +109,81 @@ pub struct TrustArgs {
     /// List every trusted configuration, and whether it is still as it was trusted.
     #[arg(long)]
     pub list: bool,
+}
+
+/// Which dependency inputs to read; none named: the ones found at the project's root.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// A requirements file (its -r and -c includes are followed).
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirements: Vec<PathBuf>,
+    /// A lock file: uv.lock, poetry.lock, Pipfile.lock, pylock.toml, or pyproject.toml.
+    #[arg(long = "lock", value_name = "FILE")]
+    pub locks: Vec<PathBuf>,
+    /// An installed environment: a virtual environment or a site-packages folder.
+    #[arg(long = "env", value_name = "PATH")]
+    pub envs: Vec<PathBuf>,
+    /// A pip configuration file (pip.conf, pip.ini) whose index settings apply [default: pip.conf
+    /// or pip.ini at the project's root, when no input is named].
+    #[arg(long = "pip-conf", value_name = "FILE")]
+    pub pip_confs: Vec<PathBuf>,
+}
+
+/// `aigate deps`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DepsArgs {
+    #[command(subcommand)]
+    pub command: Option<DepsCommand>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate deps` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DepsCommand {
+    /// Compare two lock or requirements files: what a dependency update brings in.
+    ///
+    /// Packages added, removed, upgraded and downgraded, a changed index or source, and the
+    /// same version with different hashes (a republished or substituted artifact: critical).
+    /// The kind of each file is told by its name (a name ending in uv.lock, poetry.lock,
+    /// Pipfile.lock, pylock.toml, pyproject.toml or .txt; a folder is an environment), so
+    /// `git show main:uv.lock > /tmp/main.uv.lock` can be compared. Exit status: 0 when no
+    /// finding reaches --fail-on, 1 when one does, 2 when a file could not be read.
+    Diff(DiffArgs),
+}
+
+/// `aigate deps diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The file before the change.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The file after the change.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Lowest severity that fails the run.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "medium")]
+    pub fail_on: Severity,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate policy`.
+#[derive(Debug, clap::Args)]
+pub struct PolicyArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Lowest severity that fails the run.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "low")]
+    pub fail_on: Severity,
+    /// Do not re-hash installed files against their RECORD (faster on large environments).
+    #[arg(long)]
+    pub no_record_check: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `aigate keygen`.

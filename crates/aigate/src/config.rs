@@ -1,5 +1,5 @@
-//! `aigate.toml`: the project's intent: `[[model]]`, `[[dataset]]`, `[sources]`, `[scan]` and
-//! `[rules]`. Unknown keys and invalid values are errors that name the line.
+//! `aigate.toml`: the project's intent: `[[model]]`, `[[dataset]]`, `[sources]`, `[scan]`,
+//! `[policy]` and `[rules]`. Unknown keys and invalid values are errors that name the line.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,6 +43,9 @@ pub struct Config {
     /// `[trust]`: whose signature the lock must carry.
     #[serde(default)]
     pub trust: TrustSection,
+    /// `[policy]`: the dependency policy `aigate policy` checks.
+    #[serde(default)]
+    pub policy: aigate_policy::PolicyConfig,
 }
 
 /// `[trust]`: the keys whose signature of `aigate.lock` `verify` requires.

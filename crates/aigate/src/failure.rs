@@ -48,6 +48,9 @@ pub fn hint_of(err: &anyhow::Error) -> Option<String> {
         if let Some(e) = e.downcast_ref::<aigate_integrity::PinError>() {
             return e.hint().map(str::to_owned);
         }
+        if let Some(e) = e.downcast_ref::<aigate_policy::PolicyError>() {
+            return e.hint().map(str::to_owned);
+        }
         if let Some(e) = e.downcast_ref::<aigate_fetch::FetchError>() {
             return e.hint();
         }

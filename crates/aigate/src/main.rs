@@ -9,6 +9,7 @@ mod cleanup;
 mod cli;
 mod commands;
 mod config;
+mod dependencies;
 mod failure;
 mod output;
 mod project;
@@ -105,6 +106,20 @@ fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
         Command::Sign(args) => (commands::sign::sign(args, config)?, &args.output),
         Command::VerifySig(args) => (commands::sign::verify_sig(args)?, &args.output),
         Command::Trust(args) => (commands::trust::run(args)?, &QUIET_HUMAN),
+        Command::Deps(args) => match &args.command {
+            Some(cli::DepsCommand::Diff(diff)) => (
+                commands::deps::diff(diff, &Settings::optional(config)?)?,
+                &diff.output,
+            ),
+            None => (
+                commands::deps::list(args, &Settings::optional(config)?)?,
+                &args.output,
+            ),
+        },
+        Command::Policy(args) => (
+            commands::policy::run(args, &Settings::optional(config)?)?,
+            &args.output,
+        ),
     })
 }
 

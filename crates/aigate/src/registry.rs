@@ -29,6 +29,8 @@ pub fn all() -> Vec<&'static Rule> {
         .chain(aigate_integrity::RULES)
         .chain(aigate_fetch::RULES)
         .chain(aigate_attest::RULES)
+        .chain(aigate_policy::RULES)
+        .chain(aigate_policy::DIFF_RULES)
         .chain(CONFIG_RULES)
         .collect()
 }

@@ -1,8 +1,10 @@
 //! One module per command.
 
 pub mod approve;
+pub mod deps;
 pub mod fetch;
 pub mod lock;
+pub mod policy;
 pub mod scan;
 pub mod sign;
 pub mod trust;

@@ -95,6 +95,7 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
     if !report.artifacts.is_empty() && !report.findings.is_empty() {
         writeln!(out)?;
     }
+    render_dependencies(report, out)?;
     // Findings are sorted by location, so each file's are together; formats are looked up once
     // per file. (Filtering the whole report per file made large reports quadratic.)
     let mut formats: HashMap<&str, BTreeSet<&str>> = HashMap::new();
@@ -135,6 +136,9 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
             if !place.is_empty() {
                 writeln!(out, "            at {place}")?;
             }
+            if let Some(source) = f.details.get("source") {
+                writeln!(out, "            | {}", printable(source))?;
+            }
             if let Some(hint) = &f.hint {
                 writeln!(out, "            hint: {}", printable(hint))?;
             }
@@ -153,6 +157,62 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         return Ok(());
     }
     writeln!(out, "{}", summary(report, options.threshold))
+}
+
+/// The dependency list (`deps`) and the changes (`deps diff`), one line each.
+fn render_dependencies(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut current_path = None;
+    for d in &report.dependencies {
+        if current_path != Some(d.location.path.as_str()) {
+            if current_path.is_some() {
+                writeln!(out)?;
+            }
+            writeln!(out, "{}", printable(&d.location.path))?;
+            current_path = Some(d.location.path.as_str());
+        }
+        let version = d
+            .version
+            .as_deref()
+            .or(d.specifier.as_deref())
+            .unwrap_or("*");
+        let mut facts = vec![printable(&d.source).into_owned()];
+        if !d.hashes.is_empty() {
+            facts.push(format!("{} hash(es)", d.hashes.len()));
+        }
+        if let Some(licence) = &d.licence {
+            facts.push(printable(licence).into_owned());
+        }
+        facts.push(if d.direct { "direct" } else { "transitive" }.to_owned());
+        let line = d
+            .location
+            .span
+            .map(|s| format!(":{}", s.line))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {} {}  ({})  {}{line}",
+            printable(&d.name),
+            printable(version),
+            facts.join(", "),
+            printable(&d.location.path)
+        )?;
+    }
+    if !report.dependencies.is_empty() {
+        writeln!(out)?;
+    }
+    for c in &report.changes {
+        let what = match (c.old.as_deref(), c.new.as_deref()) {
+            (Some(old), Some(new)) => format!("{} -> {}", printable(old), printable(new)),
+            (Some(old), None) => printable(old).into_owned(),
+            (None, Some(new)) => printable(new).into_owned(),
+            (None, None) => String::new(),
+        };
+        writeln!(out, "  {:<14} {} {what}", c.change, printable(&c.name))?;
+    }
+    if !report.changes.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
 }
 
 /// One line about what happened to an artifact.
@@ -222,6 +282,16 @@ fn summary(report: &Report, threshold: Severity) -> String {
             format!("{} artifact(s)", report.artifacts.len()),
         ),
         "fetch" => ("fetched", format!("{} file(s)", report.summary.files)),
+        "deps" => (
+            "read",
+            format!(
+                "{} package(s) from {} input(s)",
+                report.dependencies.len(),
+                report.summary.files
+            ),
+        ),
+        "deps-diff" => ("compared", format!("{} change(s)", report.changes.len())),
+        "policy" => ("checked", format!("{} input(s)", report.summary.files)),
         _ => ("scanned", format!("{} file(s)", report.summary.files)),
     };
     format!(
