@@ -35,7 +35,7 @@ MATRIX = {
     "2024": (["numpy==1.26.4", "pandas==2.2.2", "scikit-learn==1.5.1", "joblib==1.4.2",
               "scipy==1.13.1", "statsmodels==0.14.2", "gensim==4.3.3", "lightgbm==4.5.0",
               "xgboost==2.1.1", "catboost==1.2.5", "nltk==3.9.1", "omegaconf==2.3.0",
-              "spacy==3.7.5", "transformers==4.44.2"], "2.4.1"),
+              "spacy==3.7.5", "transformers==4.44.2", "accelerate==0.33.0"], "2.4.1"),
     # NumPy 2.0 with the pandas and scikit-learn of early 2025.
     "2025": (["numpy==2.0.2", "pandas==2.2.3", "scikit-learn==1.6.1", "joblib==1.4.2",
               "scipy==1.14.1"], "2.6.0"),
@@ -43,7 +43,7 @@ MATRIX = {
     "current": (["numpy==2.4.6", "pandas==3.1.1", "scikit-learn==1.9.1", "joblib==1.6.0",
                  "scipy==1.17.1", "statsmodels==0.15.0", "gensim==4.4.0", "lightgbm==4.7.0",
                  "xgboost==3.2.0", "catboost==1.2.10", "nltk==3.10.4", "omegaconf==2.3.1",
-                 "spacy==3.8.18", "transformers==5.24.0"], "2.15.0"),
+                 "spacy==3.8.18", "transformers==5.24.0", "accelerate==1.15.0"], "2.15.0"),
 }
 
 
