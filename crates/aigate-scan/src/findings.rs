@@ -1,9 +1,9 @@
 //! Findings from a pickle analysis, judged by the global policy.
 
-use aigate_pickle::{Analysis, Encoding, Limit, Stop, UnresolvedKind};
+use aigate_pickle::{Analysis, Encoding, GlobalUse, Limit, Stop, UnresolvedKind};
 use aigate_report::{Finding, Location, Severity, Step};
 
-use crate::globals::{GlobalPolicy, Verdict};
+use crate::globals::{GlobalPolicy, Uses, Verdict};
 use crate::rules::*;
 use crate::source::over_limit_message;
 
@@ -19,6 +19,38 @@ pub(crate) enum Reach {
     /// PyTorch's C++ unpickler reads it (a TorchScript archive): TorchScript's own types are
     /// resolved without Python.
     TorchScript,
+}
+
+/// The uses a pickle makes of a global, as far as the analysis tells them: imported, and
+/// invoked the way its first invocation was. aigate-pickle records the opcode of the first
+/// invocation only, so a later invocation of another kind (a `REDUCE` after a `NEWOBJ`) is not
+/// seen here: until it records every kind, the check of uses catches the first only, which is
+/// never less than judging by name alone did. (Counting every later invocation as the worst
+/// kind instead would flag every real pickle, whose arrays and estimators are instantiated
+/// many times.)
+pub(crate) fn uses_of(g: &GlobalUse) -> Uses {
+    let first = g
+        .first_call
+        .map_or(Uses::NONE, |(_, opcode)| Uses::of_opcode(opcode));
+    Uses::IMPORT | first
+}
+
+/// `calls with arguments (REDUCE, INST, OBJ)` and the like, for a finding's message.
+fn describe_uses(uses: Uses) -> String {
+    let mut parts = Vec::new();
+    if uses.contains(Uses::CALL) {
+        parts.push("calls it with arguments (REDUCE, INST or OBJ)");
+    }
+    if uses.contains(Uses::NEW) {
+        parts.push("instantiates it (NEWOBJ)");
+    }
+    if uses.contains(Uses::BUILD) {
+        parts.push("sets its state (BUILD)");
+    }
+    if parts.is_empty() {
+        parts.push("imports it");
+    }
+    parts.join(" and ")
 }
 
 /// Appends the findings of `analysis` at `loc`.
@@ -42,8 +74,17 @@ pub(crate) fn pickle_findings(
         let verb = if g.calls > 0 { "calls" } else { "imports" };
         let at = g.first_call.map_or(g.offset, |(offset, _)| offset);
         let opcode = g.first_call.map_or(g.opcode, |(_, op)| op);
-        let finding = match policy.judge(&g.module, &g.name) {
+        let finding = match policy.judge_use(&g.module, &g.name, uses_of(g)) {
             Verdict::Safe => continue,
+            Verdict::Unadmitted { admitted, used } => Finding::new(
+                &PICKLE_UNKNOWN_GLOBAL,
+                format!(
+                    "{verb} {}, which the allowlist admits only for {admitted}: the pickle {}",
+                    g.dotted(),
+                    describe_uses(used)
+                ),
+                loc.at(at),
+            ),
             Verdict::Unsafe { reason } => Finding::new(
                 &PICKLE_UNSAFE_GLOBAL,
                 format!("{verb} {} ({reason})", g.dotted()),
@@ -163,5 +204,38 @@ pub(crate) fn pickle_findings(
             format!("the bytes after the last pickle, from offset {offset}, are not a pickle"),
             loc.at(offset),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn used(calls: u32, first: Option<&'static str>) -> Uses {
+        uses_of(&GlobalUse {
+            module: "m".into(),
+            name: "n".into(),
+            offset: 0,
+            opcode: "GLOBAL",
+            imports: 1,
+            calls,
+            first_call: first.map(|op| (0, op)),
+        })
+    }
+
+    #[test]
+    fn a_global_invoked_once_is_used_as_its_opcode_says() {
+        assert_eq!(used(0, None), Uses::IMPORT);
+        assert_eq!(used(1, Some("NEWOBJ")), Uses::IMPORT | Uses::NEW);
+        assert_eq!(used(1, Some("BUILD")), Uses::IMPORT | Uses::BUILD);
+        assert_eq!(used(1, Some("REDUCE")), Uses::IMPORT | Uses::CALL);
+        assert_eq!(used(1, Some("OBJ")), Uses::IMPORT | Uses::CALL);
+    }
+
+    #[test]
+    fn a_global_invoked_many_times_is_judged_by_its_first_invocation() {
+        // What aigate-pickle records today: the opcode of the first invocation only.
+        assert_eq!(used(2, Some("NEWOBJ")), Uses::IMPORT | Uses::NEW);
+        assert_eq!(used(7, Some("REDUCE")), Uses::IMPORT | Uses::CALL);
     }
 }

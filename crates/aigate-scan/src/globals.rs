@@ -5,8 +5,14 @@
 //! (`data/allowlist.txt`, made by `scripts/gen_allowlist.py` from what ML libraries write).
 //! Python 2 names are mapped with CPython's `_compat_pickle` tables (`data/compat_pickle.txt`)
 //! and both spellings are judged; the worse verdict wins.
+//!
+//! An allowlist entry names the [`Uses`] it is admitted for: a class that is only instantiated
+//! (`NEWOBJ`, then `BUILD` with its state) is not admitted to be called with arguments
+//! (`REDUCE`, `INST`, `OBJ`), which runs its `__init__` with whatever the file chooses, unless
+//! the generator's inspection showed that call to be inert.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 
 const DENYLIST: &str = include_str!("../data/denylist.txt");
 const ALLOWLIST: &str = include_str!("../data/allowlist.txt");
@@ -15,11 +21,98 @@ const COMPAT: &str = include_str!("../data/compat_pickle.txt");
 /// Dunder names that pickles legitimately import.
 const HARMLESS_DUNDERS: &[&str] = &["__newobj__", "__newobj_ex__"];
 
+/// How a pickle uses a global: the set of opcodes that reach it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Uses(u8);
+
+impl Uses {
+    /// Nothing.
+    pub const NONE: Uses = Uses(0);
+    /// Imported and passed on as a value (an argument, a state), never invoked by the stream.
+    pub const IMPORT: Uses = Uses(1);
+    /// `NEWOBJ` / `NEWOBJ_EX`: `cls.__new__(cls, *args)`; the C unpickler requires a class.
+    pub const NEW: Uses = Uses(2);
+    /// `BUILD` on an instance of it: `__setstate__(state)`, or its `__dict__` updated.
+    pub const BUILD: Uses = Uses(4);
+    /// `REDUCE`, `INST`, `OBJ`: called with arguments the file chooses.
+    pub const CALL: Uses = Uses(8);
+    /// Every use.
+    pub const ALL: Uses = Uses(15);
+
+    const NAMES: [(Uses, &'static str); 4] = [
+        (Uses::IMPORT, "import"),
+        (Uses::NEW, "new"),
+        (Uses::BUILD, "build"),
+        (Uses::CALL, "call"),
+    ];
+
+    /// The use an opcode makes of the callable or class it reaches.
+    pub fn of_opcode(opcode: &str) -> Uses {
+        match opcode {
+            "NEWOBJ" | "NEWOBJ_EX" => Uses::NEW,
+            "BUILD" => Uses::BUILD,
+            // REDUCE, INST, OBJ, and anything else that reaches a callable: the worst.
+            _ => Uses::CALL,
+        }
+    }
+
+    /// Parses `new,build` (the allowlist's column); `import` is implied.
+    pub fn parse(text: &str) -> Option<Uses> {
+        text.split(',').try_fold(Uses::IMPORT, |acc, word| {
+            Uses::NAMES
+                .iter()
+                .find(|(_, name)| *name == word)
+                .map(|(u, _)| acc | *u)
+        })
+    }
+
+    /// Whether every use in `other` is in `self`.
+    pub fn contains(self, other: Uses) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The uses in `self` that are not in `other`.
+    pub fn without(self, other: Uses) -> Uses {
+        Uses(self.0 & !other.0)
+    }
+}
+
+impl std::ops::BitOr for Uses {
+    type Output = Uses;
+    fn bitor(self, rhs: Uses) -> Uses {
+        Uses(self.0 | rhs.0)
+    }
+}
+
+impl fmt::Display for Uses {
+    /// `new,build`, or `none`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = Uses::NAMES
+            .iter()
+            .filter(|(u, _)| self.contains(*u))
+            .map(|(_, name)| *name)
+            .collect();
+        if names.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&names.join(","))
+        }
+    }
+}
+
 /// How a global is judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// On the allowlist (built in or the user's).
+    /// On the allowlist (built in or the user's) for every use the pickle makes of it.
     Safe,
+    /// On the allowlist, but used in a way it is not admitted for: `used` are the uses
+    /// beyond `admitted`. Called with arguments, an instantiable class runs its `__init__`.
+    Unadmitted {
+        /// The uses the allowlist admits it for.
+        admitted: Uses,
+        /// The uses the pickle makes of it that are not admitted.
+        used: Uses,
+    },
     /// Runs code, reflects, touches files or the network, or loads a second stage.
     Unsafe {
         /// Why: the denylist entry or pattern it matched.
@@ -75,7 +168,7 @@ pub struct PatternError(pub String);
 #[derive(Debug, Clone)]
 pub struct GlobalPolicy {
     deny: HashSet<String>,
-    allow: HashSet<(String, String)>,
+    allow: HashMap<(String, String), Uses>,
     user_allow: Vec<Pattern>,
     user_deny: Vec<Pattern>,
     module_map: HashMap<String, String>,
@@ -91,11 +184,24 @@ fn data_lines(text: &str) -> impl Iterator<Item = &str> {
 impl GlobalPolicy {
     /// The built-in lists plus the user's patterns.
     pub fn new(user_allow: &[String], user_deny: &[String]) -> Result<Self, PatternError> {
-        let deny = data_lines(DENYLIST).map(str::to_owned).collect();
-        let allow = data_lines(ALLOWLIST)
+        Self::from_lists(DENYLIST, ALLOWLIST, user_allow, user_deny)
+    }
+
+    /// The lists given as text, in the formats of `data/denylist.txt` and `data/allowlist.txt`.
+    fn from_lists(
+        denylist: &str,
+        allowlist: &str,
+        user_allow: &[String],
+        user_deny: &[String],
+    ) -> Result<Self, PatternError> {
+        let deny = data_lines(denylist).map(str::to_owned).collect();
+        // A line without a valid uses column admits nothing beyond the import: fail closed.
+        let allow = data_lines(allowlist)
             .filter_map(|line| {
                 let mut parts = line.split_whitespace();
-                Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
+                let key = (parts.next()?.to_owned(), parts.next()?.to_owned());
+                let uses = parts.next().and_then(Uses::parse).unwrap_or(Uses::IMPORT);
+                Some((key, uses))
             })
             .collect();
         let mut module_map = HashMap::new();
@@ -131,9 +237,28 @@ impl GlobalPolicy {
         })
     }
 
-    /// Judges `module.name`, under its own spelling and its Python 3 spelling.
+    /// Judges `module.name` for the worst use a pickle can make of it (called with
+    /// arguments), under its own spelling and its Python 3 spelling.
     pub fn judge(&self, module: &str, name: &str) -> Verdict {
-        let own = self.judge_one(module, name);
+        self.judge_use(module, name, Uses::ALL)
+    }
+
+    /// The uses the allowlist admits `module.name` for, if it is on it (the user's patterns
+    /// admit every use).
+    pub fn admitted(&self, module: &str, name: &str) -> Option<Uses> {
+        let full = format!("{module}.{name}");
+        if self.user_allow.iter().any(|p| p.matches(&full)) {
+            return Some(Uses::ALL);
+        }
+        self.allow
+            .get(&(module.to_owned(), name.to_owned()))
+            .copied()
+    }
+
+    /// Judges `module.name` used as `uses` says, under its own spelling and its Python 3
+    /// spelling.
+    pub fn judge_use(&self, module: &str, name: &str, uses: Uses) -> Verdict {
+        let own = self.judge_one(module, name, uses);
         let mapped = match self.name_map.get(&(module.to_owned(), name.to_owned())) {
             Some((m, n)) => Some((m.clone(), n.clone())),
             None => self
@@ -144,7 +269,7 @@ impl GlobalPolicy {
         let Some((m, n)) = mapped else {
             return own;
         };
-        match (own, self.judge_one(&m, &n)) {
+        match (own, self.judge_one(&m, &n, uses)) {
             (unsafe_ @ Verdict::Unsafe { .. }, _) => unsafe_,
             (_, Verdict::Unsafe { reason }) => Verdict::Unsafe {
                 reason: format!("{reason} (as Python 2's {module}.{name} loads as {m}.{n})"),
@@ -154,7 +279,7 @@ impl GlobalPolicy {
         }
     }
 
-    fn judge_one(&self, module: &str, name: &str) -> Verdict {
+    fn judge_one(&self, module: &str, name: &str, uses: Uses) -> Verdict {
         let full = format!("{module}.{name}");
         if let Some(reason) = self.denied(&full, name) {
             return Verdict::Unsafe { reason };
@@ -164,12 +289,14 @@ impl GlobalPolicy {
                 reason: format!("denied by `{}` in [scan] deny", p.path),
             };
         }
-        if self.user_allow.iter().any(|p| p.matches(&full))
-            || self.allow.contains(&(module.to_owned(), name.to_owned()))
-        {
-            return Verdict::Safe;
+        match self.admitted(module, name) {
+            Some(admitted) if admitted.contains(uses) => Verdict::Safe,
+            Some(admitted) => Verdict::Unadmitted {
+                admitted,
+                used: uses.without(admitted),
+            },
+            None => Verdict::Unknown,
         }
-        Verdict::Unknown
     }
 
     /// The denylist entry `full` falls under, either directly or by walking attributes: a
@@ -264,16 +391,305 @@ mod tests {
     #[test]
     fn ml_types_are_safe_and_the_rest_unknown() {
         let p = policy();
-        assert_eq!(p.judge("torch._utils", "_rebuild_tensor_v2"), Verdict::Safe);
-        assert_eq!(p.judge("collections", "OrderedDict"), Verdict::Safe);
+        // Called with arguments, as torch, pickle and NumPy write them.
+        let called = Uses::IMPORT | Uses::CALL;
         assert_eq!(
-            p.judge("numpy.core.multiarray", "_reconstruct"),
+            p.judge_use("torch._utils", "_rebuild_tensor_v2", called),
+            Verdict::Safe
+        );
+        assert_eq!(
+            p.judge_use("collections", "OrderedDict", called),
+            Verdict::Safe
+        );
+        assert_eq!(
+            p.judge_use("numpy.core.multiarray", "_reconstruct", called),
             Verdict::Safe
         );
         assert_eq!(p.judge("mypkg.models", "Net"), Verdict::Safe);
         assert_eq!(p.judge("mypkg.other", "Net"), Verdict::Unknown);
         assert!(matches!(p.judge("numpy", "mean"), Verdict::Unsafe { .. }));
         assert_eq!(p.judge("osgeo", "gdal"), Verdict::Unknown);
+    }
+
+    fn judged(m: &str, n: &str, uses: Uses) -> Verdict {
+        policy().judge_use(m, n, uses)
+    }
+
+    #[test]
+    fn uses_parse_and_print_as_the_allowlist_writes_them() {
+        let u = Uses::parse("new,build").unwrap();
+        assert_eq!(u, Uses::IMPORT | Uses::NEW | Uses::BUILD);
+        assert_eq!(u.to_string(), "import,new,build");
+        assert_eq!(Uses::parse("import").unwrap(), Uses::IMPORT);
+        assert_eq!(Uses::parse("new,exec"), None);
+        assert_eq!(Uses::of_opcode("NEWOBJ_EX"), Uses::NEW);
+        assert_eq!(Uses::of_opcode("BUILD"), Uses::BUILD);
+        assert_eq!(Uses::of_opcode("REDUCE"), Uses::CALL);
+        assert_eq!(Uses::of_opcode("INST"), Uses::CALL);
+        assert_eq!(
+            Uses::ALL.without(Uses::IMPORT | Uses::CALL).to_string(),
+            "new,build"
+        );
+    }
+
+    const LISTS_DENY: &str = "os\n";
+    const LISTS_ALLOW: &str = "lib.models Model new,build  # lib==1\n\
+                               lib.cfg Config new,build,call  # lib==1\n\
+                               lib.typing Alias import\n\
+                               lib.broken Column\n";
+
+    #[test]
+    fn an_entry_admitted_for_instantiation_is_not_admitted_for_calls() {
+        let p = GlobalPolicy::from_lists(LISTS_DENY, LISTS_ALLOW, &[], &[]).unwrap();
+        let inst = Uses::IMPORT | Uses::NEW | Uses::BUILD;
+        assert_eq!(p.judge_use("lib.models", "Model", inst), Verdict::Safe);
+        assert_eq!(
+            p.judge_use("lib.models", "Model", Uses::IMPORT | Uses::CALL),
+            Verdict::Unadmitted {
+                admitted: inst,
+                used: Uses::CALL
+            }
+        );
+        assert_eq!(
+            p.judge_use("lib.cfg", "Config", Uses::ALL),
+            Verdict::Safe,
+            "shown inert when called, admitted for calls"
+        );
+        assert_eq!(
+            p.judge_use("lib.typing", "Alias", Uses::IMPORT),
+            Verdict::Safe
+        );
+        assert!(matches!(
+            p.judge_use("lib.typing", "Alias", Uses::IMPORT | Uses::NEW),
+            Verdict::Unadmitted { .. }
+        ));
+        // The worst use is what `judge` assumes.
+        assert!(matches!(
+            p.judge("lib.models", "Model"),
+            Verdict::Unadmitted { .. }
+        ));
+    }
+
+    #[test]
+    fn an_allowlist_line_without_a_valid_uses_column_admits_only_the_import() {
+        let p = GlobalPolicy::from_lists(LISTS_DENY, LISTS_ALLOW, &[], &[]).unwrap();
+        assert_eq!(
+            p.judge_use("lib.broken", "Column", Uses::IMPORT),
+            Verdict::Safe
+        );
+        assert!(matches!(
+            p.judge_use("lib.broken", "Column", Uses::IMPORT | Uses::NEW),
+            Verdict::Unadmitted { .. }
+        ));
+    }
+
+    #[test]
+    fn user_patterns_admit_every_use() {
+        assert_eq!(judged("mypkg.models", "Net", Uses::ALL), Verdict::Safe);
+    }
+
+    #[test]
+    fn the_built_in_allowlist_parses_with_a_uses_column_on_every_line() {
+        for line in data_lines(ALLOWLIST) {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(parts.len(), 3, "{line}");
+            assert!(Uses::parse(parts[2]).is_some(), "{line}");
+        }
+    }
+
+    #[test]
+    fn no_allowlist_entry_is_on_the_denylist() {
+        let p = GlobalPolicy::new(&[], &[]).unwrap();
+        for line in data_lines(ALLOWLIST) {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            let (m, n) = (parts[0], parts[1]);
+            assert!(
+                !matches!(p.judge_use(m, n, Uses::IMPORT), Verdict::Unsafe { .. }),
+                "{m}.{n} is on both lists"
+            );
+        }
+    }
+
+    #[test]
+    fn lookups_and_type_builders_are_never_admitted_for_calls() {
+        let p = GlobalPolicy::new(&[], &[]).unwrap();
+        for (m, n) in [
+            ("operator", "getitem"),
+            ("_operator", "getitem"),
+            ("builtins", "type"),
+            ("__builtin__", "type"),
+        ] {
+            assert_ne!(
+                p.judge_use(m, n, Uses::IMPORT | Uses::CALL),
+                Verdict::Safe,
+                "{m}.{n}"
+            );
+        }
+    }
+
+    fn all_unsafe(cases: &[(&str, &str)]) {
+        let p = GlobalPolicy::new(&[], &[]).unwrap();
+        for (m, n) in cases {
+            // Unsafe whatever the use, even imported only.
+            for uses in [Uses::IMPORT, Uses::ALL] {
+                assert!(
+                    matches!(p.judge_use(m, n, uses), Verdict::Unsafe { .. }),
+                    "{m}.{n} as {uses}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn indirect_invokers_are_unsafe() {
+        all_unsafe(&[
+            ("builtins", "map"),
+            ("__builtin__", "map"),
+            ("builtins", "filter"),
+            ("builtins", "sorted"),
+            ("builtins", "iter"),
+            ("builtins", "next"),
+            ("itertools", "starmap"),
+            ("itertools", "accumulate"),
+            ("operator", "call"),
+            ("_operator", "call"),
+            ("operator", "methodcaller"),
+            ("operator", "attrgetter"),
+            ("operator", "itemgetter"),
+            ("functools", "reduce"),
+            ("_functools", "reduce"),
+            ("functools", "cmp_to_key"),
+            ("functools", "partial"),
+            ("weakref", "finalize"),
+            ("contextlib", "ExitStack"),
+            ("concurrent.futures", "ThreadPoolExecutor"),
+            ("numpy", "vectorize"),
+            ("numpy", "frompyfunc"),
+            ("joblib", "delayed"),
+        ]);
+    }
+
+    #[test]
+    fn string_evaluators_are_unsafe() {
+        all_unsafe(&[
+            ("typing", "_eval_type"),
+            ("typing", "ForwardRef"),
+            ("typing", "get_type_hints"),
+            ("string", "Formatter"),
+            ("string", "Formatter.get_field"),
+            ("dataclasses", "_create_fn"),
+            ("collections", "namedtuple"),
+            ("ast", "literal_eval"),
+            ("pandas", "eval"),
+            ("pandas.core.computation.eval", "eval"),
+            ("numpy.lib.utils", "safe_eval"),
+            ("sympy", "sympify"),
+            ("numexpr", "evaluate"),
+            ("jinja2", "Template"),
+            ("hydra.utils", "instantiate"),
+        ]);
+    }
+
+    #[test]
+    fn namespace_recovery_is_unsafe() {
+        all_unsafe(&[
+            ("builtins", "__builtins__"),
+            ("builtins", "globals"),
+            ("builtins", "vars"),
+            ("builtins", "object.__subclasses__"),
+            ("builtins", "type.__subclasses__"),
+            ("numpy", "__dict__"),
+            ("torch", "nn.__dict__"),
+            ("collections", "OrderedDict.__init__.__globals__"),
+            ("gc", "get_objects"),
+            ("gc", "get_referrers"),
+            ("sys", "modules"),
+            ("inspect", "currentframe"),
+            ("traceback", "walk_stack"),
+            ("copy", "deepcopy"),
+        ]);
+    }
+
+    #[test]
+    fn writers_that_plant_startup_hooks_are_unsafe() {
+        all_unsafe(&[
+            ("numpy", "savetxt"),
+            ("numpy", "save"),
+            ("numpy", "ndarray.tofile"),
+            ("numpy.lib.format", "open_memmap"),
+            ("logging", "FileHandler"),
+            ("logging", "basicConfig"),
+            ("logging.handlers", "RotatingFileHandler"),
+            ("logging.config", "dictConfig"),
+            ("shutil", "copyfile"),
+            ("tempfile", "NamedTemporaryFile"),
+            ("pathlib", "Path.write_text"),
+            ("pathlib", "PosixPath.write_text"),
+            ("pathlib._local", "PosixPath.write_bytes"),
+            ("pandas", "DataFrame.to_csv"),
+            ("joblib", "dump"),
+            ("py_compile", "compile"),
+            ("zipapp", "create_archive"),
+        ]);
+    }
+
+    #[test]
+    fn native_code_and_second_stage_loaders_are_unsafe() {
+        all_unsafe(&[
+            ("torch.fx.graph_module", "reduce_graph_module"),
+            ("torch.fx.graph_module", "reduce_package_graph_module"),
+            ("torch.fx.graph_module", "_forward_from_src"),
+            ("torch.ops", "load_library"),
+            ("torch.classes", "load_library"),
+            ("torch._ops", "ops.load_library"),
+            ("torch.utils._config_module", "ConfigModule.load_config"),
+            ("torch.fx.experimental.symbolic_shapes", "ShapeEnv"),
+            ("joblib.numpy_pickle_compat", "read_zfile"),
+            ("joblib.numpy_pickle", "NDArrayWrapper"),
+            ("joblib.numpy_pickle", "ZNDArrayWrapper"),
+            ("transformers", "AutoModel.from_pretrained"),
+            (
+                "transformers.dynamic_module_utils",
+                "get_class_from_dynamic_module",
+            ),
+            ("huggingface_hub", "hf_hub_download"),
+            ("ctypes", "CDLL"),
+            ("_ctypes", "dlopen"),
+            ("numpy.ctypeslib", "load_library"),
+            ("importlib", "import_module"),
+            ("runpy", "run_path"),
+            ("code", "interact"),
+            ("pty", "spawn"),
+            ("marshal", "loads"),
+            ("nltk.data", "load"),
+            ("gensim.utils", "unpickle"),
+            ("statsmodels.iolib.smpickle", "load_pickle"),
+            ("spacy", "load"),
+            ("keras.layers", "Lambda"),
+        ]);
+    }
+
+    #[test]
+    fn stdlib_modules_removed_from_newer_pythons_are_still_unsafe() {
+        // A pickle can be loaded by any Python; these still load on the versions that had them.
+        all_unsafe(&[
+            ("imp", "load_source"),
+            ("commands", "getoutput"),
+            ("popen2", "popen3"),
+            ("distutils.spawn", "spawn"),
+            ("distutils.file_util", "write_file"),
+            ("lib2to3.pgen2.grammar", "Grammar.loads"),
+            ("asynchat", "async_chat"),
+            ("asyncore", "file_dispatcher"),
+            ("smtpd", "PureProxy"),
+            ("telnetlib", "Telnet"),
+            ("pipes", "Template"),
+            ("cgi", "FieldStorage"),
+            ("mailcap", "findmatch"),
+            ("uu", "decode"),
+            ("binhex", "hexbin"),
+            ("parser", "compilest"),
+        ]);
     }
 
     #[test]

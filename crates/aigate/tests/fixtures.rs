@@ -123,3 +123,40 @@ fn malicious_and_benign_fixtures_are_both_present() {
     assert!(cases.iter().filter(|c| c.expect == "findings").count() >= 60);
     assert!(cases.iter().filter(|c| c.expect == "clean").count() >= 25);
 }
+
+/// Checkpoints and models written by the 2024-era and current releases of the libraries
+/// (`fixtures/make_version_fixtures.py`): `argparse.Namespace`, OmegaConf, `TrainingArguments`,
+/// gradient-boosting, statsmodels, gensim and SciPy objects must not be false alarms.
+#[test]
+fn benign_fixtures_of_the_library_versions_people_have_scan_clean() {
+    let cases = read_manifest("fixtures/benign/versions/manifest.tsv");
+    for env in ["/2024/", "/current/"] {
+        let n = cases.iter().filter(|c| c.path.contains(env)).count();
+        assert!(n >= 10, "only {n} fixtures from {env}");
+    }
+    let mut failures = Vec::new();
+    for case in &cases {
+        assert_eq!(case.expect, "clean", "{}", case.path);
+        let (code, report) = scan(&case.path);
+        let loud: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] != "info")
+            .map(|f| format!("{} {}", f["rule"], f["message"]))
+            .collect();
+        if code != 0 || !loud.is_empty() {
+            failures.push(format!(
+                "{} ({}): exit {code}: {loud:?}",
+                case.path, case.how
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures are false alarms:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}

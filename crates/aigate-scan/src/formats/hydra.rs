@@ -14,7 +14,7 @@ use yaml_rust2::parser::{Event, Parser};
 
 use crate::dispatch::Cx;
 use crate::formats::{FormatScanner, Input, NameHint, Sniff};
-use crate::globals::Verdict;
+use crate::globals::{Uses, Verdict};
 use crate::rules::{HYDRA_TARGET_UNKNOWN, HYDRA_TARGET_UNSAFE, TEMPLATE_MALFORMED};
 
 /// Largest configuration read.
@@ -81,7 +81,8 @@ impl FormatScanner for HydraConfig {
             let framework = FRAMEWORK_MODULES.iter().any(|m| {
                 module == *m || module.strip_prefix(m).is_some_and(|r| r.starts_with('.'))
             });
-            let finding = match cx.globals().judge(module, name) {
+            // instantiate() calls the target with the mapping's keys as arguments.
+            let finding = match cx.globals().judge_use(module, name, Uses::CALL) {
                 Verdict::Unsafe { reason } => Finding::new(
                     &HYDRA_TARGET_UNSAFE,
                     format!(
@@ -90,8 +91,8 @@ impl FormatScanner for HydraConfig {
                     loc,
                 ),
                 Verdict::Safe => continue,
-                Verdict::Unknown if framework => continue,
-                Verdict::Unknown => Finding::new(
+                Verdict::Unknown | Verdict::Unadmitted { .. } if framework => continue,
+                Verdict::Unknown | Verdict::Unadmitted { .. } => Finding::new(
                     &HYDRA_TARGET_UNKNOWN,
                     format!(
                         "_target_ {target} is imported and called when the configuration is instantiated, and is not on the allowlist"

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::dispatch::Cx;
 use crate::formats::{FormatScanner, Input, NameHint, Sniff};
-use crate::globals::Verdict;
+use crate::globals::{Uses, Verdict};
 use crate::rules::{
     KERAS_CUSTOM_OBJECT, KERAS_EXTERNAL_REFERENCE, KERAS_LAMBDA, KERAS_MALFORMED,
     KERAS_UNSAFE_OBJECT,
@@ -201,7 +201,8 @@ fn object(cx: &mut Cx<'_>, loc: &Location, object: &Value, class: &str, path: &s
     }
     match target_module {
         Some(module) if in_keras(module) => {}
-        Some(module) => match cx.globals().judge(module, target_name) {
+        // Deserialising calls the class's from_config (or the function) with arguments.
+        Some(module) => match cx.globals().judge_use(module, target_name, Uses::CALL) {
             Verdict::Safe => {}
             Verdict::Unsafe { reason } => report(
                 cx,
@@ -213,7 +214,7 @@ fn object(cx: &mut Cx<'_>, loc: &Location, object: &Value, class: &str, path: &s
                     label(object, class)
                 ),
             ),
-            Verdict::Unknown => report(
+            Verdict::Unknown | Verdict::Unadmitted { .. } => report(
                 cx,
                 loc,
                 &KERAS_CUSTOM_OBJECT,
