@@ -45,6 +45,16 @@ pub(crate) enum Claim {
     None,
 }
 
+/// Whether `dotted` could name a module or an attribute path: identifiers joined by dots.
+fn importable(dotted: &str) -> bool {
+    !dotted.is_empty()
+        && dotted.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+                && chars.all(|c| c == '_' || c.is_alphanumeric())
+        })
+}
+
 /// The state of one file's scan.
 pub(crate) struct Cx<'s> {
     scanner: &'s Scanner,
@@ -268,6 +278,17 @@ impl<'s> Cx<'s> {
         if !unreadable {
             match read.claim {
                 Claim::None if !analysis.shows_pickle_structure() => return Ok(None),
+                // Text whose "imports" no loader could resolve (a CSV row is no module name)
+                // fails at the first of them, before anything is called.
+                Claim::None
+                    if !analysis.globals.is_empty()
+                        && !analysis
+                            .globals
+                            .iter()
+                            .any(|g| importable(&g.module) && importable(&g.name)) =>
+                {
+                    return Ok(None);
+                }
                 Claim::Name if !analysis.is_pickle() && !analysis.has_code_paths() => {
                     self.unrecognized(loc, "content that is no known format");
                     return Ok(Some(analysis));

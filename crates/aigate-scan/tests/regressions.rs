@@ -200,3 +200,36 @@ fn a_really_encrypted_member_is_low_not_a_false_alarm() {
         aigate_report::Severity::Medium
     );
 }
+
+#[test]
+fn a_csv_whose_first_byte_is_an_opcode_is_not_a_pickle() {
+    // statsmodels ships results like this: `c` is GLOBAL, and a later `.` is STOP.
+    let csv =
+        b"const_p1,const_p2,const_f1\n.7376958,.2623042,.9997776\n.0002225,.9999886,.0000114\n";
+    let limits = ScanLimits::default();
+    assert_eq!(rules(&scan(csv, "results.csv", limits)), Vec::<&str>::new());
+    // A real protocol 0 payload still is.
+    let payload = b"cos\nsystem\n(S'id'\ntR.";
+    assert_eq!(
+        rules(&scan(payload, "results.csv", limits)),
+        ["pickle-unsafe-global"]
+    );
+}
+
+#[test]
+fn joblib_zfile_arrays_are_raw_data() {
+    // joblib 0.9 wrote each array's bytes to NAME.npy.z: a ZF header, then zlib.
+    let mut array = Vec::new();
+    for i in 0..64u32 {
+        array.extend_from_slice(&(i as f64).to_le_bytes());
+    }
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, &array).unwrap();
+    let mut zfile = format!("ZF0x{:<17x}", array.len()).into_bytes();
+    zfile.extend(enc.finish().unwrap());
+    let limits = ScanLimits::default();
+    assert_eq!(
+        rules(&scan(&zfile, "cache_01.npy.z", limits)),
+        Vec::<&str>::new()
+    );
+}

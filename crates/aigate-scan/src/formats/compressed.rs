@@ -7,7 +7,7 @@ use std::io;
 use aigate_report::Rule;
 
 use crate::dispatch::Cx;
-use crate::formats::{FormatScanner, Input, Sniff};
+use crate::formats::{FormatScanner, Input, NameHint, Sniff};
 use crate::rules::COMPRESSION_CORRUPT;
 use crate::source::Codec;
 
@@ -121,7 +121,24 @@ impl FormatScanner for JoblibZfile {
         let body = input
             .blob
             .tail(zfile_body(input.head).unwrap_or(ZFILE_HEADER));
-        cx.scan_decoded(&body, Codec::Zlib, input.loc, input.hint, input.depth);
+        // joblib 0.9 wrote each array's bytes to its own `NAME.npy.z` zfile, which its
+        // ZNDArrayWrapper reads back with numpy.frombuffer: raw data, as a PyTorch storage is.
+        let name = input
+            .loc
+            .steps
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                aigate_report::Step::Member(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .unwrap_or(&input.loc.path);
+        let hint = if name.to_ascii_lowercase().ends_with(".npy.z") {
+            NameHint::RawData
+        } else {
+            input.hint
+        };
+        cx.scan_decoded(&body, Codec::Zlib, input.loc, hint, input.depth);
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ use crate::rules::FORMAT_UNRECOGNIZED;
 /// Magic numbers at the start, with the format's name.
 const KINDS: &[(&[u8], &str)] = &[
     (b"SR\x00\x04", "idl-save"),
+    (b"SR\x00\x06", "idl-save"),
     (b"$FL2", "spss-sav"),
     (b"$FL3", "spss-sav"),
     (b"MATLAB 5.0 MAT-file", "matlab-mat"),
@@ -45,7 +46,13 @@ impl FormatScanner for DataFile {
     }
 
     fn magics(&self) -> &'static [&'static [u8]] {
-        &[b"SR\x00\x04", b"$FL2", b"$FL3", b"\xba\x16\x4f\x2f"]
+        &[
+            b"SR\x00\x04",
+            b"SR\x00\x06",
+            b"$FL2",
+            b"$FL3",
+            b"\xba\x16\x4f\x2f",
+        ]
     }
 
     fn sniff(&self, input: &Sniff<'_>) -> bool {
