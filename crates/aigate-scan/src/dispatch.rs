@@ -203,16 +203,7 @@ impl<'s> Cx<'s> {
         if hint == NameHint::RawData {
             return;
         }
-        let name = loc
-            .steps
-            .iter()
-            .rev()
-            .find_map(|s| match s {
-                Step::Member(name) => Some(name.as_str()),
-                _ => None,
-            })
-            .unwrap_or(&loc.path);
-        let kind = other::classify(head, name);
+        let kind = other::classify(head, formats::innermost_name(loc));
         let (rule, message) = match kind {
             Unclaimed::Executable(what) => (&EXECUTABLE_FILE, format!("native code: {what}")),
             _ if hint == NameHint::Pickle => {

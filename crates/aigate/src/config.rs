@@ -147,6 +147,19 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
         .find(|p| std::fs::symlink_metadata(p).is_ok())
 }
 
+/// The nearest `aigate.toml` from the current directory up; its absence is an error with `hint`.
+pub fn find(hint: &str) -> Result<PathBuf> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    discover(&cwd).ok_or_else(|| {
+        Failure::new(format!(
+            "no {FILE_NAME} in {} or its parents",
+            cwd.display()
+        ))
+        .hint(hint.to_owned())
+        .into()
+    })
+}
+
 /// Reads and validates a config file; returns it with its text.
 pub fn load(path: &Path) -> Result<(Config, String)> {
     let text = aigate_integrity::files::read_regular(path, MAX_CONFIG_BYTES)

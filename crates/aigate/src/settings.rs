@@ -13,7 +13,6 @@ use aigate_report::{Finding, Level, Location, ReportBuilder, Severity};
 use aigate_scan::{ScanLimits, ScanOptions, Scanner};
 
 use crate::config::{self, Config};
-use crate::failure::Failure;
 use crate::registry::{CONFIG_NOT_TRUSTED, CONFIG_UNUSED_ENTRY};
 
 /// The threshold of `scan`, `lock` and `fetch` when neither a flag nor `[scan] fail-on` sets it.
@@ -73,17 +72,7 @@ impl Settings {
         let named = explicit.is_some();
         let path = match explicit {
             Some(path) => path.to_path_buf(),
-            None => {
-                let cwd = std::env::current_dir().context("cannot read the current directory")?;
-                config::discover(&cwd).ok_or_else(|| {
-                    Failure::new(format!(
-                        "no {} in {} or its parents",
-                        config::FILE_NAME,
-                        cwd.display()
-                    ))
-                    .hint("create one with a [[model]] or [[dataset]] entry (name, path)")
-                })?
-            }
+            None => config::find("create one with a [[model]] or [[dataset]] entry (name, path)")?,
         };
         Settings::from_file(path, named)
     }

@@ -123,16 +123,7 @@ impl FormatScanner for JoblibZfile {
             .tail(zfile_body(input.head).unwrap_or(ZFILE_HEADER));
         // joblib 0.9 wrote each array's bytes to its own `NAME.npy.z` zfile, which its
         // ZNDArrayWrapper reads back with numpy.frombuffer: raw data, as a PyTorch storage is.
-        let name = input
-            .loc
-            .steps
-            .iter()
-            .rev()
-            .find_map(|s| match s {
-                aigate_report::Step::Member(name) => Some(name.as_str()),
-                _ => None,
-            })
-            .unwrap_or(&input.loc.path);
+        let name = crate::formats::innermost_name(input.loc);
         let hint = if name.to_ascii_lowercase().ends_with(".npy.z") {
             NameHint::RawData
         } else {

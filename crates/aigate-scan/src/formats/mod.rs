@@ -220,6 +220,18 @@ impl NameHint {
     }
 }
 
+/// The name of the innermost archive member `loc` is in, else the file's path.
+pub(crate) fn innermost_name(loc: &Location) -> &str {
+    loc.steps
+        .iter()
+        .rev()
+        .find_map(|s| match s {
+            aigate_report::Step::Member(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .unwrap_or(&loc.path)
+}
+
 /// The reader whose sniff claims an input, if any.
 pub(crate) fn sniff(head: &[u8], hint: NameHint) -> Option<&'static dyn FormatScanner> {
     let input = Sniff { head, hint };

@@ -1,13 +1,12 @@
 //! `aigate trust`: record, withdraw or list the configurations allowed to relax checks.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use aigate_report::{Report, Severity};
 
 use crate::Finished;
 use crate::cli::TrustArgs;
 use crate::config;
-use crate::failure::Failure;
 use crate::output::note;
 use crate::project::tool;
 use crate::settings::now_rfc3339;
@@ -42,17 +41,7 @@ pub fn run(args: &TrustArgs) -> Result<Finished> {
     }
     let path = match &args.path {
         Some(path) => path.clone(),
-        None => {
-            let cwd = std::env::current_dir().context("cannot read the current directory")?;
-            config::discover(&cwd).ok_or_else(|| {
-                Failure::new(format!(
-                    "no {} in {} or its parents",
-                    config::FILE_NAME,
-                    cwd.display()
-                ))
-                .hint("name the configuration to trust: aigate trust path/to/aigate.toml")
-            })?
-        }
+        None => config::find("name the configuration to trust: aigate trust path/to/aigate.toml")?,
     };
     if args.revoke {
         let was = store.revoke(&path)?;
