@@ -3,27 +3,12 @@
 use aigate_python::{DependencyDiff, Source};
 use aigate_report::{Finding, Location};
 
-use crate::policy::location_of;
+use crate::policy::{location_of, source_text_with};
 use crate::rules::{DEPS_ADDED, DEPS_DOWNGRADED, DEPS_HASH_CHANGED, DEPS_SOURCE_CHANGED};
 use crate::typosquat::popular;
 
 fn source_text(source: &Source) -> String {
-    match source {
-        Source::Registry { url: Some(url) } => url.clone(),
-        Source::Registry { url: None } => "the default index".into(),
-        Source::Url { url, .. } => url.clone(),
-        Source::Path { path } | Source::Directory { path } | Source::Virtual { path } => {
-            path.clone()
-        }
-        Source::Editable { location } => location.clone(),
-        Source::Vcs {
-            vcs, url, commit, ..
-        } => match commit {
-            Some(c) => format!("{vcs}+{url}@{c}"),
-            None => format!("{vcs}+{url}"),
-        },
-        Source::Unknown => "an unknown source".into(),
-    }
+    source_text_with(source, true)
 }
 
 fn subject(name: &str, version: Option<&aigate_python::pep::Version>) -> String {

@@ -191,6 +191,39 @@ impl Spans<'_> {
         }
     }
 
+    /// The name pattern and version patterns of an `[[policy.SECTION]]` entry, or the error
+    /// naming its line.
+    fn entry(
+        &self,
+        name: &Spanned<String>,
+        versions: &[String],
+        section: &str,
+        example: &str,
+    ) -> Result<(NamePattern, Vec<VersionSpecifiers>), PolicyError> {
+        let pattern = NamePattern::new(name.get_ref()).ok_or_else(|| {
+            self.invalid(
+                name,
+                format!("`{}` is not a package name pattern", name.get_ref()),
+                "use a PEP 508 name, with `*` for any run of characters",
+            )
+        })?;
+        let versions = versions
+            .iter()
+            .map(|v| parse_version_pattern(v).map_err(|e| (v, e)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|(v, e)| {
+                self.invalid(
+                    name,
+                    format!(
+                        "[[policy.{section}]] `{}`: invalid version pattern {v:?}: {e}",
+                        name.get_ref()
+                    ),
+                    &format!("write `2.13.*`, `2.13.1`, or PEP 440 specifiers such as `{example}`"),
+                )
+            })?;
+        Ok((pattern, versions))
+    }
+
     fn invalid<T>(&self, spanned: &Spanned<T>, message: String, hint: &str) -> PolicyError {
         PolicyError::Invalid {
             path: self.path.to_owned(),
@@ -244,28 +277,8 @@ impl Policy {
             policy.internal_index = Some(normalize_index(index.get_ref()));
         }
         for entry in &config.allow {
-            let name = NamePattern::new(entry.name.get_ref()).ok_or_else(|| {
-                spans.invalid(
-                    &entry.name,
-                    format!("`{}` is not a package name pattern", entry.name.get_ref()),
-                    "use a PEP 508 name, with `*` for any run of characters",
-                )
-            })?;
-            let versions = entry
-                .versions
-                .iter()
-                .map(|v| parse_version_pattern(v).map_err(|e| (v, e)))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|(v, e)| {
-                    spans.invalid(
-                        &entry.name,
-                        format!(
-                            "[[policy.allow]] `{}`: invalid version pattern {v:?}: {e}",
-                            entry.name.get_ref()
-                        ),
-                        "write `2.13.*`, `2.13.1`, or PEP 440 specifiers such as `>=2.14,<2.16`",
-                    )
-                })?;
+            let (name, versions) =
+                spans.entry(&entry.name, &entry.versions, "allow", ">=2.14,<2.16")?;
             policy.allow.push(Allowed {
                 name,
                 versions,
@@ -279,28 +292,7 @@ impl Policy {
             policy.read_allowlist_file(&path, file.get_ref())?;
         }
         for entry in &config.deny {
-            let name = NamePattern::new(entry.name.get_ref()).ok_or_else(|| {
-                spans.invalid(
-                    &entry.name,
-                    format!("`{}` is not a package name pattern", entry.name.get_ref()),
-                    "use a PEP 508 name, with `*` for any run of characters",
-                )
-            })?;
-            let versions = entry
-                .versions
-                .iter()
-                .map(|v| parse_version_pattern(v).map_err(|e| (v, e)))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|(v, e)| {
-                    spans.invalid(
-                        &entry.name,
-                        format!(
-                            "[[policy.deny]] `{}`: invalid version pattern {v:?}: {e}",
-                            entry.name.get_ref()
-                        ),
-                        "write `2.13.*`, `2.13.1`, or PEP 440 specifiers such as `<2.0`",
-                    )
-                })?;
+            let (name, versions) = spans.entry(&entry.name, &entry.versions, "deny", "<2.0")?;
             policy.deny.push(Denied {
                 name,
                 versions,
@@ -494,6 +486,11 @@ fn describe(package: &Package) -> String {
 }
 
 fn source_text(source: &Source) -> String {
+    source_text_with(source, false)
+}
+
+/// Where a package comes from, for messages; `with_commit` adds a VCS source's commit.
+pub(crate) fn source_text_with(source: &Source, with_commit: bool) -> String {
     match source {
         Source::Registry { url: Some(url) } => url.clone(),
         Source::Registry { url: None } => "the default index".into(),
@@ -502,7 +499,12 @@ fn source_text(source: &Source) -> String {
             path.clone()
         }
         Source::Editable { location } => location.clone(),
-        Source::Vcs { vcs, url, .. } => format!("{vcs}+{url}"),
+        Source::Vcs {
+            vcs, url, commit, ..
+        } => match commit {
+            Some(c) if with_commit => format!("{vcs}+{url}@{c}"),
+            _ => format!("{vcs}+{url}"),
+        },
         Source::Unknown => "an unknown source".into(),
     }
 }

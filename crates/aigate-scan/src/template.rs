@@ -65,7 +65,7 @@ fn pick(concerns: &[Concern], keep: impl Fn(&Concern) -> bool) -> Vec<&str> {
 }
 
 /// What a template does that a chat template has no reason to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Concern {
     /// Reaches Python internals: a dunder or private attribute, or `os`, `popen`, builtins.
     Unsafe(String),
@@ -135,13 +135,10 @@ pub(crate) fn analyse(template: &str) -> Vec<Concern> {
     if let Some(why) = error {
         concerns.push(Concern::Malformed(why));
     }
-    let mut unique = Vec::new();
-    for concern in concerns {
-        if !unique.contains(&concern) {
-            unique.push(concern);
-        }
-    }
-    unique
+    // One of each, in order: a long template may repeat the same access many times.
+    let mut seen = std::collections::HashSet::new();
+    concerns.retain(|c| seen.insert(c.clone()));
+    concerns
 }
 
 fn unsafe_name(name: &str) -> bool {
@@ -153,6 +150,8 @@ fn dunder(text: &str) -> bool {
 }
 
 fn check(tokens: &[Token], out: &mut Vec<Concern>) {
+    // Whether a string seen so far could be a character to assemble a name from.
+    let mut seen_name_material = false;
     for (i, token) in tokens.iter().enumerate() {
         let prev = i.checked_sub(1).and_then(|j| tokens.get(j));
         let next = tokens.get(i + 1);
@@ -166,18 +165,23 @@ fn check(tokens: &[Token], out: &mut Vec<Concern>) {
                 Some(Token::Other('|')) => {
                     if name == "attr" {
                         match (tokens.get(i + 2), tokens.get(i + 3), next) {
-                            (Some(Token::Str(arg)), Some(Token::Other(')')), Some(Token::Other('(')))
-                                if !unsafe_name(arg) => {}
-                            (Some(Token::Str(arg)), Some(Token::Other(')')), Some(Token::Other('('))) => {
+                            (
+                                Some(Token::Str(arg)),
+                                Some(Token::Other(')')),
+                                Some(Token::Other('(')),
+                            ) if !unsafe_name(arg) => {}
+                            (
+                                Some(Token::Str(arg)),
+                                Some(Token::Other(')')),
+                                Some(Token::Other('(')),
+                            ) => {
                                 out.push(Concern::Unsafe(format!("attr({arg:?})")));
                             }
                             _ => out.push(Concern::Dynamic(
                                 "the attr filter with a name computed at render time".to_owned(),
                             )),
                         }
-                    } else if STRING_BUILDERS.contains(&name.as_str())
-                        && tokens[..i].iter().any(|t| matches!(t, Token::Str(s) if s.contains("%c") || s.chars().all(|c| c == '_') && !s.is_empty()))
-                    {
+                    } else if STRING_BUILDERS.contains(&name.as_str()) && seen_name_material {
                         out.push(Concern::Dynamic(format!(
                             "names assembled from characters with |{name}"
                         )));
@@ -192,6 +196,8 @@ fn check(tokens: &[Token], out: &mut Vec<Concern>) {
                 }
             },
             Token::Str(text) => {
+                seen_name_material |=
+                    text.contains("%c") || !text.is_empty() && text.chars().all(|c| c == '_');
                 let subscript = matches!(prev, Some(Token::Other('[')))
                     && matches!(next, Some(Token::Other(']')));
                 if subscript && unsafe_name(text) {

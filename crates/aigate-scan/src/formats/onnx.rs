@@ -12,6 +12,7 @@
 //! structure. Lengths are checked against the bytes that remain before anything is read, and
 //! nesting is bounded.
 
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::Path;
 
@@ -74,23 +75,28 @@ impl FormatScanner for Onnx {
         let mut model = Model {
             r: Wire::new(blob),
             found: Vec::new(),
+            domains: HashSet::new(),
+        };
+        let mut reported = Reported {
+            loc: input.loc,
+            seen: HashSet::new(),
         };
         match model.message(0, len, Kind::Model, 0) {
             Ok(()) => cx.scanned(input.loc, self.name(), self.version(), len),
-            Err(Bad::Format(why)) => finding(
+            Err(Bad::Format(why)) => reported.finding(
                 cx,
-                input.loc,
                 &ONNX_MALFORMED,
                 format!("not a valid ONNX model: {why}"),
             ),
             Err(Bad::Io(err)) => return Err(err),
         }
         let folder = model_folder(input.loc);
+        // Many tensors share one data file: resolve each location once.
+        let mut resolved: HashMap<String, Option<&'static str>> = HashMap::new();
         for found in model.found {
             match found {
-                Found::Domain(domain) => finding(
+                Found::Domain(domain) => reported.finding(
                     cx,
-                    input.loc,
                     &ONNX_CUSTOM_OP,
                     format!(
                         "operators from the domain {domain:?}, which only a custom-op library registered by the loading process provides"
@@ -98,9 +104,8 @@ impl FormatScanner for Onnx {
                 ),
                 Found::External { keys, location } => {
                     if let Some(key) = keys.iter().find(|k| !EXTERNAL_KEYS.contains(&k.as_str())) {
-                        finding(
+                        reported.finding(
                             cx,
-                            input.loc,
                             &ONNX_EXTERNAL_DATA,
                             format!(
                                 "an external_data entry has the key {key:?}, which the format does not define (CVE-2026-34445)"
@@ -108,17 +113,18 @@ impl FormatScanner for Onnx {
                         );
                     }
                     match location {
-                        None => finding(
+                        None => reported.finding(
                             cx,
-                            input.loc,
                             &ONNX_EXTERNAL_DATA,
                             "a tensor stored outside the model names no location".to_owned(),
                         ),
                         Some(location) => {
-                            if let Some(why) = escapes(&location, folder.as_deref()) {
-                                finding(
+                            let why = *resolved
+                                .entry(location.clone())
+                                .or_insert_with(|| escapes(&location, folder.as_deref()));
+                            if let Some(why) = why {
+                                reported.finding(
                                     cx,
-                                    input.loc,
                                     &ONNX_EXTERNAL_DATA,
                                     format!(
                                         "a tensor's external data {location:?} {why}: loading reads a file outside the model's folder (CVE-2026-27489)"
@@ -134,18 +140,20 @@ impl FormatScanner for Onnx {
     }
 }
 
-/// Reports a finding once: a graph shared by two branches says the same thing twice.
-fn finding(cx: &mut Cx<'_>, loc: &Location, rule: &Rule, message: String) {
-    let seen = cx
-        .out
-        .findings
-        .iter()
-        .any(|f| f.rule == rule.id && f.message == message && f.location == *loc);
-    if !seen {
-        cx.finding(Finding::new(rule, message, loc.clone()));
-    }
+/// Findings made once each: a graph shared by two branches, or tensors sharing one data file,
+/// would say the same thing many times.
+struct Reported<'l> {
+    loc: &'l Location,
+    seen: HashSet<(&'static str, String)>,
 }
 
+impl Reported<'_> {
+    fn finding(&mut self, cx: &mut Cx<'_>, rule: &'static Rule, message: String) {
+        if self.seen.insert((rule.id, message.clone())) {
+            cx.finding(Finding::new(rule, message, self.loc.clone()));
+        }
+    }
+}
 /// The folder of a model file on disk (not of an archive member).
 fn model_folder(loc: &Location) -> Option<std::path::PathBuf> {
     if !loc.steps.is_empty() {
@@ -214,6 +222,8 @@ enum Found {
 struct Model<'a> {
     r: Wire<'a>,
     found: Vec<Found>,
+    /// The custom domains already found.
+    domains: HashSet<String>,
 }
 
 impl Model<'_> {
@@ -290,10 +300,7 @@ impl Model<'_> {
         }
         if let Some(domain) = domain
             && !BUILTIN_DOMAINS.contains(&domain.as_str())
-            && !self
-                .found
-                .iter()
-                .any(|f| matches!(f, Found::Domain(d) if *d == domain))
+            && self.domains.insert(domain.clone())
         {
             self.found.push(Found::Domain(domain));
         }
