@@ -72,6 +72,46 @@ impl Default for PolicyConfig {
     }
 }
 
+impl PolicyConfig {
+    /// Drops every setting that relaxes a check, for a configuration the user has not trusted,
+    /// and returns what was dropped as the file spells it. Relaxing: `require-pins = false`,
+    /// `typosquats = false`, `not-typosquat` entries, `[policy.licences] unknown = false`, and
+    /// `indexes` beyond PyPI (an index the file adds is one packages may then come from; the
+    /// indexes it keeps can only narrow the default). Everything else only adds checks and stays.
+    pub fn strip_relaxations(&mut self) -> Vec<String> {
+        let mut dropped = Vec::new();
+        if !self.require_pins {
+            dropped.push("[policy] require-pins = false".to_owned());
+            self.require_pins = true;
+        }
+        if !self.typosquats {
+            dropped.push("[policy] typosquats = false".to_owned());
+            self.typosquats = true;
+        }
+        for entry in self.not_typosquat.drain(..) {
+            dropped.push(format!(
+                "[[policy.not-typosquat]] name = {:?}",
+                entry.name.get_ref()
+            ));
+        }
+        if self.licences.unknown == Some(false) {
+            dropped.push("[policy.licences] unknown = false".to_owned());
+            self.licences.unknown = None;
+        }
+        if let Some(indexes) = &mut self.indexes {
+            indexes.retain(|index| {
+                let default = crate::policy::normalize_index(index.get_ref())
+                    == crate::policy::normalize_index(crate::policy::PYPI);
+                if !default {
+                    dropped.push(format!("[policy] indexes entry {:?}", index.get_ref()));
+                }
+                default
+            });
+        }
+        dropped
+    }
+}
+
 /// A `[[policy.allow]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

@@ -38,7 +38,9 @@ pub use config::{
 };
 pub use diff::diff_findings;
 pub use error::PolicyError;
-pub use pip_conf::{MAX_PIP_CONF_BYTES, PipConfError, parse_pip_conf};
+pub use pip_conf::{
+    MAX_PIP_CONF_BYTES, PipConfError, parse_pip_conf, pip_config_files, pip_environment,
+};
 pub use policy::{
     EntryOrigin, MAX_ALLOWLIST_BYTES, PYPI, Policy, PolicyInput, location_of, normalize_index, purl,
 };

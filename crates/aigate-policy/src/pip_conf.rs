@@ -2,7 +2,7 @@
 //! `configparser` reads them, so that `extra-index-url` there is checked like the option in a
 //! requirements file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aigate_python::{DependencySet, EnvRef, IndexKind, IndexRef, Origin, TrustedHost};
 
@@ -138,6 +138,117 @@ pub fn parse_pip_conf(path: &Path, text: &str) -> Result<DependencySet, PipConfE
     Ok(set)
 }
 
+/// The configuration files pip on this machine reads, in pip's order (global, user, site), as
+/// `pip config debug` lists them; `var` reads an environment variable. `PIP_CONFIG_FILE` comes
+/// first when set, and then the user's files are skipped, as pip skips them; set to the null
+/// device it means no file at all. Existence is the caller's check.
+pub fn pip_config_files(
+    var: &dyn Fn(&str) -> Option<String>,
+    virtual_env: Option<&Path>,
+) -> Vec<PathBuf> {
+    let named = var("PIP_CONFIG_FILE").filter(|v| !v.is_empty());
+    if named
+        .as_deref()
+        .is_some_and(|f| f == "/dev/null" || f.eq_ignore_ascii_case("nul"))
+    {
+        return Vec::new();
+    }
+    let mut files: Vec<PathBuf> = named.iter().map(PathBuf::from).collect();
+    let home = var("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    if cfg!(windows) {
+        if let Some(data) = var("ProgramData") {
+            files.push(Path::new(&data).join("pip").join("pip.ini"));
+        }
+    } else {
+        let dirs = var("XDG_CONFIG_DIRS")
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "/etc/xdg".to_owned());
+        files.extend(
+            dirs.split(':')
+                .filter(|d| !d.is_empty())
+                .map(|d| Path::new(d).join("pip").join("pip.conf")),
+        );
+        files.push(PathBuf::from("/etc/pip.conf"));
+    }
+    let user_skipped = named.as_deref().is_some_and(|f| Path::new(f).exists());
+    if !user_skipped {
+        if cfg!(windows) {
+            if let Some(data) = var("APPDATA") {
+                files.push(Path::new(&data).join("pip").join("pip.ini"));
+            }
+        } else if let Some(home) = &home {
+            files.push(home.join(".pip").join("pip.conf"));
+            let config_home = var("XDG_CONFIG_HOME")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| home.join(".config"));
+            files.push(config_home.join("pip").join("pip.conf"));
+            if cfg!(target_os = "macos") {
+                files.push(home.join("Library/Application Support/pip/pip.conf"));
+            }
+        }
+    }
+    if let Some(env) = virtual_env {
+        files.push(env.join(if cfg!(windows) { "pip.ini" } else { "pip.conf" }));
+    }
+    files
+}
+
+/// The index settings pip and uv take from the environment (`PIP_INDEX_URL`,
+/// `PIP_EXTRA_INDEX_URL`, `PIP_FIND_LINKS`, `PIP_TRUSTED_HOST`, `PIP_NO_INDEX`, and uv's
+/// `UV_INDEX_URL`, `UV_DEFAULT_INDEX`, `UV_EXTRA_INDEX_URL`, `UV_INDEX`, `UV_FIND_LINKS`), each
+/// value's origin named `$VARIABLE`. Lists are whitespace-separated, as both tools read them;
+/// uv's `UV_INDEX` entries may be `name=url`.
+pub fn pip_environment(var: &dyn Fn(&str) -> Option<String>) -> DependencySet {
+    let mut set = DependencySet::default();
+    let lists: [(&str, IndexKind); 9] = [
+        ("PIP_INDEX_URL", IndexKind::Primary),
+        ("PIP_EXTRA_INDEX_URL", IndexKind::Extra),
+        ("PIP_FIND_LINKS", IndexKind::FindLinks),
+        ("UV_INDEX_URL", IndexKind::Primary),
+        ("UV_DEFAULT_INDEX", IndexKind::Primary),
+        ("UV_EXTRA_INDEX_URL", IndexKind::Extra),
+        // uv tries `UV_INDEX` entries before the default index: extra indexes in pip's terms.
+        ("UV_INDEX", IndexKind::Extra),
+        ("UV_FIND_LINKS", IndexKind::FindLinks),
+        ("PIP_TRUSTED_HOST", IndexKind::Primary),
+    ];
+    for (name, kind) in lists {
+        let Some(value) = var(name) else { continue };
+        let origin = Origin::file(format!("${name}"));
+        for word in value.split_whitespace() {
+            if name == "PIP_TRUSTED_HOST" {
+                set.trusted_hosts.push(TrustedHost {
+                    host: word.to_owned(),
+                    origin: origin.clone(),
+                });
+                continue;
+            }
+            let (index_name, url) = match word.split_once('=') {
+                Some((n, url)) if name == "UV_INDEX" && !n.contains("://") => {
+                    (Some(n.to_owned()), url)
+                }
+                _ => (None, word),
+            };
+            set.indexes.push(IndexRef {
+                url: url.to_owned(),
+                kind,
+                name: index_name,
+                origin: origin.clone(),
+            });
+        }
+    }
+    if var("PIP_NO_INDEX").is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    }) {
+        set.no_index.push(Origin::file("$PIP_NO_INDEX"));
+    }
+    set
+}
+
 /// The names of `$VAR` and `${VAR}` references in a value.
 fn env_refs(value: &str) -> Vec<String> {
     let mut names = Vec::new();
@@ -189,6 +300,105 @@ mod tests {
         assert_eq!(set.trusted_hosts[0].host, "a.example");
         assert_eq!(set.env_refs[0].name, "TOKEN");
         assert_eq!(set.no_index.len(), 1);
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn the_environment_variables_pip_and_uv_read_are_index_settings() {
+        let var = vars(&[
+            (
+                "PIP_EXTRA_INDEX_URL",
+                "https://a.example/simple  https://b.example/simple",
+            ),
+            ("PIP_TRUSTED_HOST", "a.example"),
+            ("UV_INDEX", "internal=https://c.example/simple"),
+            ("PIP_NO_INDEX", "yes"),
+            ("PIP_TIMEOUT", "60"),
+        ]);
+        let set = pip_environment(&var);
+        let got: Vec<(&str, IndexKind, Option<&str>, String)> = set
+            .indexes
+            .iter()
+            .map(|i| {
+                (
+                    i.url.as_str(),
+                    i.kind,
+                    i.name.as_deref(),
+                    i.origin.file.display().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "https://a.example/simple",
+                    IndexKind::Extra,
+                    None,
+                    "$PIP_EXTRA_INDEX_URL".to_owned()
+                ),
+                (
+                    "https://b.example/simple",
+                    IndexKind::Extra,
+                    None,
+                    "$PIP_EXTRA_INDEX_URL".to_owned()
+                ),
+                (
+                    "https://c.example/simple",
+                    IndexKind::Extra,
+                    Some("internal"),
+                    "$UV_INDEX".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(set.trusted_hosts[0].host, "a.example");
+        assert_eq!(set.no_index.len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pip_config_files_follow_pips_order_and_its_config_file_variable() {
+        let var = vars(&[
+            ("HOME", "/home/u"),
+            ("XDG_CONFIG_DIRS", "/opt/xdg:/etc/xdg"),
+        ]);
+        let files = pip_config_files(&var, Some(Path::new("/venv")));
+        let mut want: Vec<PathBuf> = [
+            "/opt/xdg/pip/pip.conf",
+            "/etc/xdg/pip/pip.conf",
+            "/etc/pip.conf",
+            "/home/u/.pip/pip.conf",
+            "/home/u/.config/pip/pip.conf",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        if cfg!(target_os = "macos") {
+            want.push(PathBuf::from(
+                "/home/u/Library/Application Support/pip/pip.conf",
+            ));
+        }
+        want.push(PathBuf::from("/venv/pip.conf"));
+        assert_eq!(files, want);
+        let none = pip_config_files(
+            &vars(&[("HOME", "/home/u"), ("PIP_CONFIG_FILE", "/dev/null")]),
+            None,
+        );
+        assert!(none.is_empty(), "{none:?}");
+        // A PIP_CONFIG_FILE that exists replaces the user's files.
+        let named = pip_config_files(
+            &vars(&[("HOME", "/home/u"), ("PIP_CONFIG_FILE", "/")]),
+            None,
+        );
+        assert_eq!(named.first(), Some(&PathBuf::from("/")));
+        assert!(!named.iter().any(|f| f.starts_with("/home/u")), "{named:?}");
     }
 
     #[test]

@@ -123,8 +123,10 @@ pub struct InputArgs {
     /// An installed environment: a virtual environment or a site-packages folder.
     #[arg(long = "env", value_name = "PATH")]
     pub envs: Vec<PathBuf>,
-    /// A pip configuration file (pip.conf, pip.ini) whose index settings apply [default: pip.conf
-    /// or pip.ini at the project's root, when no input is named].
+    /// A pip configuration file (pip.conf, pip.ini) whose index settings apply [default, when no
+    /// input is named: pip.conf or pip.ini at the project's root, pip's own configuration files
+    /// (global, user, the virtual environment's; PIP_CONFIG_FILE=/dev/null skips them, as for pip)
+    /// and the PIP_* and UV_* index variables].
     #[arg(long = "pip-conf", value_name = "FILE")]
     pub pip_confs: Vec<PathBuf>,
 }

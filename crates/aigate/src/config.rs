@@ -64,8 +64,9 @@ pub const LOCK_SIGNATURE: &str = "aigate.lock.sig";
 
 impl Config {
     /// Drops every setting that relaxes a check (`[scan] allow`, a `[scan] fail-on` above
-    /// `threshold`, `[rules]` set to `allow` or `warn`), for a configuration the user has not
-    /// trusted; returns what was dropped, as the file spells it.
+    /// `threshold`, `[rules]` set to `allow` or `warn`, `[sources] trusted` prefixes, and the
+    /// `[policy]` relaxations [`aigate_policy::PolicyConfig::strip_relaxations`] names), for a
+    /// configuration the user has not trusted; returns what was dropped, as the file spells it.
     pub fn strip_relaxations(&mut self, threshold: Severity) -> Vec<String> {
         let mut dropped = Vec::new();
         if !self.scan.allow.is_empty() {
@@ -76,6 +77,10 @@ impl Config {
             dropped.push(format!("[scan] fail-on = \"{}\"", fail_on.0));
             self.scan.fail_on = None;
         }
+        for prefix in self.sources.trusted.drain(..) {
+            dropped.push(format!("[sources] trusted entry {:?}", prefix.get_ref()));
+        }
+        dropped.extend(self.policy.strip_relaxations());
         self.rules.retain(|id, level| {
             let level = level.get_ref().0;
             if level == Level::Deny {

@@ -105,6 +105,7 @@ pub fn read(args: &InputArgs, settings: &Settings, records: bool) -> Inputs {
         );
     }
     let named_pip_conf = !args.pip_confs.is_empty();
+    let mut environment = None;
     if wanted.is_empty() && !named_pip_conf {
         let virtual_env = std::env::var_os("VIRTUAL_ENV").map(PathBuf::from);
         match aigate_python::discover(&settings.root, virtual_env.as_deref()) {
@@ -124,9 +125,32 @@ pub fn read(args: &InputArgs, settings: &Settings, records: bool) -> Inputs {
                 )
                 .with_hint("name inputs with -r FILE, --lock FILE or --env PATH"),
             );
+        } else {
+            // What pip and uv on this machine would use too: their configuration files and
+            // variables, which apply to every install from this project.
+            let var = |name: &str| std::env::var(name).ok();
+            for file in aigate_policy::pip_config_files(&var, virtual_env.as_deref()) {
+                if file.is_file() && !pip_confs.contains(&file) {
+                    pip_confs.push(file);
+                }
+            }
+            let from_env = aigate_policy::pip_environment(&var);
+            if !from_env.indexes.is_empty()
+                || !from_env.trusted_hosts.is_empty()
+                || !from_env.no_index.is_empty()
+            {
+                environment = Some(from_env);
+            }
         }
     }
     let mut read = Vec::new();
+    if let Some(set) = environment {
+        read.push(ReadInput {
+            format: InputFormat::Requirements,
+            set,
+            records: None,
+        });
+    }
     for path in pip_confs {
         let path = shown(&path);
         let limit = aigate_policy::MAX_PIP_CONF_BYTES as u64;

@@ -410,6 +410,7 @@ fn fetch_checks_its_arguments_before_anything_else() {
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_aigate"))
             .current_dir(dir.path())
+            .args(["--config", "aigate.toml"])
             .args(args)
             .output()
             .unwrap()
@@ -434,5 +435,28 @@ fn fetch_checks_its_arguments_before_anything_else() {
     assert!(
         text.contains("https://") && !text.contains("add its prefix"),
         "{text}"
+    );
+}
+
+#[test]
+fn untrusted_config_cannot_name_trusted_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("aigate.toml"),
+        "[sources]\ntrusted = [\"https://example.org/\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(dir.path())
+        .env("AIGATE_CONFIG_DIR", user.path())
+        .args(["fetch", "https://example.org/m.bin", "--name", "m"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not trusted") && err.contains("aigate trust"),
+        "{err}"
     );
 }

@@ -212,7 +212,8 @@ impl Project {
             .current_dir(self.root())
             .env("SSL_CERT_FILE", &server.ca)
             .env("HF_ENDPOINT", server.url(""))
-            .arg("fetch")
+            // The project's own configuration, named as a CI job names it: trusted.
+            .args(["--config", "aigate.toml", "fetch"])
             .args(args)
             .output())
     }
@@ -576,7 +577,14 @@ fn interrupted_fetch(server: &Server, p: &Project, signal: &str) -> (Output, Vec
     let child = ok(Command::new(env!("CARGO_BIN_EXE_aigate"))
         .current_dir(p.root())
         .env("SSL_CERT_FILE", &server.ca)
-        .args(["fetch", &server.url("/trusted/slow.pkl"), "--name", "slow"])
+        .args([
+            "--config",
+            "aigate.toml",
+            "fetch",
+            &server.url("/trusted/slow.pkl"),
+            "--name",
+            "slow",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn());

@@ -17,10 +17,35 @@ fn fixtures() -> PathBuf {
     repo().join("fixtures/python")
 }
 
-fn aigate_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aigate"))
+/// The index variables pip and uv read, which the machine running the tests may set.
+const INDEX_VARIABLES: &[&str] = &[
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "PIP_TRUSTED_HOST",
+    "PIP_NO_INDEX",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_INDEX",
+    "UV_FIND_LINKS",
+];
+
+/// aigate in `dir`, isolated from this machine's virtual environment and pip configuration.
+fn isolated(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aigate"));
+    command
         .current_dir(dir)
         .env_remove("VIRTUAL_ENV")
+        .env("PIP_CONFIG_FILE", "/dev/null");
+    for name in INDEX_VARIABLES {
+        command.env_remove(name);
+    }
+    command
+}
+
+fn aigate_in(dir: &Path, args: &[&str]) -> Output {
+    isolated(dir)
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("running aigate: {e}"))
@@ -105,7 +130,7 @@ fn help() {
 #[test]
 fn policy_human_output_shows_each_finding_with_its_line() {
     let p = project();
-    let out = aigate_in(p.path(), &["policy"]);
+    let out = aigate_in(p.path(), &["--config", "aigate.toml", "policy"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     insta::assert_snapshot!("policy_human", stdout(&out));
 }
@@ -113,7 +138,10 @@ fn policy_human_output_shows_each_finding_with_its_line() {
 #[test]
 fn policy_json_output() {
     let p = project();
-    let out = aigate_in(p.path(), &["policy", "--format", "json"]);
+    let out = aigate_in(
+        p.path(),
+        &["--config", "aigate.toml", "policy", "--format", "json"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let report = json(&out);
     assert_valid(&report);
@@ -140,7 +168,10 @@ fn policy_json_output() {
 #[test]
 fn policy_sarif_output() {
     let p = project();
-    let out = aigate_in(p.path(), &["policy", "--format", "sarif"]);
+    let out = aigate_in(
+        p.path(),
+        &["--config", "aigate.toml", "policy", "--format", "sarif"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let sarif = json(&out);
     assert_eq!(sarif["version"], "2.1.0");
@@ -175,7 +206,13 @@ fn a_clean_real_lock_passes_and_rule_levels_apply() {
         "[policy]\nindexes = [\"https://pypi.org/simple/\", \"https://download.pytorch.org/whl/cpu\"]\n",
     )
     .unwrap();
+    // An index beyond PyPI is a relaxation: it applies from a configuration the user trusts.
     let out = aigate_in(dir.path(), &["policy", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let out = aigate_in(
+        dir.path(),
+        &["--config", "aigate.toml", "policy", "--format", "json"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     // [rules] levels: an unpinned requirement allowed.
     fs::write(dir.path().join("requirements.txt"), "numpy>=2\n").unwrap();
@@ -566,4 +603,115 @@ fn deps_of_an_environment_match_pip_list_and_carry_licences() {
         licence("numpy").as_deref(),
         Some("BSD-3-Clause AND 0BSD AND MIT AND Zlib AND CC0-1.0")
     );
+}
+
+#[test]
+fn untrusted_config_cannot_relax_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("requirements.txt"),
+        "reqeusts==1.0\nnumpy>=2\ntorch==2.5.1\n--extra-index-url https://download.pytorch.org/whl/cpu\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("aigate.toml"),
+        "[policy]\nrequire-pins = false\ntyposquats = false\nindexes = [\"https://pypi.org/simple/\", \"https://download.pytorch.org/whl/cpu\"]\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        isolated(dir.path())
+            .env("AIGATE_CONFIG_DIR", user.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let rules = |out: &Output| -> Vec<String> {
+        let mut rules: Vec<String> = json(out)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_owned())
+            .collect();
+        rules.sort();
+        rules
+    };
+    // Found by discovery and not trusted: every relaxation is ignored, with a warning saying so.
+    let out = run(&["policy", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let found = rules(&out);
+    for rule in [
+        "policy-typosquat",
+        "policy-unpinned",
+        "policy-index-not-allowed",
+    ] {
+        assert!(found.iter().any(|r| r == rule), "{rule} missing: {found:?}");
+    }
+    assert!(found.iter().any(|r| r == "config-not-trusted"), "{found:?}");
+    // Named with --config, the same file relaxes those checks.
+    let out = run(&["--config", "aigate.toml", "policy", "--format", "json"]);
+    let found = rules(&out);
+    for rule in [
+        "policy-typosquat",
+        "policy-unpinned",
+        "policy-index-not-allowed",
+    ] {
+        assert!(
+            !found.iter().any(|r| r == rule),
+            "{rule} still there: {found:?}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn pips_own_configuration_and_variables_are_checked_like_the_projects() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("requirements.txt"), "numpy==2.1.0\n").unwrap();
+    let user_conf = home.path().join(".config/pip/pip.conf");
+    fs::create_dir_all(user_conf.parent().unwrap()).unwrap();
+    fs::write(
+        &user_conf,
+        "[global]\nextra-index-url = https://user.example/simple\n",
+    )
+    .unwrap();
+    let out = isolated(dir.path())
+        .env_remove("PIP_CONFIG_FILE")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("XDG_CONFIG_DIRS", home.path().join("no-such-dir"))
+        .env("HOME", home.path())
+        .env("PIP_EXTRA_INDEX_URL", "https://env.example/simple")
+        .args(["policy", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report = json(&out);
+    let flagged: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "policy-extra-index")
+        .map(|f| {
+            f["location"]["path"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        flagged.iter().any(|p| p.ends_with(".config/pip/pip.conf")),
+        "{flagged:?}"
+    );
+    assert!(
+        flagged.iter().any(|p| p == "$PIP_EXTRA_INDEX_URL"),
+        "{flagged:?}"
+    );
+    // PIP_CONFIG_FILE=/dev/null: pip reads no configuration file, and neither does aigate.
+    let out = isolated(dir.path())
+        .env("HOME", home.path())
+        .args(["policy", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }

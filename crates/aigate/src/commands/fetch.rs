@@ -24,7 +24,7 @@ use crate::Finished;
 use crate::cli::FetchArgs;
 use crate::failure::{Failure, fail};
 use crate::project::{begin_writing, outcome, read_lock, scan_files, tool, write_lock};
-use crate::settings::Settings;
+use crate::settings::{ConfigTrust, Settings};
 
 /// A staging folder removed on drop unless it was moved into place, and on interruption.
 struct Staging {
@@ -215,6 +215,14 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<Finished> {
         .map(|t| t.get_ref().clone())
         .collect();
     if trusted.is_empty() {
+        if matches!(&settings.trust, ConfigTrust::Untrusted(dropped) if dropped.iter().any(|d| d.starts_with("[sources]")))
+        {
+            return Err(Failure::new(
+                "[sources] trusted in aigate.toml was ignored: this configuration is not trusted, so it cannot say where downloads may come from",
+            )
+            .hint("review aigate.toml, then run `aigate trust` (or name it with --config)")
+            .into());
+        }
         return Err(Failure::new(
             "[sources] trusted is empty in aigate.toml, so nothing may be fetched",
         )
