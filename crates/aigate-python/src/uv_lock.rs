@@ -69,6 +69,86 @@ struct Artifact {
     hash: Option<Spanned<String>>,
 }
 
+/// The `[[package]]` tables of one part of a lock split at its `[[package]]` headers.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Packages {
+    #[serde(default)]
+    package: Vec<LockedPackage>,
+}
+
+/// Below this size a lock is parsed on one thread: splitting would cost more than it saves.
+const PARALLEL_PARSE_BYTES: usize = 256 << 10;
+
+fn shifted<T>(spanned: Spanned<T>, by: usize) -> Spanned<T> {
+    let span = spanned.span();
+    Spanned::new(span.start + by..span.end + by, spanned.into_inner())
+}
+
+impl LockedPackage {
+    /// The same package with its spans moved `by` bytes on: from a part's offsets to the file's.
+    fn shift(mut self, by: usize) -> LockedPackage {
+        self.name = shifted(self.name, by);
+        self.version = self.version.map(|v| shifted(v, by));
+        for artifact in self.sdist.iter_mut().chain(&mut self.wheels) {
+            artifact.hash = artifact.hash.take().map(|h| shifted(h, by));
+        }
+        self
+    }
+}
+
+/// Parses a large lock in parts, one per core, split at its `[[package]]` header lines; `None`
+/// when it is small, has no such lines, or any part does not parse (then the whole file is
+/// parsed, for the error it has). The parts are what one parse of the whole would read: the
+/// first part starts where TOML does, and a part that parses ends outside any string, so the
+/// next one starts at a real table header; a part holding anything but `[[package]]` tables
+/// (a top-level table after them) is refused and the whole file decides.
+fn parse_in_parts(text: &str, threads: usize) -> Option<LockFile> {
+    if threads < 2 || text.len() < PARALLEL_PARSE_BYTES {
+        return None;
+    }
+    let threads = threads.min(8);
+    let headers: Vec<usize> = text
+        .match_indices("\n[[package]]\n")
+        .map(|(at, _)| at + 1)
+        .collect();
+    let first = *headers.first()?;
+    // Cut points near equal byte shares of the packages.
+    let share = (text.len() - first) / threads;
+    let mut cuts = vec![first];
+    for &at in &headers {
+        if at >= cuts.last().copied().unwrap_or(first) + share && cuts.len() < threads {
+            cuts.push(at);
+        }
+    }
+    cuts.push(text.len());
+    let header: LockFile = toml::from_str(&text[..first]).ok()?;
+    if !header.package.is_empty() {
+        return None;
+    }
+    let parts: Vec<Option<Vec<LockedPackage>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .map(|w| {
+                let (start, end) = (w[0], w[1]);
+                scope.spawn(move || {
+                    let part: Packages = toml::from_str(&text[start..end]).ok()?;
+                    Some(part.package.into_iter().map(|p| p.shift(start)).collect())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut lock = header;
+    for part in parts {
+        lock.package.extend(part?);
+    }
+    Some(lock)
+}
+
 /// Reads a `uv.lock` file.
 pub fn read_uv_lock(path: &Path, limits: &Limits) -> Result<DependencySet, Error> {
     let text = read_text(path, limits.max_file_size)?;
@@ -77,8 +157,16 @@ pub fn read_uv_lock(path: &Path, limits: &Limits) -> Result<DependencySet, Error
 
 /// Parses `uv.lock` text as if read from `path`.
 pub fn parse_uv_lock(path: &Path, text: &str, limits: &Limits) -> Result<DependencySet, Error> {
+    parse(path, text, limits, true)
+}
+
+fn parse(path: &Path, text: &str, limits: &Limits, in_parts: bool) -> Result<DependencySet, Error> {
     let index = LineIndex::new(text);
-    let lock: LockFile = parse_toml(path, text, &index)?;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let lock: LockFile = match in_parts.then(|| parse_in_parts(text, threads)).flatten() {
+        Some(lock) => lock,
+        None => parse_toml(path, text, &index)?,
+    };
     let origin_of = |offset: usize| index.origin(path, text, offset);
 
     let version = match lock.version.get_ref() {
@@ -407,5 +495,75 @@ source = { path = "wheels/idna-3.7-py3-none-any.whl" }
         );
         let e = parse("version = 1\n[[package]]\nversion = \"1\"\n").err();
         assert!(matches!(e.map(|e| e.kind), Some(ErrorKind::Toml(_))));
+    }
+
+    /// A lock of `count` packages large enough to be parsed in parts, with `extra` after them.
+    fn big_lock(count: usize, extra: &str) -> String {
+        let mut text = String::from(
+            "version = 1\nrevision = 3\nrequires-python = \">=3.11\"\n\n[manifest]\nmembers = [\"app\"]\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { virtual = \".\" }\ndependencies = [{ name = \"pkg-0\" }]\n",
+        );
+        for i in 0..count {
+            text.push_str(&format!(
+                "\n[[package]]\nname = \"pkg-{i}\"\nversion = \"1.{i}\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\ndependencies = [{{ name = \"pkg-{}\" }}]\nsdist = {{ url = \"https://files.example/pkg-{i}.tar.gz\", hash = \"sha256:{:064x}\", size = 1 }}\nwheels = [\n    {{ url = \"https://files.example/pkg-{i}.whl\", hash = \"sha256:{:064x}\", size = 2 }},\n]\n",
+                i + 1,
+                i,
+                i + 1_000_000
+            ));
+            if i == count / 2 {
+                text.push_str(extra);
+            }
+        }
+        text
+    }
+
+    fn both_ways(text: &str) -> (serde_json::Value, serde_json::Value) {
+        let limits = Limits::default();
+        let path = Path::new("uv.lock");
+        let as_value = |r: Result<DependencySet, Error>| match r {
+            Ok(set) => serde_json::to_value(&set).unwrap_or_default(),
+            Err(e) => serde_json::Value::String(e.to_string()),
+        };
+        (
+            as_value(super::parse(path, text, &limits, true)),
+            as_value(super::parse(path, text, &limits, false)),
+        )
+    }
+
+    #[test]
+    fn a_lock_parsed_in_parts_reads_as_the_whole_file_does() {
+        let text = big_lock(3000, "");
+        assert!(text.len() > PARALLEL_PARSE_BYTES);
+        assert!(parse_in_parts(&text, 2).is_some());
+        assert!(parse_in_parts(&text, 5).is_some());
+        let (parts, whole) = both_ways(&text);
+        assert_eq!(parts["packages"].as_array().map(Vec::len), Some(3001));
+        assert_eq!(parts, whole);
+    }
+
+    #[test]
+    fn a_package_header_inside_a_string_does_not_split_the_lock() {
+        // A `[[package]]` line inside a multi-line string is text, not a table: the part before
+        // it would end inside the string, so the whole file is parsed instead.
+        // The string spans the middle of the file, where a split in two falls.
+        let hidden = format!(
+            "\n[package.metadata]\nnote = \"\"\"\n{}name = \"hidden\"\n\"\"\"\n",
+            "[[package]]\n".repeat(3000)
+        );
+        let text = big_lock(3000, &hidden);
+        assert!(parse_in_parts(&text, 2).is_none());
+        let (parts, whole) = both_ways(&text);
+        assert_eq!(parts, whole);
+        assert!(!parts.to_string().contains("\"name\":\"hidden\""));
+    }
+
+    #[test]
+    fn a_top_level_table_after_the_packages_is_read_as_the_whole_file_reads_it() {
+        let text = format!(
+            "{}\n[manifest]\nmembers = [\"other\"]\n",
+            big_lock(3000, "")
+        );
+        assert!(parse_in_parts(&text, 2).is_none());
+        let (parts, whole) = both_ways(&text);
+        assert_eq!(parts, whole);
     }
 }
