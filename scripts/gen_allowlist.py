@@ -5,12 +5,16 @@
     python3 scripts/gen_allowlist.py --matrix     # rewrites crates/aigate-scan/data/allowlist.txt,
                                                   # allowlist_matrix.txt and compat_pickle.txt
     python3 scripts/gen_allowlist.py --matrix --check   # exits 1 if the files would change
+    python3 scripts/gen_allowlist.py --matrix --env legacy --merge
+                                    # merges one environment into the committed files without
+                                    # rebuilding the others (a use refused anywhere stays so)
     python3 scripts/gen_allowlist.py              # from this interpreter's libraries only
     python3 scripts/gen_allowlist.py --collect OUT.json  # one environment's collection
 
 `--matrix` runs the collection in every environment of `scripts/allowlist_matrix.py` (the
 2022-era, 2024-era and current releases of NumPy, pandas, scikit-learn, joblib, SciPy, PyTorch
-and the model libraries) and merges them; `allowlist_matrix.txt` records the number of globals
+and the model libraries, and the `legacy` releases on CPython 3.7 that wrote the old gensim,
+statsmodels and scikit-learn models people still load) and merges them; `allowlist_matrix.txt` records the number of globals
 each library's pickles reference in each environment, and what inspection refused.
 
 What is collected, library by library (each optional: a library that is not installed is
