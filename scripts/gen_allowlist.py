@@ -1027,7 +1027,8 @@ def committed():
         tokens = [t for t in seen.strip().split(",") if t]
         merged[(m, n)] = {"admitted": set(uses.split(",")), "refused": set(),
                           "seen": {t for t in tokens if not t.startswith("+")},
-                          "hidden": sum(int(t[1:]) for t in tokens if t.startswith("+"))}
+                          "hidden": sum(int(t[1:]) for t in tokens if t.startswith("+")),
+                          "shown": seen.strip()}
     section = None
     for line in (DATA / "allowlist_matrix.txt").read_text().splitlines():
         if line.startswith("# refused uses"):
@@ -1082,8 +1083,11 @@ def render(collections_by_env, baseline=None):
         admitted = rec["admitted"] - rec["refused"]
         uses = ",".join(u for u in USE_ORDER if u in admitted) or "import"
         seen = sorted(rec["seen"])
-        more = len(seen) - 4 + rec.get("hidden", 0)
-        shown = ",".join(seen[:4]) + (f",+{more}" if more > 0 else "")
+        shown = ",".join(seen) if len(seen) <= 4 else ",".join(seen[:4]) + f",+{len(seen) - 4}"
+        if rec.get("hidden"):
+            # A committed line that names only some of its writers: which the new environments
+            # add to is unknown, so it is kept as it was (merging again changes nothing).
+            shown = rec["shown"]
         lines.append(f"{m} {n} {uses}  # {shown}")
     summary = ["# The allowlist's generation matrix: every environment, its library versions, and",
                "# the number of globals the pickles of each library reference there.",
