@@ -9,11 +9,15 @@ Each environment is a CPython 3.11 virtual environment under `target/allowlist-m
 does not import without its `nvidia-*` libraries, even on a CPU, so it is installed with its
 dependencies (2 to 4 GB per version, downloaded once into the cache); set
 `AIGATE_MATRIX_NO_TORCH=1` to leave it out (the collection then says torch was skipped). Versions are chosen to have CPython 3.11 wheels for linux
-x86_64: the 2023 releases, the 2024 releases, and the current ones. `scripts/gen_allowlist.py
+x86_64: the 2023 releases, the 2024 releases, and the current ones; and a `legacy` environment
+on CPython 3.7 with the releases that wrote the old models people still load (gensim 3.8, statsmodels
+0.9, scikit-learn 0.22), whose names current releases no longer have and which only importing those
+releases can inspect. `scripts/gen_allowlist.py
 --matrix` runs the collection in every environment and merges what they write.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +48,33 @@ MATRIX = {
                  "scipy==1.17.1", "statsmodels==0.15.0", "gensim==4.4.0", "lightgbm==4.7.0",
                  "xgboost==3.2.0", "catboost==1.2.10", "nltk==3.10.4", "omegaconf==2.3.1",
                  "spacy==3.8.18", "transformers==5.24.0", "accelerate==1.15.0"], "2.15.0"),
+    # The releases that wrote the models people still keep and load: gensim 3.8.3 (the last
+    # 3.x; its old_saveload loader reads every model gensim 0.12 to 3.x wrote, under the
+    # names those wrote), statsmodels 0.9 (whose results pickles statsmodels' own tests still
+    # read), scikit-learn 0.22 (the last with `sklearn.datasets.base`), and Morfessor 2.0.6
+    # (the segmentation models gensim's VarEmbed wrapper loads). On CPython 3.7, the newest
+    # those have wheels for; the NumPy, SciPy and pandas of their day.
+    "legacy": (["numpy==1.16.6", "scipy==1.2.3", "pandas==0.24.2", "scikit-learn==0.22.2.post1",
+                "joblib==0.14.1", "statsmodels==0.9.0", "gensim==3.8.3", "Morfessor==2.0.6"],
+               None),
 }
+# The interpreter of an environment that is not CPython 3.11: $AIGATE_MATRIX_PYTHON37, or a
+# pyenv installation of 3.7, or python3.7 on PATH.
+PYTHON = {"legacy": "3.7"}
+
+
+def interpreter(version):
+    tag = version.replace(".", "")
+    candidates = [os.environ.get(f"AIGATE_MATRIX_PYTHON{tag}")]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates += sorted(str(p) for p in pyenv.glob(f"{version}.*/bin/python{version}"))[-1:]
+    for c in candidates:
+        if c and Path(c).exists():
+            return c
+    found = shutil.which(f"python{version}")
+    if found and subprocess.run([found, "-c", ""], capture_output=True).returncode == 0:
+        return found
+    return None
 
 
 def python_of(env):
@@ -63,12 +93,17 @@ def build(env):
     done = BASE / env / ".aigate-built"
     if done.exists():
         return
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(BASE / env)], check=True)
+    python = sys.executable
+    if env in PYTHON:
+        python = interpreter(PYTHON[env])
+        if not python:
+            raise subprocess.CalledProcessError(1, f"python{PYTHON[env]}", "not found")
+    subprocess.run([python, "-m", "venv", "--clear", str(BASE / env)], check=True)
     pip(env, *packages)
     if torch and not os.environ.get("AIGATE_MATRIX_NO_TORCH"):
         # Pinned together with the rest, so that nothing else moves.
         pip(env, "torch" if torch == "latest" else f"torch=={torch}", *packages)
-    done.write_text("\n".join(packages + [f"torch=={torch}"]) + "\n")
+    done.write_text("\n".join(packages + ([f"torch=={torch}"] if torch else [])) + "\n")
 
 
 def main():

@@ -5,12 +5,16 @@
     python3 scripts/gen_allowlist.py --matrix     # rewrites crates/aigate-scan/data/allowlist.txt,
                                                   # allowlist_matrix.txt and compat_pickle.txt
     python3 scripts/gen_allowlist.py --matrix --check   # exits 1 if the files would change
+    python3 scripts/gen_allowlist.py --matrix --env legacy --merge
+                                    # merges one environment into the committed files without
+                                    # rebuilding the others (a use refused anywhere stays so)
     python3 scripts/gen_allowlist.py              # from this interpreter's libraries only
     python3 scripts/gen_allowlist.py --collect OUT.json  # one environment's collection
 
 `--matrix` runs the collection in every environment of `scripts/allowlist_matrix.py` (the
 2022-era, 2024-era and current releases of NumPy, pandas, scikit-learn, joblib, SciPy, PyTorch
-and the model libraries) and merges them; `allowlist_matrix.txt` records the number of globals
+and the model libraries, and the `legacy` releases on CPython 3.7 that wrote the old gensim,
+statsmodels and scikit-learn models people still load) and merges them; `allowlist_matrix.txt` records the number of globals
 each library's pickles reference in each environment, and what inspection refused.
 
 What is collected, library by library (each optional: a library that is not installed is
@@ -95,6 +99,16 @@ STDLIB.remove(("collections", "namedtuple"))
 
 
 OPS = {op.name: op for op in pickletools.opcodes}
+# The legacy environment runs CPython 3.7, whose ast has Str/Num/Bytes/NameConstant for
+# constants and no NamedExpr.
+CONSTANTS = tuple(getattr(ast, n) for n in ("Constant", "Str", "Num", "Bytes", "NameConstant")
+                  if hasattr(ast, n))
+NON_PLAIN = tuple(getattr(ast, n) for n in ("Call", "Lambda", "Await", "Yield", "YieldFrom",
+                                            "NamedExpr") if hasattr(ast, n))
+# copyreg's reconstructors, under both spellings (Python 2 wrote copy_reg).
+RECONSTRUCTOR = {("global", m, "_reconstructor") for m in ("copyreg", "copy_reg")}
+NEWOBJ_HELPERS = {("global", m, n) for m in ("copyreg", "copy_reg")
+                  for n in ("__newobj__", "__newobj_ex__")}
 
 
 class Obj:
@@ -159,11 +173,16 @@ def globals_in(data: bytes):
             origin = func
             # copyreg._reconstructor(cls, base, state): object.__new__(cls), then BUILD on it;
             # base.__new__ and base.__init__ run unless base is object.
-            if func == ("global", "copyreg", "_reconstructor") and isinstance(args, list) and args:
+            if func in RECONSTRUCTOR and isinstance(args, list) and args:
                 origin = args[0]
                 note(args[0], "new")
-                if len(args) > 1 and args[1] != ("global", "builtins", "object"):
+                if len(args) > 1 and args[1] not in (("global", "builtins", "object"),
+                                                     ("global", "__builtin__", "object")):
                     note(args[1], "call")
+            # copyreg.__newobj__(cls, *args) is cls.__new__(cls, *args), as NEWOBJ.
+            elif func in NEWOBJ_HELPERS and isinstance(args, list) and args:
+                origin = args[0]
+                note(args[0], "new")
             stack.append(Obj(origin))
         elif name == "OBJ":
             items = pop_mark()
@@ -328,9 +347,7 @@ def from_numpy(note):
         np.ma.masked_array([1, 2], mask=[0, 1]),
         np.float64(1.0), np.int32(1), np.bool_(True), np.str_("x"), np.datetime64("2020"),
         np.dtype("f8"), np.dtype([("x", "f4")]),
-        np.random.RandomState(0), np.random.default_rng(0), np.random.Generator(np.random.PCG64(0)),
-        np.random.MT19937(0), np.random.Philox(0), np.random.SFC64(0),
-        getattr(np.random, "PCG64DXSM", np.random.PCG64)(0),
+        np.random.RandomState(0),
         # type objects, legacy containers and record arrays
         *sorted(set(np.sctypeDict.values()), key=str), np.ndarray, type(np.dtype("f8")),
         np.matrix([[1, 2]]), np.rec.array([(1, 2.0)], dtype=[("a", "<i4"), ("b", "<f8")]),
@@ -338,6 +355,11 @@ def from_numpy(note):
         np.ma.masked_array([[1.0]], mask=[[True]]).astype("f4"),
         np.array([np.datetime64("2020-01-01")], dtype=object),
     ]
+    # The Generator API came with NumPy 1.17, PCG64DXSM with 1.21.
+    if hasattr(np.random, "default_rng"):
+        arrays += [np.random.default_rng(0), np.random.Generator(np.random.PCG64(0)),
+                   np.random.MT19937(0), np.random.Philox(0), np.random.SFC64(0),
+                   getattr(np.random, "PCG64DXSM", np.random.PCG64)(0)]
     out = dumps_all(arrays)
     # NumPy 2 writes numpy._core; NumPy 1.x wrote numpy.core, which NumPy 2 still reads.
     for (m, n), u in list(out.items()):
@@ -366,10 +388,18 @@ def from_pandas(note):
         pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "c": pd.Categorical(["u", "v"])}),
         pd.Series([1.0, 2.0], name="s"), pd.Timestamp("2020-01-01", tz="UTC"),
         pd.Timedelta("1D"), pd.Period("2020Q1"), pd.Interval(0, 1),
-        pd.Series(pd.arrays.SparseArray([0, 1])), pd.array([1, None], dtype="Int64"),
-        pd.array(["a", None], dtype="string"), pd.array([True, None], dtype="boolean"),
         pd.DataFrame(np.ones((2, 2))).set_index(0),
     ]
+    # Extension arrays: sparse and nullable integers came with pandas 0.24 (`pd.arrays` with
+    # 0.24 too), strings and booleans with 1.0.
+    for make in (lambda: pd.Series(pd.arrays.SparseArray([0, 1])),
+                 lambda: pd.array([1, None], dtype="Int64"),
+                 lambda: pd.array(["a", None], dtype="string"),
+                 lambda: pd.array([True, None], dtype="boolean")):
+        try:
+            objects.append(make())
+        except (AttributeError, TypeError, ValueError):
+            pass
     out = dumps_all(objects)
     note.append(f"pandas {pd.__version__}: {len(objects)} samples")
     return out
@@ -508,20 +538,27 @@ def from_extras(note):
         from gensim.corpora import Dictionary
         from gensim.models import Doc2Vec, FastText, LdaModel, TfidfModel, Word2Vec
         from gensim.models.doc2vec import TaggedDocument
+        import gensim
         texts = [["a", "b", "c"], ["b", "c", "d"], ["a", "d"]] * 5
         d = Dictionary(texts)
         corpus = [d.doc2bow(t) for t in texts]
-        w2v = Word2Vec(texts, vector_size=4, min_count=1, epochs=1, workers=1)
+        # gensim 4 renamed Word2Vec's and FastText's size and iter to vector_size and epochs.
+        old = int(gensim.__version__.split(".")[0]) < 4
+        wv_args = dict(size=4, iter=1) if old else dict(vector_size=4, epochs=1)
+        w2v = Word2Vec(texts, min_count=1, workers=1, **wv_args)
         return [d, w2v, w2v.wv, TfidfModel(corpus), LdaModel(corpus, num_topics=2, id2word=d),
-                FastText(texts, vector_size=4, min_count=1, epochs=1, workers=1),
+                FastText(texts, min_count=1, workers=1, **wv_args),
                 Doc2Vec([TaggedDocument(t, [i]) for i, t in enumerate(texts)], vector_size=4,
                         min_count=1, epochs=1, workers=1)]
 
     def statsmodels_objects():
         import statsmodels.api as sm
         Xc = sm.add_constant(X)
-        return [sm.OLS(X[:, 0], Xc).fit(), sm.Logit(y, Xc).fit(disp=0),
+        made = [sm.OLS(X[:, 0], Xc).fit(), sm.Logit(y, Xc).fit(disp=0),
                 sm.GLM(y, Xc, family=sm.families.Binomial()).fit(), sm.WLS(X[:, 0], Xc).fit()]
+        # State-space results (SARIMAX): what statsmodels' own tests keep from 0.9 on.
+        made.append(sm.tsa.SARIMAX(X[:, 0], order=(1, 0, 0)).fit(disp=0))
+        return made
 
     def lightgbm_objects():
         import lightgbm as lgb
@@ -557,6 +594,14 @@ def from_extras(note):
                 PunktSentenceTokenizer(trainer.get_params()),
                 NaiveBayesClassifier.train([({"f": 1}, "x"), ({"f": 0}, "y")])]
 
+    def morfessor_objects():
+        # The segmentation models gensim's VarEmbed wrapper loads.
+        import morfessor
+        model = morfessor.BaselineModel()
+        model.load_data([(3, "walking"), (2, "talked"), (1, "walked"), (2, "talking")])
+        model.train_batch()
+        return [model]
+
     def omegaconf_objects():
         from omegaconf import OmegaConf
         cfg = OmegaConf.create({"model": {"lr": 0.1, "layers": [1, 2]}, "name": "${model.lr}"})
@@ -574,6 +619,7 @@ def from_extras(note):
     take("catboost", catboost_objects)
     take("spacy", spacy_objects)
     take("nltk", nltk_objects)
+    take("morfessor", morfessor_objects)
     take("omegaconf", omegaconf_objects)
     take("transformers", transformers_objects)
     return out
@@ -585,7 +631,8 @@ SOURCE_OF = {}
 # the files people kept): found by scripts/test_upstream.py in the data the projects ship. Each
 # is inspected in every environment where it resolves, like any other entry, for the uses old
 # pickles make of it: classes are instantiated (NEWOBJ, or copyreg._reconstructor) and built;
-# reconstructors are called; other functions are only referenced as values.
+# reconstructors are called and what they return is built; other functions are only referenced
+# as values.
 LEGACY = {
     "numpy": [("numpy.matrixlib.defmatrix", "matrix"), ("numpy.random", "__RandomState_ctor"),
               ("numpy.core.records", "recarray"), ("numpy.core.records", "record"),
@@ -609,6 +656,8 @@ LEGACY = {
         ("lsimodel", "LsiModel"), ("lsimodel", "Projection"), ("hdpmodel", "HdpModel"),
         ("rpmodel", "RpModel"), ("logentropy_model", "LogEntropyModel"),
         ("normmodel", "NormModel"), ("translation_matrix", "TranslationMatrix")]],
+    # scikit-learn < 0.24 pickled its datasets' Bunch under the module that was removed then.
+    "sklearn": [("sklearn.datasets.base", "Bunch")],
     "statsmodels": [("statsmodels.tsa.statespace.sarimax", "SARIMAXResultsWrapper"),
                     ("statsmodels.tsa.statespace.sarimax", "SARIMAXResults"),
                     ("statsmodels.tsa.statespace.sarimax", "SARIMAX"),
@@ -616,22 +665,58 @@ LEGACY = {
 }
 
 
+# What a library's own loader does to the names of an old pickle before unpickling it, so the
+# class that runs under a written name is another one: gensim 3.x loads every model gensim 0.12
+# to 3.2 wrote through gensim.models.deprecated.old_saveload.unpickle, which rewrites these
+# module names in the bytes (its `file_bytes.replace` lines). A written name is inspected as
+# itself where it resolves and as what such a loader makes of it where that resolves; a use
+# either refuses is refused.
+LOADER_RENAMES = [
+    ("gensim.models.word2vec", "gensim.models.deprecated.word2vec"),
+    ("gensim.models.keyedvectors", "gensim.models.deprecated.keyedvectors"),
+    ("gensim.models.doc2vec", "gensim.models.deprecated.doc2vec"),
+    ("gensim.models.fasttext", "gensim.models.deprecated.fasttext"),
+]
+
+
+def _resolve(module, name):
+    obj = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def resolutions(module, name):
+    """Every object `module.name` loads as here: itself, and what a library's loader renames
+    it to (LOADER_RENAMES), each that resolves."""
+    found = []
+    candidates = [(module, name)] + [(new + module[len(old):], name)
+                                     for old, new in LOADER_RENAMES
+                                     if module == old or module.startswith(old + ".")]
+    for m, n in candidates:
+        try:
+            found.append(((m, n), _resolve(m, n)))
+        except Exception:
+            continue
+    return found
+
+
 def from_legacy(note):
     out = {}
     for lib, names in LEGACY.items():
         seen = 0
         for module, name in names:
-            try:
-                obj = importlib.import_module(module)
-                for part in name.split("."):
-                    obj = getattr(obj, part)
-            except Exception:
+            found = resolutions(module, name)
+            if not found:
                 continue
+            obj = found[0][1]
             seen += 1
             if inspect.isclass(obj):
                 uses = {"import", "new", "build"}
             elif name.startswith("__") or "reconstruct" in name or name.endswith("_ctor"):
-                uses = {"import", "call"}
+                # Called, and what they return given its state: the pickle of an ndarray is
+                # `_reconstruct(...)` then BUILD, as NumPy's own reconstructors are seen used.
+                uses = {"import", "call", "build"}
             else:
                 uses = {"import"}
             out[(module, name)] = uses
@@ -694,7 +779,7 @@ def _risks(fn):
             found.add(dotted)
         elif dotted in ("getattr", "setattr", "delattr") and len(node.args) >= 2:
             # Reflection with a name the state chooses.
-            if not isinstance(node.args[1], ast.Constant):
+            if not isinstance(node.args[1], CONSTANTS):
                 target = node.args[0]
                 if not (isinstance(target, ast.Name) and target.id in ("self", "cls")):
                     found.add(f"{dotted} with a computed name")
@@ -714,15 +799,27 @@ def _methods(obj, names):
 
 
 def inspect_entry(module, name, uses):
-    """The uses of `module.name` that inspection admits, and why others are refused."""
-    try:
-        obj = importlib.import_module(module)
-        for part in name.split("."):
-            obj = getattr(obj, part)
-    except Exception:
+    """The uses of `module.name` that inspection admits, and why others are refused: every
+    object the name loads as here (itself, and what a library's own loader renames it to) is
+    inspected, and a use any of them refuses is refused."""
+    found = resolutions(module, name)
+    if not found:
         # Not importable here (another version's name): admitted for what was observed in an
         # environment where it is, so inspected there.
         return uses, {}
+    admitted, refused = None, {}
+    for (m, n), obj in found:
+        a, r = _inspect_object(module, name, obj, uses)
+        admitted = a if admitted is None else admitted & a
+        for use, why in r.items():
+            refused.setdefault(use, [])
+            refused[use] = sorted(set(refused[use]) | {
+                why_ if (m, n) == (module, name) else f"{why_} (as {m}.{n})" for why_ in why})
+    return admitted - set(refused), refused
+
+
+def _inspect_object(module, name, obj, uses):
+    """inspect_entry for one object `module.name` resolves to."""
     refused = {}
     if inspect.isclass(obj):
         checks = {
@@ -756,8 +853,8 @@ def inspect_entry(module, name, uses):
     if inspect.isclass(obj) and "new" in uses and "call" not in uses and "call" not in refused \
             and checks["call"] and all(_risks(fn) == set() for _, fn in checks["call"]):
         admitted.add("call")
-        PLAIN[(module, name)] = all(_plain(obj, fn) for _, fn in checks["call"]
-                                    if fn.__name__ == "__init__")
+        plain = all(_plain(obj, fn) for _, fn in checks["call"] if fn.__name__ == "__init__")
+        PLAIN[(module, name)] = PLAIN.get((module, name), True) and plain
     return admitted, refused
 
 
@@ -772,6 +869,12 @@ REVIEWED = {
     ("lightgbm.basic", "Booster", "build"):
         "__setstate__ hands the model text to LightGBM's own library through ctypes "
         "(LGBM_BoosterLoadModelFromString); it names no file",
+    ("numpy.core.records", "recarray", "build"):
+        "sys.exc_info() re-raises what object.__setattr__ raised (NumPy 1.16's "
+        "recarray.__setattr__); the rest sets a field of the array",
+    ("numpy", "recarray", "build"):
+        "sys.exc_info() re-raises what object.__setattr__ raised (NumPy 1.16's "
+        "recarray.__setattr__); the rest sets a field of the array",
     ("xgboost.core", "Booster", "build"):
         "__setstate__ hands the raw model to XGBoost's own library through ctypes "
         "(XGBoosterUnserializeFromBuffer); it names no file",
@@ -795,13 +898,11 @@ def _plain(cls, fn):
         return False
 
     def simple(expr):
-        return all(not isinstance(n, (ast.Call, ast.Lambda, ast.Await, ast.Yield,
-                                      ast.YieldFrom, ast.NamedExpr))
-                   for n in ast.walk(expr))
+        return all(not isinstance(n, NON_PLAIN) for n in ast.walk(expr))
 
     for stmt in func.body:
         if isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and
-                                          isinstance(stmt.value, ast.Constant)):
+                                          isinstance(stmt.value, CONSTANTS)):
             continue
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
@@ -864,7 +965,8 @@ COLLECTORS = (("stdlib", from_stdlib), ("torch", from_torch), ("numpy", from_num
               ("pandas", from_pandas), ("sklearn", from_sklearn), ("joblib", from_joblib),
               ("extras", from_extras), ("legacy", from_legacy))
 LIBRARIES = ("torch", "numpy", "pandas", "sklearn", "joblib", "scipy", "gensim", "statsmodels",
-             "lightgbm", "xgboost", "catboost", "spacy", "nltk", "omegaconf", "transformers")
+             "lightgbm", "xgboost", "catboost", "spacy", "nltk", "omegaconf", "transformers",
+             "morfessor")
 
 
 def collect():
@@ -912,10 +1014,46 @@ def collect():
 USE_ORDER = ["import", "new", "build", "call"]
 
 
-def render(collections_by_env):
-    """The allowlist and the matrix summary from the collections of every environment."""
+def committed():
+    """What the committed files say, for `--merge`: the allowlist's entries with their uses and
+    the versions that write them, the uses and entries the matrix refused, and the summary's
+    lines by environment."""
+    merged, refused_all, denied_all, env_lines = {}, {}, set(), []
+    for line in (DATA / "allowlist.txt").read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        body, _, seen = line.partition("#")
+        m, n, uses = body.split()
+        tokens = [t for t in seen.strip().split(",") if t]
+        merged[(m, n)] = {"admitted": set(uses.split(",")), "refused": set(),
+                          "seen": {t for t in tokens if not t.startswith("+")},
+                          "hidden": sum(int(t[1:]) for t in tokens if t.startswith("+")),
+                          "shown": seen.strip()}
+    section = None
+    for line in (DATA / "allowlist_matrix.txt").read_text().splitlines():
+        if line.startswith("# refused uses"):
+            section = "uses"
+        elif line.startswith("# refused entries (on the denylist): "):
+            denied_all |= {e for e in line.split(": ", 1)[1].split(", ") if e}
+        elif section == "uses" and line.startswith("#   "):
+            what, _, why = line[4:].partition("): ")
+            refused_all[what + ")"] = set(why.split("; "))
+        elif section is None and not line.startswith(("# The ", "# the ", "# Generated",
+                                                      "# env ")):
+            env_lines.append(line)  # an environment's counts, or its notes
+    for (m, n), rec in merged.items():
+        rec["refused"] = {u for u in USE_ORDER if f"{m}.{n} ({u})" in refused_all}
+    return merged, refused_all, denied_all, env_lines
+
+
+def render(collections_by_env, baseline=None):
+    """The allowlist and the matrix summary from the collections of every environment; with
+    `baseline` (what `committed()` read), those collections merged into the committed files:
+    a use the new environments refuse is refused, one the committed matrix refused stays so."""
     entries = denylist()
     merged, refused_all, denied_all = {}, {}, set()
+    if baseline:
+        merged, refused_all, denied_all, _ = baseline
     for env, col in sorted(collections_by_env.items()):
         versions = col["versions"]
         for e in col["entries"]:
@@ -946,17 +1084,25 @@ def render(collections_by_env):
         uses = ",".join(u for u in USE_ORDER if u in admitted) or "import"
         seen = sorted(rec["seen"])
         shown = ",".join(seen) if len(seen) <= 4 else ",".join(seen[:4]) + f",+{len(seen) - 4}"
+        if rec.get("hidden"):
+            # A committed line that names only some of its writers: which the new environments
+            # add to is unknown, so it is kept as it was (merging again changes nothing).
+            shown = rec["shown"]
         lines.append(f"{m} {n} {uses}  # {shown}")
     summary = ["# The allowlist's generation matrix: every environment, its library versions, and",
                "# the number of globals the pickles of each library reference there.",
                "# Generated by scripts/gen_allowlist.py --matrix; do not edit.",
                "# env library version globals"]
+    kept = [line for line in (baseline[3] if baseline else [])
+            if line.lstrip("# ").split(" ", 1)[0].rstrip(":") not in collections_by_env]
+    summary += [line for line in kept if not line.startswith("#")]
     for env, col in sorted(collections_by_env.items()):
         for src, count in sorted(col["counts"].items()):
             libname = {"extras": "extras"}.get(src, src)
             version = col["versions"].get(libname, col["versions"]["python"] if src == "stdlib"
                                           else "-")
             summary.append(f"{env} {src} {version} {count}")
+    summary += [line for line in kept if line.startswith("#")]
     for env, col in sorted(collections_by_env.items()):
         for line in col["note"]:
             if "skipped" in line or "failed" in line or "cannot be imported" in line:
@@ -977,6 +1123,10 @@ def main():
                         help="collect in every environment of scripts/allowlist_matrix.py")
     parser.add_argument("--env", action="append", default=[],
                         help="with --matrix: only these environments")
+    parser.add_argument("--merge", action="store_true",
+                        help="with --matrix --env: merge those environments into the committed "
+                             "files instead of regenerating them from every environment (a use "
+                             "refused anywhere stays refused)")
     args = parser.parse_args()
     if args.collect:
         Path(args.collect).write_text(json.dumps(collect(), indent=1, sort_keys=True))
@@ -1002,7 +1152,7 @@ def main():
     for env, col in cols.items():
         for line in col["note"]:
             print(f"{env}: {line}", file=sys.stderr)
-    lines, summary, count = render(cols)
+    lines, summary, count = render(cols, committed() if args.merge else None)
     outputs = {DATA / "allowlist.txt": "\n".join(lines) + "\n",
                DATA / "allowlist_matrix.txt": "\n".join(summary) + "\n",
                DATA / "compat_pickle.txt": "\n".join(compat_lines()) + "\n"}

@@ -13,7 +13,8 @@ use crate::reader::{Line, ReadError, Reader, Region};
 use crate::sniff::{self, is_dotted_identifier};
 use crate::value::{GlobalRef, Heap, KeptText, KeptTuple, Live, Object, Value};
 use crate::{
-    Analysis, Embedded, Encoding, GlobalUse, Limit, Limits, Stop, Unresolved, UnresolvedKind,
+    Analysis, Embedded, Encoding, GlobalUse, Invocations, Limit, Limits, Stop, Unresolved,
+    UnresolvedKind,
 };
 
 /// Longest `str` kept for the interpreter (module and attribute names, dict keys, dtype codes).
@@ -26,6 +27,15 @@ const KEEP_ITEMS: usize = 32;
 const SNIFF: usize = 256;
 
 type Step<T = ()> = Result<T, Stop>;
+
+/// A kind of invocation, as [`Invocations`] counts them.
+#[derive(Clone, Copy)]
+enum Kind {
+    Reduce,
+    Inst,
+    New,
+    Build,
+}
 
 fn name(op: u8) -> &'static str {
     opcode_name(op).unwrap_or("?")
@@ -327,6 +337,7 @@ impl<'l> Analyzer<'l> {
             imports: 1,
             calls: 0,
             first_call: None,
+            invoked_by: Invocations::default(),
         });
         self.index.insert(key, Rc::clone(&global));
         global
@@ -342,26 +353,32 @@ impl<'l> Analyzer<'l> {
         });
     }
 
-    fn note_call(&mut self, global: &GlobalRef, offset: u64, op: u8) {
+    /// Records an invocation of `global` by `op` (its kind read from the opcode unless given).
+    fn note_call(&mut self, global: &GlobalRef, offset: u64, op: u8, kind: Option<Kind>) {
         let entry = &mut self.out.globals[global.index];
-        entry.calls += 1;
+        entry.calls = entry.calls.saturating_add(1);
         entry.first_call.get_or_insert((offset, name(op)));
+        let by = &mut entry.invoked_by;
+        let count = match kind.unwrap_or(match op {
+            NEWOBJ | NEWOBJ_EX => Kind::New,
+            BUILD => Kind::Build,
+            INST | OBJ => Kind::Inst,
+            _ => Kind::Reduce,
+        }) {
+            Kind::Reduce => &mut by.reduce,
+            Kind::Inst => &mut by.inst,
+            Kind::New => &mut by.newobj,
+            Kind::Build => &mut by.build,
+        };
+        *count = count.saturating_add(1);
     }
 
     /// Calls `callable` with `args`, as `REDUCE`, `INST`, `OBJ`, `NEWOBJ` and `NEWOBJ_EX` do.
     fn call(&mut self, callable: &Value, args: Value, offset: u64, op: u8) -> Step<Value> {
         let origin = match callable {
             Value::Global(global) => {
-                self.note_call(global, offset, op);
-                // copyreg._reconstructor(cls, base, state) makes an instance of `cls`, whose
-                // `__setstate__` a later BUILD reaches.
-                match (&args, global.is("copyreg", "_reconstructor")) {
-                    (Value::Tuple(items), true) => match items.first() {
-                        Some(Value::Global(cls)) => Some(Rc::clone(cls)),
-                        _ => Some(Rc::clone(global)),
-                    },
-                    _ => Some(Rc::clone(global)),
-                }
+                self.note_call(global, offset, op, None);
+                Some(self.reconstructed(global, &args, offset, op))
             }
             // Made from values the budget did not keep: the budget finding covers it.
             Value::Unkept => return Ok(Value::Unkept),
@@ -387,6 +404,43 @@ impl<'l> Analyzer<'l> {
         };
         let slot = self.keep(64).then(|| self.heap.new_object(args));
         Ok(Value::Object(Object { origin, slot }))
+    }
+
+    /// What a call of `global` with `args` makes an instance of. `copyreg`'s reconstructors
+    /// (Python 2's `copy_reg` is the same module under `_compat_pickle`) make one of the class
+    /// they are given: `_reconstructor(cls, base, state)` is `object.__new__(cls)`, or
+    /// `base.__new__(cls, state)` then `base.__init__(obj, state)`; `__newobj__(cls, *args)`
+    /// and `__newobj_ex__(cls, args, kwargs)` are `cls.__new__(cls, ...)`. The class is
+    /// recorded as instantiated (as `NEWOBJ` does), a `base` other than `object` as called,
+    /// and a later `BUILD` reaches the class' `__setstate__`.
+    fn reconstructed(
+        &mut self,
+        global: &Rc<GlobalRef>,
+        args: &Value,
+        offset: u64,
+        op: u8,
+    ) -> Rc<GlobalRef> {
+        let copyreg = |n: &str| global.is("copyreg", n) || global.is("copy_reg", n);
+        let reconstructor = copyreg("_reconstructor");
+        if !(reconstructor || copyreg("__newobj__") || copyreg("__newobj_ex__")) {
+            return Rc::clone(global);
+        }
+        let Value::Tuple(items) = args else {
+            return Rc::clone(global);
+        };
+        let Some(Value::Global(cls)) = items.first() else {
+            return Rc::clone(global);
+        };
+        let cls = Rc::clone(cls);
+        self.note_call(&cls, offset, op, Some(Kind::New));
+        if reconstructor
+            && let Some(Value::Global(base)) = items.get(1)
+            && !(base.is("builtins", "object") || base.is("__builtin__", "object"))
+        {
+            let base = Rc::clone(base);
+            self.note_call(&base, offset, op, Some(Kind::Reduce));
+        }
+        cls
     }
 
     /// A method call on a container-like target (`append`, `__setitem__`, `add`): plain
@@ -1003,7 +1057,7 @@ impl<'l> Analyzer<'l> {
             Value::Object(obj) => {
                 let origin = obj.origin.clone();
                 match &origin {
-                    Some(global) => self.note_call(global, offset, BUILD),
+                    Some(global) => self.note_call(global, offset, BUILD, None),
                     None => self.unresolved(
                         UnresolvedKind::Call,
                         offset,
@@ -1167,6 +1221,7 @@ impl<'l> Analyzer<'l> {
             let entry = &mut self.out.globals[global.index];
             entry.imports = entry.imports.saturating_add(g.imports.saturating_sub(1));
             entry.calls = entry.calls.saturating_add(g.calls);
+            entry.invoked_by.add(&g.invoked_by);
             if entry.first_call.is_none() {
                 entry.first_call = g.first_call;
             }

@@ -12,7 +12,10 @@
 //! An abstract interpreter keeps a stack and a memo of abstract values, so every import
 //! (`GLOBAL`, `STACK_GLOBAL` with names built through the memo, `INST`, `OBJ`, `EXT1/2/4`) and
 //! every call (`REDUCE`, `INST`, `OBJ`, `NEWOBJ`, `NEWOBJ_EX`, `BUILD` reaching `__setstate__`)
-//! is attributed to the callable it invokes, even when its result is discarded.
+//! is attributed to the callable it invokes, even when its result is discarded, and recorded by
+//! kind ([`Invocations`]). `copyreg`'s reconstructors (`_reconstructor`, `__newobj__`,
+//! `__newobj_ex__`, under Python 2's `copy_reg` too) are attributed to the class they make an
+//! instance of, as `NEWOBJ` is, and so is a later `BUILD` on it.
 //!
 //! Byte and text payloads that are themselves pickles (raw, base64 or hex) are analysed as
 //! nested pickles in place. joblib's interleaved array data (`NumpyArrayWrapper`) is skipped the
@@ -95,6 +98,46 @@ impl Limits {
     }
 }
 
+/// The ways a pickle invokes one global, each counted: what each runs differs (a class only
+/// made with `NEWOBJ` and given its state with `BUILD` never has its `__init__` run with
+/// arguments the file chooses; one reached by `REDUCE` does).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Invocations {
+    /// `REDUCE`: called with an argument tuple; also the base class `copyreg._reconstructor`
+    /// is given (other than `object`), whose `__new__` and `__init__` it calls with the state.
+    pub reduce: u32,
+    /// `INST` and `OBJ` (protocols 0 and 1): the class called with arguments.
+    pub inst: u32,
+    /// `NEWOBJ` and `NEWOBJ_EX`, and the class `copyreg.__newobj__`, `__newobj_ex__` and
+    /// `_reconstructor` make an instance of: `cls.__new__(cls, ...)`, no `__init__`.
+    pub newobj: u32,
+    /// `BUILD` on an instance it made: its `__setstate__(state)`, or its `__dict__` updated.
+    pub build: u32,
+}
+
+impl Invocations {
+    /// Whether it is called with arguments (`REDUCE`, `INST`, `OBJ`).
+    pub fn called(&self) -> bool {
+        self.reduce > 0 || self.inst > 0
+    }
+
+    /// Every invocation of every kind.
+    pub fn total(&self) -> u32 {
+        self.reduce
+            .saturating_add(self.inst)
+            .saturating_add(self.newobj)
+            .saturating_add(self.build)
+    }
+
+    /// These and `other` together.
+    pub fn add(&mut self, other: &Invocations) {
+        self.reduce = self.reduce.saturating_add(other.reduce);
+        self.inst = self.inst.saturating_add(other.inst);
+        self.newobj = self.newobj.saturating_add(other.newobj);
+        self.build = self.build.saturating_add(other.build);
+    }
+}
+
 /// One global the pickle imports, with how often it is imported and called.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GlobalUse {
@@ -108,10 +151,12 @@ pub struct GlobalUse {
     pub opcode: &'static str,
     /// How many times it is imported.
     pub imports: u32,
-    /// How many times it is called or has `__setstate__` reached through `BUILD`.
+    /// How many times it is invoked, of every kind in `invoked_by`.
     pub calls: u32,
-    /// Offset and opcode of its first call.
+    /// Offset and opcode of its first invocation.
     pub first_call: Option<(u64, &'static str)>,
+    /// Every way it is invoked, each counted.
+    pub invoked_by: Invocations,
 }
 
 impl GlobalUse {

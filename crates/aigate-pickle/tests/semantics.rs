@@ -194,3 +194,49 @@ fn self_referencing_dict_is_analysed_without_rc_cycles() {
     assert_eq!(a.pickles, 1);
     assert!(a.stop.is_none());
 }
+
+fn invoked(data: &[u8], dotted: &str) -> aigate_pickle::Invocations {
+    let a = analyze_bytes(data, &Limits::default());
+    a.globals
+        .iter()
+        .find(|g| g.dotted() == dotted)
+        .map(|g| g.invoked_by)
+        .unwrap_or_else(|| panic!("{dotted} not imported: {:?}", a.globals))
+}
+
+#[test]
+fn every_kind_of_invocation_is_recorded() {
+    // NEWOBJ, BUILD, then REDUCE of the same class.
+    let by = invoked(b"\x80\x02clib\nModel\nq\x00)\x81}b0h\x00)R.", "lib.Model");
+    assert_eq!((by.newobj, by.build, by.reduce, by.inst), (1, 1, 1, 0));
+    assert_eq!(by.total(), 3);
+    assert!(by.called());
+    // INST and OBJ call the class with arguments.
+    let by = invoked(b"(ilib\nModel\n.", "lib.Model");
+    assert_eq!((by.newobj, by.build, by.reduce, by.inst), (0, 0, 0, 1));
+    let by = invoked(b"(clib\nModel\no.", "lib.Model");
+    assert_eq!((by.newobj, by.build, by.reduce, by.inst), (0, 0, 0, 1));
+}
+
+#[test]
+fn copyreg_reconstructors_are_attributed_to_the_class_they_make() {
+    // copy_reg._reconstructor(lib.Bunch, dict, {}) then BUILD: Bunch made and built, dict
+    // called (its __new__ and __init__ run with the state).
+    let p = b"ccopy_reg\n_reconstructor\n(clib\nBunch\nc__builtin__\ndict\n(dtR(dS'a'\nI1\nsb.";
+    let by = invoked(p, "lib.Bunch");
+    assert_eq!((by.newobj, by.build, by.reduce), (1, 1, 0));
+    assert_eq!(invoked(p, "__builtin__.dict").reduce, 1);
+    assert_eq!(invoked(p, "copy_reg._reconstructor").reduce, 1);
+    // With object as the base, nothing but the class is made.
+    let p = b"ccopyreg\n_reconstructor\n(clib\nBunch\ncbuiltins\nobject\nNtR}b.";
+    assert_eq!(invoked(p, "builtins.object").total(), 0);
+    // copyreg.__newobj__(cls) and __newobj_ex__(cls, args, kwargs) are NEWOBJ, and a BUILD
+    // reaches the class, not the helper.
+    let p = b"\x80\x02ccopyreg\n__newobj__\nclib\nModel\n\x85R}b.";
+    let by = invoked(p, "lib.Model");
+    assert_eq!((by.newobj, by.build, by.reduce), (1, 1, 0));
+    assert_eq!(invoked(p, "copyreg.__newobj__").build, 0);
+    let p = b"\x80\x02ccopyreg\n__newobj_ex__\nclib\nModel\n)}\x87R}b.";
+    let by = invoked(p, "lib.Model");
+    assert_eq!((by.newobj, by.build), (1, 1));
+}

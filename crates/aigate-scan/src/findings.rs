@@ -1,5 +1,7 @@
 //! Findings from a pickle analysis, judged by the global policy.
 
+#[cfg(test)]
+use aigate_pickle::Invocations;
 use aigate_pickle::{Analysis, Encoding, GlobalUse, Limit, Stop, UnresolvedKind};
 use aigate_report::{Finding, Location, Severity, Step};
 
@@ -21,18 +23,22 @@ pub(crate) enum Reach {
     TorchScript,
 }
 
-/// The uses a pickle makes of a global, as far as the analysis tells them: imported, and
-/// invoked the way its first invocation was. aigate-pickle records the opcode of the first
-/// invocation only, so a later invocation of another kind (a `REDUCE` after a `NEWOBJ`) is not
-/// seen here: until it records every kind, the check of uses catches the first only, which is
-/// never less than judging by name alone did. (Counting every later invocation as the worst
-/// kind instead would flag every real pickle, whose arrays and estimators are instantiated
-/// many times.)
+/// The uses a pickle makes of a global: imported, and every way it is invoked
+/// (aigate-pickle counts each kind), so a class instantiated with `NEWOBJ` and later called with
+/// arguments by `REDUCE` is judged for both.
 pub(crate) fn uses_of(g: &GlobalUse) -> Uses {
-    let first = g
-        .first_call
-        .map_or(Uses::NONE, |(_, opcode)| Uses::of_opcode(opcode));
-    Uses::IMPORT | first
+    let by = &g.invoked_by;
+    let mut uses = Uses::IMPORT;
+    if by.called() {
+        uses = uses | Uses::CALL;
+    }
+    if by.newobj > 0 {
+        uses = uses | Uses::NEW;
+    }
+    if by.build > 0 {
+        uses = uses | Uses::BUILD;
+    }
+    uses
 }
 
 /// `calls with arguments (REDUCE, INST, OBJ)` and the like, for a finding's message.
@@ -211,31 +217,37 @@ pub(crate) fn pickle_findings(
 mod tests {
     use super::*;
 
-    fn used(calls: u32, first: Option<&'static str>) -> Uses {
+    fn used(reduce: u32, inst: u32, newobj: u32, build: u32) -> Uses {
+        let invoked_by = Invocations {
+            reduce,
+            inst,
+            newobj,
+            build,
+        };
         uses_of(&GlobalUse {
             module: "m".into(),
             name: "n".into(),
             offset: 0,
             opcode: "GLOBAL",
             imports: 1,
-            calls,
-            first_call: first.map(|op| (0, op)),
+            calls: invoked_by.total(),
+            first_call: None,
+            invoked_by,
         })
     }
 
     #[test]
     fn a_global_invoked_once_is_used_as_its_opcode_says() {
-        assert_eq!(used(0, None), Uses::IMPORT);
-        assert_eq!(used(1, Some("NEWOBJ")), Uses::IMPORT | Uses::NEW);
-        assert_eq!(used(1, Some("BUILD")), Uses::IMPORT | Uses::BUILD);
-        assert_eq!(used(1, Some("REDUCE")), Uses::IMPORT | Uses::CALL);
-        assert_eq!(used(1, Some("OBJ")), Uses::IMPORT | Uses::CALL);
+        assert_eq!(used(0, 0, 0, 0), Uses::IMPORT);
+        assert_eq!(used(0, 0, 1, 0), Uses::IMPORT | Uses::NEW);
+        assert_eq!(used(0, 0, 0, 1), Uses::IMPORT | Uses::BUILD);
+        assert_eq!(used(1, 0, 0, 0), Uses::IMPORT | Uses::CALL);
+        assert_eq!(used(0, 1, 0, 0), Uses::IMPORT | Uses::CALL);
     }
 
     #[test]
-    fn a_global_invoked_many_times_is_judged_by_its_first_invocation() {
-        // What aigate-pickle records today: the opcode of the first invocation only.
-        assert_eq!(used(2, Some("NEWOBJ")), Uses::IMPORT | Uses::NEW);
-        assert_eq!(used(7, Some("REDUCE")), Uses::IMPORT | Uses::CALL);
+    fn a_global_invoked_in_several_ways_is_judged_for_every_way() {
+        assert_eq!(used(0, 0, 5, 5), Uses::IMPORT | Uses::NEW | Uses::BUILD);
+        assert_eq!(used(1, 0, 7, 0), Uses::IMPORT | Uses::NEW | Uses::CALL);
     }
 }

@@ -233,3 +233,39 @@ fn joblib_zfile_arrays_are_raw_data() {
         Vec::<&str>::new()
     );
 }
+
+/// A class the allowlist admits only to be instantiated (`NEWOBJ`, `BUILD`) and then called
+/// with arguments by `REDUCE` in the same pickle: LightGBM's `Booster`, whose `__init__` opens
+/// the model file it is given. Judged by its first invocation only, the call passed.
+#[test]
+fn a_class_instantiated_then_called_is_judged_for_the_call() {
+    let limits = ScanLimits::default();
+    // GLOBAL lightgbm.basic Booster, BINPUT 0, EMPTY_TUPLE NEWOBJ, EMPTY_DICT BUILD, POP,
+    // BINGET 0, EMPTY_TUPLE REDUCE, STOP.
+    let p = b"\x80\x02clightgbm.basic\nBooster\nq\x00)\x81}b0h\x00)R.";
+    assert_eq!(rules(&scan(p, "m.pkl", limits)), ["pickle-unknown-global"]);
+    // Instantiated and built only, it is what LightGBM writes: clean.
+    let p = b"\x80\x02clightgbm.basic\nBooster\nq\x00)\x81}b.";
+    assert!(rules(&scan(p, "m.pkl", limits)).is_empty());
+}
+
+/// Python 2's `copy_reg._reconstructor(cls, base, state)` makes an instance of `cls` (and
+/// calls `base` when it is not `object`): the class is instantiated and built, which the
+/// allowlist admits for scikit-learn's `Bunch`; `copyreg.__newobj__(cls)` is `NEWOBJ`.
+#[test]
+fn copyreg_reconstructors_attribute_the_instance_to_its_class() {
+    let limits = ScanLimits::default();
+    // As gensim's mini_newsgroup holds it (protocol 0, written by Python 2).
+    let p = b"ccopy_reg\n_reconstructor\n(csklearn.datasets.base\nBunch\nc__builtin__\ndict\n(dtR(dS'a'\nI1\nsb.";
+    assert!(rules(&scan(p, "bunch.pkl", limits)).is_empty());
+    // The class it reconstructs is judged as instantiated: one admitted for nothing but the
+    // import is not admitted to be made.
+    let p = b"\x80\x02ccopyreg\n__newobj__\ncgensim.utils\nidentity\n\x85R}b.";
+    let found = scan(p, "newobj.pkl", limits);
+    assert_eq!(rules(&found), ["pickle-unknown-global"]);
+    assert!(
+        found.findings[0].message.contains("gensim.utils.identity"),
+        "{}",
+        found.findings[0].message
+    );
+}
