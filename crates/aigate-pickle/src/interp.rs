@@ -17,6 +17,15 @@ use crate::{
     UnresolvedKind,
 };
 
+/// Library helpers that are `cls.__new__(cls)` of the class passed to them, as copyreg's
+/// `__newobj__` is: scikit-learn's distance metrics reduce to `newObj(cls)` (module moved in
+/// 1.1 and renamed in 0.22).
+const NEW_OF_CLASS: &[(&str, &str)] = &[
+    ("sklearn.neighbors._dist_metrics", "newObj"),
+    ("sklearn.neighbors.dist_metrics", "newObj"),
+    ("sklearn.metrics._dist_metrics", "newObj"),
+];
+
 /// Longest `str` kept for the interpreter (module and attribute names, dict keys, dtype codes).
 const KEEP_STR: u64 = 1024;
 /// Longest line kept for `GLOBAL`, `INST` and `PERSID` operands.
@@ -406,7 +415,9 @@ impl<'l> Analyzer<'l> {
         Ok(Value::Object(Object { origin, slot }))
     }
 
-    /// What a call of `global` with `args` makes an instance of. `copyreg`'s reconstructors
+    /// What a call of `global` with `args` makes an instance of. Besides `copyreg`'s, the
+    /// library helpers that are `cls.__new__(cls)` of the class they are given
+    /// ([`NEW_OF_CLASS`]) count the same way. `copyreg`'s reconstructors
     /// (Python 2's `copy_reg` is the same module under `_compat_pickle`) make one of the class
     /// they are given: `_reconstructor(cls, base, state)` is `object.__new__(cls)`, or
     /// `base.__new__(cls, state)` then `base.__init__(obj, state)`; `__newobj__(cls, *args)`
@@ -422,7 +433,10 @@ impl<'l> Analyzer<'l> {
     ) -> Rc<GlobalRef> {
         let copyreg = |n: &str| global.is("copyreg", n) || global.is("copy_reg", n);
         let reconstructor = copyreg("_reconstructor");
-        if !(reconstructor || copyreg("__newobj__") || copyreg("__newobj_ex__")) {
+        let new_of_class = copyreg("__newobj__")
+            || copyreg("__newobj_ex__")
+            || NEW_OF_CLASS.iter().any(|(m, n)| global.is(m, n));
+        if !(reconstructor || new_of_class) {
             return Rc::clone(global);
         }
         let Value::Tuple(items) = args else {

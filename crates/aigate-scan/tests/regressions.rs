@@ -269,3 +269,25 @@ fn copyreg_reconstructors_attribute_the_instance_to_its_class() {
         found.findings[0].message
     );
 }
+
+#[test]
+fn sklearn_new_obj_attributes_the_instance_to_its_class() {
+    let limits = ScanLimits::default();
+    // scikit-learn's `newObj(cls)` is `cls.__new__(cls)`: the class it is given is made, so it
+    // is judged as instantiated, as under copyreg's `__newobj__`.
+    for module in [
+        "sklearn.neighbors._dist_metrics",
+        "sklearn.metrics._dist_metrics",
+    ] {
+        let mut p = b"\x80\x02c".to_vec();
+        p.extend_from_slice(module.as_bytes());
+        p.extend_from_slice(b"\nnewObj\ncgensim.utils\nidentity\n\x85R}b.");
+        let found = scan(&p, "newobj.pkl", limits);
+        assert_eq!(rules(&found), ["pickle-unknown-global"], "{module}");
+        assert!(
+            found.findings[0].message.contains("gensim.utils.identity"),
+            "{}",
+            found.findings[0].message
+        );
+    }
+}
