@@ -1,0 +1,19 @@
+//! The safetensors header reader on arbitrary bytes, under a `.safetensors` name, which
+//! selects it whatever the bytes hold.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let limits = aigate_scan::ScanLimits {
+        max_decoded_bytes: 16 << 20,
+        max_in_memory: 16 << 20,
+        max_decoded_bytes_per_file: 64 << 20,
+        min_decoded_bytes_per_file: 64 << 20,
+        ..aigate_scan::ScanLimits::default()
+    };
+    let Ok(scanner) = aigate_scan::Scanner::new(&[], &[], limits) else { return };
+    for name in ["model.safetensors"] {
+        let _ = scanner.scan_bytes(data, name);
+    }
+});
