@@ -45,6 +45,9 @@ aigate_report::rules! {
     ZIP_OVERLAPPING_ENTRIES = "zip-overlapping-entries", High,
         "members of a zip archive share or overlap their data",
         "no archiver writes this; it is a zip bomb or a way to show scanners and loaders different bytes; treat the archive as hostile";
+    ZIP_UNREFERENCED_LOCAL_RECORD = "zip-unreferenced-local-record", High,
+        "a zip archive holds a local file record its central directory does not list: streaming readers (and other implementations) see a member that directory readers do not",
+        "two readers see two archives; treat it as hostile; the hidden member's data was analysed as its local header describes it";
     ZIP_ENCRYPTED_ENTRY = "zip-encrypted-entry", Medium,
         "a zip member is marked encrypted",
         "PyTorch ignores the flag, so the bytes were analysed as they are; really encrypted data (low) cannot be read by any loader without the password";
