@@ -5,12 +5,16 @@ parsers, read for metadata only:
   safetensors  safetensors.safe_open(path, "np").keys()  (parses and validates the header)
   gguf         gguf.GGUFReader(path)                      (memory-maps, parses every field)
   onnx         onnx.load(path, load_external_data=False)  (parses the protobuf; no data read)
+  7z           py7zr.SevenZipFile(path).list() and .testzip() (lists, decompresses, checks CRCs)
 
 For every such file among the format fixtures (and any paths given), the reference's verdict
 (reads it / refuses it) must match aigate's (no `*-malformed` finding / a `*-malformed`
 finding), and what the reference sees that reaches outside the model must be what aigate
 reports: a GGUF chat template with Python internals, an ONNX external-data location or custom
-domain. No model is run: these readers parse structure and never execute anything.
+domain. For 7z, the members py7zr lists (name and size) must be the members aigate read (its
+report's `scanned` entries one member deep, and members named by findings), and an archive py7zr
+reads whole must raise no `sevenz-malformed`. No model is run: these readers parse structure and
+decompress, and never execute anything (py7zr only decompresses: nothing is unpickled).
 
     python3 oracles/formats_oracle.py target/release/aigate [--mutations N] [PATH...]
 
@@ -24,14 +28,28 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-MALFORMED = {"safetensors": "safetensors-malformed", "gguf": "gguf-malformed", "onnx": "onnx-malformed"}
+MALFORMED = {"safetensors": "safetensors-malformed", "gguf": "gguf-malformed", "onnx": "onnx-malformed",
+             "7z": "sevenz-malformed"}
+# What aigate reports for a 7z archive it could not read whole, beside sevenz-malformed.
+SEVENZ_UNREAD = {"sevenz-malformed", "sevenz-encrypted-header", "sevenz-encrypted-entry",
+                 "sevenz-unsupported-compression", "container-budget-exceeded"}
 
 
 def reference(kind, path):
     """(accepted, facts) as the reference parser sees the file."""
     facts = set()
     try:
-        if kind == "safetensors":
+        if kind == "7z":
+            import py7zr
+            with py7zr.SevenZipFile(str(path)) as z:
+                listing = {(i.filename, i.uncompressed) for i in z.list() if not i.is_directory}
+                facts.add(("listing", frozenset(listing)))
+                if z.needs_password():
+                    return False, facts
+            with py7zr.SevenZipFile(str(path)) as z:
+                if z.testzip() is not None:
+                    return False, facts
+        elif kind == "safetensors":
             from safetensors import safe_open
             with safe_open(str(path), "np") as f:
                 list(f.keys())
@@ -68,10 +86,53 @@ def reference(kind, path):
     return True, facts
 
 
-def aigate_view(aigate, path):
+def aigate_report(aigate, path):
     out = subprocess.run([aigate, "scan", "--format", "json", str(path)], capture_output=True, text=True)
-    report = json.loads(out.stdout)
-    return {f["rule"] for f in report["findings"]}
+    return json.loads(out.stdout)
+
+
+def aigate_view(aigate, path):
+    return {f["rule"] for f in aigate_report(aigate, path)["findings"]}
+
+
+def aigate_members(report):
+    """(name, size) of every member one step deep that aigate read, and the names findings give
+    members it could not read (size None)."""
+    read, named = set(), set()
+    for entry in report["scanned"]:
+        steps = entry["location"].get("steps", [])
+        if len(steps) == 1 and "member" in steps[0]:
+            read.add((steps[0]["member"], entry["size"]))
+    for f in report["findings"]:
+        steps = f["location"].get("steps", [])
+        if steps and "member" in steps[0]:
+            named.add(steps[0]["member"])
+    return read, named
+
+
+def sevenz_problems(accepted, facts, report):
+    """Where aigate's view of a 7z archive differs from py7zr's."""
+    rules = {f["rule"] for f in report["findings"]}
+    read, named = aigate_members(report)
+    listing = next((dict(l) for tag, l in facts if tag == "listing"), None)
+    problems = []
+    if accepted and "sevenz-malformed" in rules:
+        problems.append("py7zr reads it whole, aigate reports sevenz-malformed")
+    if listing is not None:
+        for name, size in sorted(listing.items()):
+            if (name, size) in read:
+                continue
+            if name in named and rules & SEVENZ_UNREAD:
+                continue  # reported as not read (encrypted, past a limit, after an error)
+            if not accepted and rules & SEVENZ_UNREAD:
+                continue  # py7zr fails on it too
+            problems.append(f"py7zr lists {name!r} ({size} bytes), aigate read {sorted(n for n, _ in read)}")
+        extra = {n for n, _ in read} - set(listing)
+        if extra:
+            problems.append(f"aigate read members py7zr does not list: {sorted(extra)}")
+    elif not (rules & SEVENZ_UNREAD) and read:
+        problems.append("py7zr cannot list it, aigate read members without a finding")
+    return problems
 
 
 def kind_of(path):
@@ -81,6 +142,8 @@ def kind_of(path):
         return "gguf"
     if path.suffix == ".onnx":
         return "onnx"
+    if path.suffix == ".7z":
+        return "7z"
     return None
 
 
@@ -123,16 +186,30 @@ def main():
     paths = [Path(p) for p in args] or sorted((REPO / "fixtures" / "formats").rglob("*"))
     scratch = Path(tempfile.mkdtemp())
     paths = paths + mutants(paths, count, scratch)
-    checked = failing = lenient = 0
+    checked = failing = lenient = sevenz_checked = sevenz_agree = 0
     for path in paths:
         kind = kind_of(path)
         if kind is None or not path.is_file():
             continue
         accepted, facts = reference(kind, path)
-        rules = aigate_view(aigate, path)
         checked += 1
-        malformed = MALFORMED[kind] in rules
         shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+        if kind == "7z":
+            report = aigate_report(aigate, path)
+            problems = sevenz_problems(accepted, facts, report)
+            rules = {f["rule"] for f in report["findings"]}
+            sevenz_checked += 1
+            if problems:
+                failing += 1
+                print(f"DIFF {shown}: " + "; ".join(problems))
+            elif not accepted and not rules & SEVENZ_UNREAD:
+                lenient += 1
+                print(f"lenient {shown}: py7zr refuses it; aigate reads it")
+            else:
+                sevenz_agree += 1
+            continue
+        rules = aigate_view(aigate, path)
+        malformed = MALFORMED[kind] in rules
         # Failing: the loader reads what aigate calls broken (a false alarm), or sees something
         # reaching out of the model that aigate does not report (a miss).
         problems = []
@@ -149,8 +226,9 @@ def main():
             # so nothing is missed; counted, as it shows where aigate is more lenient.
             lenient += 1
             print(f"lenient {shown}: the reference refuses it; aigate reads it")
-    print(f"{checked} files checked against safetensors, gguf and onnx: {failing} failing "
-          f"(false alarms or misses), {lenient} the reference refuses and aigate reads")
+    print(f"{checked} files checked against safetensors, gguf, onnx and py7zr: {failing} failing "
+          f"(false alarms or misses), {lenient} the reference refuses and aigate reads; "
+          f"7z: {sevenz_agree} of {sevenz_checked} agree with py7zr's listing")
     return 1 if failing else 0
 
 

@@ -76,6 +76,11 @@ impl<'s> Cx<'s> {
         &self.scanner.globals
     }
 
+    /// This file's budget, for readers that decode with a library of their own.
+    pub(crate) fn budget(&self) -> &'s Budget {
+        self.budget
+    }
+
     pub(crate) fn limits(&self) -> &ScanLimits {
         &self.scanner.limits
     }

@@ -45,6 +45,9 @@ aigate_report::rules! {
     ZIP_OVERLAPPING_ENTRIES = "zip-overlapping-entries", High,
         "members of a zip archive share or overlap their data",
         "no archiver writes this; it is a zip bomb or a way to show scanners and loaders different bytes; treat the archive as hostile";
+    ZIP_UNREFERENCED_LOCAL_RECORD = "zip-unreferenced-local-record", High,
+        "a zip archive holds a local file record its central directory does not list: streaming readers (and other implementations) see a member that directory readers do not",
+        "two readers see two archives; treat it as hostile; the hidden member's data was analysed as its local header describes it";
     ZIP_ENCRYPTED_ENTRY = "zip-encrypted-entry", Medium,
         "a zip member is marked encrypted",
         "PyTorch ignores the flag, so the bytes were analysed as they are; really encrypted data (low) cannot be read by any loader without the password";
@@ -54,6 +57,18 @@ aigate_report::rules! {
     ZIP_BAD_CRC = "zip-bad-crc", Low,
         "a zip member's content does not match its CRC-32",
         "the member was analysed as it is; a corrupted or edited archive should be fetched again";
+    SEVENZ_MALFORMED = "sevenz-malformed", Medium,
+        "a 7z archive's structure is broken (a header, a block or a member that cannot be decoded, a CRC that does not match), so some members could not be listed or read",
+        "re-create the archive; members that could be read were scanned";
+    SEVENZ_ENCRYPTED_ENTRY = "sevenz-encrypted-entry", Low,
+        "a 7z member is encrypted (AES-256), so no loader reads it without the password and it was not analysed",
+        "re-create the archive without encryption, or scan the files before they are encrypted";
+    SEVENZ_ENCRYPTED_HEADER = "sevenz-encrypted-header", Medium,
+        "a 7z archive's header is encrypted: without the password not even its listing can be read, so nothing in it was analysed",
+        "scan the files before they are archived, or re-create the archive without header encryption";
+    SEVENZ_UNSUPPORTED_COMPRESSION = "sevenz-unsupported-compression", Medium,
+        "a 7z member is compressed with a coder aigate does not decode (only copy, LZMA, LZMA2, PPMd, BZip2 and the BCJ and delta filters are), so it was not analysed",
+        "re-create the archive with 7-Zip's or py7zr's defaults (LZMA2)";
     NUMPY_MALFORMED = "numpy-malformed", Medium,
         "a .npy header cannot be parsed, so whether its data is a pickle is unknown",
         "re-save the array with numpy.save";

@@ -12,7 +12,7 @@ use std::io::{self, Read};
 /// Memory an xz or lzma decoder may use, dictionary included: 96 MiB, above the 64 MiB that
 /// `xz -9` and Python's `lzma` at preset 9 need, so that a header declaring a huge dictionary
 /// is an error rather than an allocation.
-const LZMA_MEMORY_KIB: u32 = 96 * 1024;
+pub(crate) const LZMA_MEMORY_KIB: u32 = 96 * 1024;
 
 /// The compression codecs a stream may be decoded with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,6 +407,21 @@ impl<R: Read> Read for Bounded<'_, R> {
         self.budget.give_back(granted - produced);
         self.left -= produced;
         result
+    }
+}
+
+/// `inner` bounded to `limit` bytes and drawing on `budget`, as a decoded stream is: for
+/// decoders aigate does not drive itself (a 7z block's members).
+pub(crate) fn bounded<'b, R: Read + 'b>(
+    inner: R,
+    limit: u64,
+    budget: &'b Budget,
+) -> impl Read + 'b {
+    Bounded {
+        inner,
+        left: limit,
+        limit,
+        budget,
     }
 }
 

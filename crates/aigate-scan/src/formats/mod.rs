@@ -20,6 +20,7 @@ pub(crate) mod pickle;
 pub(crate) mod protobuf;
 pub(crate) mod safetensors;
 pub(crate) mod serving;
+pub(crate) mod sevenz;
 pub(crate) mod tar;
 pub(crate) mod tensorflow;
 pub(crate) mod tflite;
@@ -41,6 +42,7 @@ pub(crate) const HEAD: usize = 512;
 /// Content decides: names only break ties for formats without a magic number.
 pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &zip::Zip,
+    &sevenz::SevenZ,
     &npy::Npy,
     &gguf::Gguf,
     &tflite::Tflite,

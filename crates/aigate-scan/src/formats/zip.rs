@@ -242,7 +242,125 @@ fn scan_archive(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) ->
             .unwrap_or_else(|| NameHint::from_name(&entry.name));
         member(cx, blob, loc, entry, place, hint, depth);
     }
+    local_records(cx, blob, loc, &entries, &located, base, depth);
     Ok(())
+}
+
+/// Walks the local records from the archive's start as a streaming reader does (Java's
+/// `ZipInputStream`, `unzip -` on a pipe, `stream-unzip`): each local header, its data, its
+/// data descriptor, then the next header. A record the central directory does not reference is
+/// a member those readers see and the directory hides: a finding, and its data is analysed by
+/// what its local header says. The walk stops where the records stop (at the central
+/// directory), at a record whose length only decoding would tell, or at the member limit.
+fn local_records(
+    cx: &mut Cx<'_>,
+    blob: &Blob<'_>,
+    loc: &Location,
+    entries: &[Entry],
+    located: &[Located],
+    base: u64,
+    depth: u32,
+) {
+    let referenced: HashMap<u64, usize> = located.iter().map(|p| (p.header_at, p.entry)).collect();
+    let len = blob.len().unwrap_or(0);
+    let max_members = cx.limits().max_members;
+    if entries.len() as u64 >= max_members {
+        // The directory was read only to the limit (a finding says so): the records past it
+        // are not hidden, just not read.
+        return;
+    }
+    let mut at = base;
+    for _ in 0..max_members.saturating_add(1) {
+        let Ok(header) = blob.exact_at(at, 30) else {
+            return;
+        };
+        if !header.starts_with(b"PK\x03\x04") {
+            return;
+        }
+        let flags = u16_at(&header, 6);
+        let name_len = u64::from(u16_at(&header, 26));
+        let extra_len = u64::from(u16_at(&header, 28));
+        let data_at = at + 30 + name_len + extra_len;
+        let next = if let Some(&index) = referenced.get(&at) {
+            // The directory's sizes are the ones a reader of this record trusts too.
+            data_at.checked_add(entries[index].compressed)
+        } else {
+            let name = blob
+                .exact_at(at + 30, name_len as usize)
+                .map(|n| String::from_utf8_lossy(&n).into_owned())
+                .unwrap_or_default();
+            let extra = blob
+                .exact_at(at + 30 + name_len, extra_len as usize)
+                .unwrap_or_default();
+            let mut compressed = u64::from(u32_at(&header, 18));
+            let mut uncompressed = u64::from(u32_at(&header, 22));
+            let mut unused = 0;
+            zip64_extra(&extra, &mut uncompressed, &mut compressed, &mut unused);
+            let inner = loc.member(name.clone());
+            if flags & 8 != 0 && compressed == 0 {
+                cx.finding(
+                    Finding::new(
+                        &ZIP_UNREFERENCED_LOCAL_RECORD,
+                        format!("a local record at offset {at} is not in the central directory, and its length is given only after its data; it was not analysed"),
+                        inner,
+                    )
+                    .with_detail("offset", at.to_string()),
+                );
+                return;
+            }
+            cx.finding(
+                Finding::new(
+                    &ZIP_UNREFERENCED_LOCAL_RECORD,
+                    format!("a local record at offset {at} is not in the central directory: streaming readers see this member, directory readers do not; it was analysed"),
+                    inner,
+                )
+                .with_detail("offset", at.to_string()),
+            );
+            let entry = Entry {
+                name,
+                flags,
+                method: u16_at(&header, 8),
+                crc: u32_at(&header, 14),
+                compressed,
+                uncompressed,
+                local_offset: at - base,
+            };
+            let data_end = data_at.saturating_add(compressed);
+            let place = Located {
+                entry: usize::MAX,
+                header_at: at,
+                data_at: data_at.min(len),
+                data_end: data_end.min(len),
+                truncated: data_end > len,
+            };
+            let hint = NameHint::from_name(&entry.name);
+            member(cx, blob, loc, &entry, &place, hint, depth);
+            data_at.checked_add(compressed)
+        };
+        let Some(mut next) = next else {
+            return;
+        };
+        if flags & 8 != 0 {
+            // A data descriptor: its signature is optional; ZIP64 sizes make it 8 bytes longer.
+            next += match blob.exact_at(next, 4) {
+                Ok(sig) if sig == b"PK\x07\x08" => {
+                    let short =
+                        matches!(blob.exact_at(next + 16, 4), Ok(s) if s.starts_with(b"PK"));
+                    if short { 16 } else { 24 }
+                }
+                _ => 12,
+            };
+        }
+        if next <= at {
+            return;
+        }
+        at = next;
+    }
+    cx.finding(Finding::new(
+        &CONTAINER_BUDGET_EXCEEDED,
+        format!("more than {max_members} local records; the rest were not walked"),
+        loc.clone(),
+    ));
 }
 
 /// What the end records say, as `zipfile` reads them.
