@@ -111,6 +111,9 @@ aigate_report::rules! {
     HF_REMOTE_CODE = "hf-remote-code", High,
         "a Hugging Face configuration maps classes to modules shipped with the model (auto_map, custom_pipelines): trust_remote_code=True imports and runs them",
         "read the modules before loading with trust_remote_code=True, and pin the revision you read; prefer a model that transformers supports natively";
+    HF_README_RUNS_CODE = "hf-readme-runs-code", Medium,
+        "a Hugging Face model card tells its users to run code that comes with it or from elsewhere (python SCRIPT.py, bash SCRIPT.sh, curl … | sh, pip install from a URL)",
+        "read what the command runs before running it, and pin the revision you read; a model that needs its own scripts to load is code, not weights";
     ONNX_EXTERNAL_DATA = "onnx-external-data", High,
         "an ONNX tensor's external data leads outside the model's folder (an absolute path, .., a link out) or its entry has keys the format does not define",
         "loading reads whatever file that names (CVE-2026-27489, CVE-2026-34445); keep external data beside the model, or re-save it with onnx.save_model(..., save_as_external_data=True)";

@@ -59,6 +59,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &chat_template::ChatTemplate,
     &keras::KerasConfig,
     &hf::HfConfig,
+    &hf::ModelCard,
     &onnx::Onnx,
     &hydra::HydraConfig,
     &tensorflow::SavedModel,
@@ -135,6 +136,8 @@ pub(crate) enum NameHint {
     KerasConfig,
     /// A Hugging Face `config.json` or other `*_config.json`, which may map classes to code.
     HfConfig,
+    /// A `README.md`, which may be a Hugging Face model card.
+    ModelCard,
     /// Named `.onnx`: ONNX has no magic number.
     Onnx,
     /// Named `.safetensors`: whatever it holds is read as safetensors.
@@ -178,6 +181,7 @@ impl NameHint {
             "tokenizer_config.json" | "chat_template.json" => return NameHint::ChatTemplateJson,
             "chat_template.jinja" => return NameHint::ChatTemplateText,
             "config.json" | "model_index.json" => return NameHint::HfConfig,
+            name if name.eq_ignore_ascii_case("readme.md") => return NameHint::ModelCard,
             "saved_model.pb" => return NameHint::SavedModel,
             "keras_metadata.pb" => return NameHint::KerasMetadata,
             "mlmodel" if name.ends_with("MLmodel") => return NameHint::MlflowModel,
