@@ -502,8 +502,7 @@ pub fn db_findings(meta: &Meta, db_path: &str, max_age: Option<u64>, now: i64) -
                     "the advisory database was updated {when}, longer ago than [audit] max-db-age"
                 ),
                 Location::file(db_path),
-            )
-            .with_hint("run `aigate db update`");
+            );
             f.level = Some(Level::Warn);
             out.push(f);
         }

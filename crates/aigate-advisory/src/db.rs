@@ -251,35 +251,51 @@ fn build(records: &Path, fp: &str, imported: Option<Meta>) -> Result<(Vec<u8>, M
     Ok((index::encode(&loaded.advisories, fp, &meta_json), meta))
 }
 
-/// Installs the records at `from` (a zip or a folder) as the new generation of the managed
-/// database at `root`, recording `source` and `now`. The old generation stays live until the
-/// new one is complete and its index built; on any error nothing changes.
-pub fn install(root: &Path, from: &Path, source: &str, now: &str) -> Result<Meta, Error> {
-    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
-    let stamp = format!(
+/// A fresh staging folder name under `root` for [`install`] (the caller may register it for
+/// removal on interruption before installing).
+pub fn new_staging(root: &Path) -> PathBuf {
+    root.join(format!(".staging-{}", stamp()))
+}
+
+fn stamp() -> String {
+    format!(
         "{}-{}",
         std::time::SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0),
         std::process::id()
-    );
-    let staging = root.join(format!(".staging-{stamp}"));
-    let result = stage(&staging, from, source, now);
+    )
+}
+
+/// Installs the records at `from` (a zip or a folder) as the new generation of the managed
+/// database at `root`, built in `staging` (see [`new_staging`]), recording `source` and `now`.
+/// The old generation stays live until the new one is complete and its index built; on any
+/// error nothing changes and `staging` is removed.
+pub fn install(
+    root: &Path,
+    staging: &Path,
+    from: &Path,
+    source: &str,
+    now: &str,
+) -> Result<Meta, Error> {
+    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    let stamp = stamp();
+    let result = stage(staging, from, source, now);
     let meta = match result {
         Ok(meta) => meta,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
+            let _ = std::fs::remove_dir_all(staging);
             return Err(e);
         }
     };
     let live = root.join(format!("db-{stamp}"));
     let previous = read_small(&root.join(CURRENT)).ok();
-    let switched = std::fs::rename(&staging, &live)
+    let switched = std::fs::rename(staging, &live)
         .map_err(|e| Error::io(&live, e))
         .and_then(|()| write_atomic(&root.join(CURRENT), format!("db-{stamp}\n").as_bytes()));
     if let Err(e) = switched {
-        let _ = std::fs::remove_dir_all(&staging);
+        let _ = std::fs::remove_dir_all(staging);
         let _ = std::fs::remove_dir_all(&live);
         return Err(e);
     }

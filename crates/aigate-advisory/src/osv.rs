@@ -91,7 +91,7 @@ pub enum Parsed {
 }
 
 /// Longest summary kept.
-const MAX_SUMMARY_CHARS: usize = 200;
+const MAX_SUMMARY_CHARS: usize = 120;
 
 fn strings(value: Option<&Value>) -> Vec<String> {
     value
@@ -103,6 +103,19 @@ fn strings(value: Option<&Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `text` cut at a word boundary to at most `max` characters, with `…` when it was cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches([' ', ',', '.', ';', ':']))
 }
 
 /// Reads one record.
@@ -211,12 +224,7 @@ pub fn parse(record: &Value) -> Parsed {
         })
         .unwrap_or("")
         .trim();
-    let summary = summary
-        .chars()
-        .take(MAX_SUMMARY_CHARS)
-        .collect::<String>()
-        .trim_end()
-        .to_owned();
+    let summary = shorten(summary, MAX_SUMMARY_CHARS);
     Parsed::Advisory(Advisory {
         id: id.to_owned(),
         aliases,

@@ -103,6 +103,7 @@ fn a_good_zip_installs_and_bad_ones_leave_the_old_database() {
     );
     let meta = db::install(
         &root,
+        &db::new_staging(&root),
         &good,
         "https://example/all.zip",
         "2026-01-01T00:00:00Z",
@@ -135,9 +136,15 @@ fn a_good_zip_installs_and_bad_ones_leave_the_old_database() {
         (&traversal, "unsafe name"),
         (&empty, "no OSV record"),
     ] {
-        let err = db::install(&root, bad, "x", "2026-02-01T00:00:00Z")
-            .unwrap_err()
-            .to_string();
+        let err = db::install(
+            &root,
+            &db::new_staging(&root),
+            bad,
+            "x",
+            "2026-02-01T00:00:00Z",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains(what), "{err}");
         assert_eq!(std::fs::read_to_string(root.join("CURRENT")).unwrap(), live);
         assert_eq!(
@@ -159,7 +166,14 @@ fn a_good_zip_installs_and_bad_ones_leave_the_old_database() {
         &newer,
         &[("PYSEC-1.json", record("PYSEC-1", "foo", "1.6").as_bytes())],
     );
-    db::install(&root, &newer, "u", "2026-03-01T00:00:00Z").unwrap();
+    db::install(
+        &root,
+        &db::new_staging(&root),
+        &newer,
+        "u",
+        "2026-03-01T00:00:00Z",
+    )
+    .unwrap();
     assert_ne!(std::fs::read_to_string(root.join("CURRENT")).unwrap(), live);
     assert!(!root.join(live.trim()).exists());
     assert_eq!(std::fs::read_dir(&root).unwrap().count(), 2);
@@ -174,7 +188,14 @@ fn a_damaged_index_is_rebuilt_not_trusted() {
         &good,
         &[("A.json", record("PYSEC-1", "foo", "1.5").as_bytes())],
     );
-    db::install(&root, &good, "u", "2026-01-01T00:00:00Z").unwrap();
+    db::install(
+        &root,
+        &db::new_staging(&root),
+        &good,
+        "u",
+        "2026-01-01T00:00:00Z",
+    )
+    .unwrap();
     let live = std::fs::read_to_string(root.join("CURRENT")).unwrap();
     let index = root.join(live.trim()).join("index.bin");
     let mut bytes = std::fs::read(&index).unwrap();

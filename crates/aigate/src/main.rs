@@ -116,6 +116,16 @@ fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
                 &args.output,
             ),
         },
+        Command::Audit(args) => (
+            commands::audit::run(args, &Settings::optional(config)?)?,
+            &args.output,
+        ),
+        Command::Db(args) => match &args.command {
+            cli::DbCommand::Update(update) => (
+                commands::db::update(update, &Settings::optional(config)?)?,
+                &update.output,
+            ),
+        },
         Command::Policy(args) => (
             commands::policy::run(args, &Settings::optional(config)?)?,
             &args.output,
