@@ -14,7 +14,7 @@
 //! - **Severity** is the CVSS v3.x or v4.0 base score (RustSec's `cvss` crate), else the record's
 //!   `database_specific.severity` ([`severity`]).
 //! - **The audit** turns a dependency set into findings, records linked by aliases merged into
-//!   one, with `[audit]` ignores ([`audit`]).
+//!   one, with `[audit]` ignores ([`mod@audit`]).
 //!
 //! This crate does no network I/O: the binary downloads, this crate imports.
 
