@@ -88,6 +88,19 @@ pub enum Command {
     /// index, typosquats checked). Exit status: 0 when no finding reaches --fail-on, 1 when one
     /// does, 2 when an input or the configuration could not be read.
     Policy(PolicyArgs),
+    /// Check the Python dependencies against known vulnerabilities and known malware (OSV).
+    ///
+    /// Every dependency with a fixed version (inputs found as for `deps`) is matched against the
+    /// local advisory database (`aigate db update` makes it) by the OSV rules, with PEP 440
+    /// ordering. Records linked by aliases (PYSEC, GHSA, CVE) are one finding listing every id,
+    /// with the CVSS severity and the smallest fixed version. Known malware (OSV MAL- records) is
+    /// critical. Dependencies that cannot be checked (no fixed version, a URL or path) are
+    /// reported. [audit] ignore entries in aigate.toml need a reason and may expire. Works
+    /// offline. Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 when there
+    /// is no database, or an input or the configuration could not be read.
+    Audit(AuditArgs),
+    /// Manage the local advisory database (`aigate db update`).
+    Db(DbArgs),
     /// Trust an aigate.toml to relax checks ([scan] allow, a higher fail-on, [rules] allow/warn).
     ///
     /// An aigate.toml found beside the files (one that came with a download, say) relaxes
@@ -184,6 +197,61 @@ pub struct PolicyArgs {
     /// Do not re-hash installed files against their RECORD (faster on large environments).
     #[arg(long)]
     pub no_record_check: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate audit`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// The advisory database: a folder `aigate db update` made, an OSV zip, or a folder of OSV
+    /// records (JSON, or the PyPA advisory-database YAML) [default: the user's cache,
+    /// AIGATE_CACHE_DIR, else ~/.cache/aigate, under advisories/].
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Lowest severity that fails the run.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "low")]
+    pub fail_on: Severity,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate db`.
+#[derive(Debug, clap::Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+/// `aigate db` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Download the PyPI advisories (OSV's PyPI/all.zip), or import a zip or folder of records.
+    ///
+    /// The new database is built and verified beside the old one, which stays in use until the
+    /// new one is complete: a failed download, a corrupt archive or one whose member names
+    /// climb out of their folder changes nothing. The date, the source and the SHA-256 are
+    /// recorded; `aigate audit` warns when the database is older than [audit] max-db-age.
+    Update(DbUpdateArgs),
+}
+
+/// `aigate db update`.
+#[derive(Debug, clap::Args)]
+pub struct DbUpdateArgs {
+    /// Download from this URL [default: https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip].
+    #[arg(long, value_name = "URL", conflicts_with = "from")]
+    pub url: Option<String>,
+    /// Import this OSV zip or folder of records instead of downloading.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Where the database lives [default: the user's cache, under advisories/].
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Retries after a failed download attempt.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -46,6 +46,9 @@ pub struct Config {
     /// `[policy]`: the dependency policy `aigate policy` checks.
     #[serde(default)]
     pub policy: aigate_policy::PolicyConfig,
+    /// `[audit]`: ignores and the database's age `aigate audit` applies.
+    #[serde(default)]
+    pub audit: aigate_advisory::AuditConfig,
 }
 
 /// `[trust]`: the keys whose signature of `aigate.lock` `verify` requires.
@@ -81,6 +84,16 @@ impl Config {
             dropped.push(format!("[sources] trusted entry {:?}", prefix.get_ref()));
         }
         dropped.extend(self.policy.strip_relaxations());
+        if !self.audit.ignore.is_empty() {
+            let ids: Vec<&str> = self
+                .audit
+                .ignore
+                .iter()
+                .map(|e| e.id.get_ref().as_str())
+                .collect();
+            dropped.push(format!("[[audit.ignore]] {}", ids.join(", ")));
+            self.audit.ignore.clear();
+        }
         self.rules.retain(|id, level| {
             let level = level.get_ref().0;
             if level == Level::Deny {
@@ -180,6 +193,10 @@ pub fn parse(text: &str) -> Result<Config> {
     aigate_scan::GlobalPolicy::new(&config.scan.allow, &config.scan.deny)?;
     aigate_integrity::manifest::validate(text, &config.artifacts(), &config.sources)?;
     aigate_integrity::manifest::normalize_paths(config.model.iter_mut().chain(&mut config.dataset));
+    config
+        .audit
+        .validate(text)
+        .map_err(|e| Failure::new(e).hint("see the [audit] section in docs/configuration.md"))?;
     for (id, level) in &config.rules {
         if registry::get(id).is_none() {
             let line = line_of(text, level.span().start);

@@ -4,6 +4,8 @@
 #![allow(unreachable_pub)]
 // Doc comments on the CLI types are its --help text, where `[sources]` is a TOML table, not a link.
 #![allow(rustdoc::broken_intra_doc_links)]
+// ... and a URL in it is text for the terminal, where `<…>` would be noise.
+#![allow(rustdoc::bare_urls)]
 
 mod cleanup;
 mod cli;
@@ -114,6 +116,16 @@ fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
             None => (
                 commands::deps::list(args, &Settings::optional(config)?)?,
                 &args.output,
+            ),
+        },
+        Command::Audit(args) => (
+            commands::audit::run(args, &Settings::optional(config)?)?,
+            &args.output,
+        ),
+        Command::Db(args) => match &args.command {
+            cli::DbCommand::Update(update) => (
+                commands::db::update(update, &Settings::optional(config)?)?,
+                &update.output,
             ),
         },
         Command::Policy(args) => (

@@ -31,6 +31,7 @@ pub fn all() -> Vec<&'static Rule> {
         .chain(aigate_attest::RULES)
         .chain(aigate_policy::RULES)
         .chain(aigate_policy::DIFF_RULES)
+        .chain(aigate_advisory::RULES)
         .chain(CONFIG_RULES)
         .collect()
 }

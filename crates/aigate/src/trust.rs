@@ -36,6 +36,25 @@ pub fn user_dir() -> Option<PathBuf> {
         .map(|d| d.join("aigate"))
 }
 
+/// The user's cache folder: `AIGATE_CACHE_DIR`, else `$XDG_CACHE_HOME/aigate`, else
+/// `~/.cache/aigate` (`%LOCALAPPDATA%\\aigate` on Windows). The advisory database lives there.
+pub fn cache_dir() -> Option<PathBuf> {
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = env("AIGATE_CACHE_DIR") {
+        return Some(dir);
+    }
+    if cfg!(windows) {
+        return env("LOCALAPPDATA").map(|d| d.join("aigate"));
+    }
+    env("XDG_CACHE_HOME")
+        .or_else(|| env("HOME").map(|h| h.join(".cache")))
+        .map(|d| d.join("aigate"))
+}
+
 /// One trusted configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]

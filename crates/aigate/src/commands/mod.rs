@@ -1,6 +1,8 @@
 //! One module per command.
 
 pub mod approve;
+pub mod audit;
+pub mod db;
 pub mod deps;
 pub mod fetch;
 pub mod lock;

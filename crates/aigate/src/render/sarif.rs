@@ -127,6 +127,45 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
     result
 }
 
+/// The advisory a finding is about, when it is an `audit` vulnerability or malware finding.
+fn advisory_rule(finding: &Finding) -> Option<&str> {
+    let ids = [
+        aigate_advisory::rules::AUDIT_VULNERABILITY.id,
+        aigate_advisory::rules::AUDIT_MALICIOUS_PACKAGE.id,
+    ];
+    if !ids.contains(&finding.rule.as_str()) {
+        return None;
+    }
+    finding.details.get("advisory").map(String::as_str)
+}
+
+fn advisory_rule_object(finding: &Finding, id: &str) -> Value {
+    let summary = finding
+        .details
+        .get("summary")
+        .cloned()
+        .unwrap_or_else(|| id.to_owned());
+    let ids = finding.details.get("ids").cloned().unwrap_or_default();
+    let help = registry::get(&finding.rule).map(|r| r.help).unwrap_or("");
+    let mut tags = vec!["security", "vulnerability", "dependency"];
+    if finding.rule == aigate_advisory::rules::AUDIT_MALICIOUS_PACKAGE.id {
+        tags.push("malware");
+    }
+    json!({
+        "id": id,
+        "name": finding.rule,
+        "shortDescription": { "text": summary },
+        "fullDescription": { "text": format!("{summary} ({ids})") },
+        "help": { "text": help },
+        "helpUri": finding.details.get("url").cloned().unwrap_or_else(|| format!("https://osv.dev/vulnerability/{id}")),
+        "defaultConfiguration": { "level": level(finding.severity) },
+        "properties": {
+            "security-severity": finding.details.get("score").cloned().unwrap_or_else(|| security_severity(finding.severity).to_owned()),
+            "tags": tags,
+        }
+    })
+}
+
 /// The SARIF log for a report.
 pub fn to_value(report: &Report) -> Value {
     let rules = registry::all();
@@ -147,10 +186,30 @@ pub fn to_value(report: &Report) -> Value {
             })
         })
         .collect();
+    let mut rule_objects = rule_objects;
+    // Advisory findings get a rule of their own per advisory, as code-scanning tools expect of
+    // dependency scanners: its id is the advisory's, its help the advisory's page.
+    let mut advisory_rules: Vec<String> = Vec::new();
     let results: Vec<Value> = report
         .findings
         .iter()
-        .map(|f| result(f, rules.iter().position(|r| r.id == f.rule)))
+        .map(|f| {
+            let Some(id) = advisory_rule(f) else {
+                return result(f, rules.iter().position(|r| r.id == f.rule));
+            };
+            let index = match advisory_rules.iter().position(|a| a == id) {
+                Some(i) => rules.len() + i,
+                None => {
+                    advisory_rules.push(id.to_owned());
+                    rule_objects.push(advisory_rule_object(f, id));
+                    rules.len() + advisory_rules.len() - 1
+                }
+            };
+            let mut r = result(f, Some(index));
+            r["ruleId"] = json!(id);
+            r["properties"]["aigateRule"] = json!(f.rule);
+            r
+        })
         .collect();
     let notifications: Vec<Value> = report
         .errors
