@@ -1,11 +1,20 @@
 #!/usr/bin/env python3
-"""Differential check of aigate's readers of safetensors, GGUF and ONNX against the reference
-parsers, read for metadata only:
+"""Differential check of aigate's readers of safetensors, GGUF, ONNX and HDF5 against the
+reference parsers, read for metadata only:
 
   safetensors  safetensors.safe_open(path, "np").keys()  (parses and validates the header)
   gguf         gguf.GGUFReader(path)                      (memory-maps, parses every field)
   onnx         onnx.load(path, load_external_data=False)  (parses the protobuf; no data read)
   7z           py7zr.SevenZipFile(path).list() and .testzip() (lists, decompresses, checks CRCs)
+  hdf5         h5py.File(path, "r").attrs                 (the root group's attributes; no dataset
+                                                           is read, nothing is deserialised)
+
+For HDF5 the comparison is exact: aigate's view of the root attributes (printed by the
+`hdf5_attributes` example of aigate-scan, built beside the binary under examples/) must name the
+same attributes as h5py, with the same bytes for every attribute h5py reads as one string
+(`model_config`, `training_config`, `keras_version`, `backend`, …). A file h5py reads that aigate
+calls `hdf5-malformed` is a false alarm; one whose attributes aigate declares it cannot read
+(`hdf5-unscannable`: dense attribute storage) fails closed and is counted apart.
 
 For every such file among the format fixtures (and any paths given), the reference's verdict
 (reads it / refuses it) must match aigate's (no `*-malformed` finding / a `*-malformed`
@@ -29,7 +38,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 MALFORMED = {"safetensors": "safetensors-malformed", "gguf": "gguf-malformed", "onnx": "onnx-malformed",
-             "7z": "sevenz-malformed"}
+             "7z": "sevenz-malformed", "hdf5": "hdf5-malformed"}
 # What aigate reports for a 7z archive it could not read whole, beside sevenz-malformed.
 SEVENZ_UNREAD = {"sevenz-malformed", "sevenz-encrypted-header", "sevenz-encrypted-entry",
                  "sevenz-unsupported-compression", "container-budget-exceeded"}
@@ -144,7 +153,76 @@ def kind_of(path):
         return "onnx"
     if path.suffix == ".7z":
         return "7z"
+    if path.suffix in (".h5", ".hdf5", ".mat"):
+        return "hdf5"
     return None
+
+
+def h5py_attributes(path):
+    """{name: bytes of its one string, or None} as h5py reads the root attributes; None if
+    h5py refuses the file. An attribute h5py lists but cannot read maps to the string "error"."""
+    import h5py
+    import numpy as np
+    try:
+        with h5py.File(str(path), "r") as f:
+            out = {}
+            for name in f.attrs:
+                try:
+                    value = f.attrs[name]
+                except Exception:
+                    out[name] = "error"
+                    continue
+                if isinstance(value, str):
+                    out[name] = value.encode("utf-8", "surrogateescape")
+                elif isinstance(value, (bytes, np.bytes_)):
+                    out[name] = bytes(value)
+                else:
+                    out[name] = None
+            return out
+    except Exception:
+        return None
+
+
+def aigate_attributes(aigate, path):
+    """aigate's view of the root attributes: ({name: bytes or None}, duplicates, error)."""
+    example = Path(aigate).parent / "examples" / "hdf5_attributes"
+    out = subprocess.run([str(example), str(path)], capture_output=True, text=True, check=True)
+    [view] = json.loads(out.stdout)
+    names = [a["name"] for a in view["attributes"]]
+    attrs = {a["name"]: bytes.fromhex(a["bytes_hex"]) if a["bytes_hex"] is not None else None
+             for a in view["attributes"]}
+    return attrs, len(names) != len(set(names)), view["error"]
+
+
+def compare_hdf5(aigate, path, rules, counts):
+    """Problems between h5py's and aigate's view of an HDF5 file's root attributes."""
+    ref = h5py_attributes(path)
+    ours, duplicates, error = aigate_attributes(aigate, path)
+    problems = []
+    # A file whose attribute values h5py cannot all read is one Keras cannot load either.
+    if ref is None or "error" in ref.values():
+        return False, problems
+    if "hdf5-malformed" in rules:
+        problems.append(f"h5py reads it, aigate reports hdf5-malformed ({error})")
+        return True, problems
+    if "hdf5-unscannable" in rules and error is not None:
+        counts["unscannable"] += 1
+        # What aigate read before it stopped must still be what h5py reads.
+        missing = set()
+    else:
+        missing = set(ref) - set(ours)
+    extra = set(ours) - set(ref)
+    if missing or extra or duplicates:
+        problems.append(f"attribute names differ: h5py only {sorted(missing)}, aigate only {sorted(extra)}"
+                        + (", aigate lists one twice" if duplicates else ""))
+    for name in sorted(set(ref) & set(ours)):
+        theirs, mine = ref[name], ours[name]
+        if theirs != mine:
+            problems.append(f"attribute {name!r}: h5py reads {theirs!r:.80}, aigate {mine!r:.80}")
+    if isinstance(ref.get("model_config"), bytes):
+        counts["keras"] += 1
+    counts["compared"] += 1
+    return True, problems
 
 
 EXPECT = {
@@ -186,15 +264,16 @@ def main():
     paths = [Path(p) for p in args] or sorted((REPO / "fixtures" / "formats").rglob("*"))
     scratch = Path(tempfile.mkdtemp())
     paths = paths + mutants(paths, count, scratch)
-    checked = failing = lenient = sevenz_checked = sevenz_agree = 0
+    checked = failing = lenient = sevenz_checked = sevenz_agree = hdf5_files = 0
+    hdf5_counts = {"compared": 0, "keras": 0, "unscannable": 0}
     for path in paths:
         kind = kind_of(path)
         if kind is None or not path.is_file():
             continue
-        accepted, facts = reference(kind, path)
         checked += 1
         shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
         if kind == "7z":
+            accepted, facts = reference(kind, path)
             report = aigate_report(aigate, path)
             problems = sevenz_problems(accepted, facts, report)
             rules = {f["rule"] for f in report["findings"]}
@@ -209,11 +288,18 @@ def main():
                 sevenz_agree += 1
             continue
         rules = aigate_view(aigate, path)
-        malformed = MALFORMED[kind] in rules
+        if kind == "hdf5":
+            hdf5_files += 1
+            accepted, problems = compare_hdf5(aigate, path, rules, hdf5_counts)
+            facts = set()
+            malformed = bool({"hdf5-malformed", "hdf5-unscannable"} & rules)
+        else:
+            accepted, facts = reference(kind, path)
+            malformed = MALFORMED[kind] in rules
+            problems = []
         # Failing: the loader reads what aigate calls broken (a false alarm), or sees something
         # reaching out of the model that aigate does not report (a miss).
-        problems = []
-        if accepted and malformed:
+        if accepted and malformed and kind != "hdf5":
             problems.append(f"the reference reads it, aigate reports {MALFORMED[kind]}")
         for fact in sorted(facts):
             if not EXPECT[fact] & rules:
@@ -226,9 +312,12 @@ def main():
             # so nothing is missed; counted, as it shows where aigate is more lenient.
             lenient += 1
             print(f"lenient {shown}: the reference refuses it; aigate reads it")
-    print(f"{checked} files checked against safetensors, gguf, onnx and py7zr: {failing} failing "
+    print(f"{checked} files checked against safetensors, gguf, onnx, py7zr and h5py: {failing} failing "
           f"(false alarms or misses), {lenient} the reference refuses and aigate reads; "
           f"7z: {sevenz_agree} of {sevenz_checked} agree with py7zr's listing")
+    print(f"hdf5: {hdf5_files} files, {hdf5_counts['compared']} read by h5py and compared attribute by "
+          f"attribute ({hdf5_counts['keras']} with a model_config), {hdf5_counts['unscannable']} of them "
+          f"with attributes aigate declares unscannable")
     return 1 if failing else 0
 
 

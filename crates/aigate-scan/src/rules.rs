@@ -103,8 +103,14 @@ aigate_report::rules! {
         "a Keras configuration names an object outside Keras: loading imports its module, or needs code the loading process registers",
         "if the module is your own and you trust it, allow it under [scan] allow; otherwise find out what it is";
     KERAS_MALFORMED = "keras-malformed", Medium,
-        "a Keras archive's config.json cannot be read, so what the model loads is unknown",
+        "a Keras archive's config.json, or a Keras HDF5 file's model_config or training_config attribute, is not JSON, so what the model loads is unknown",
         "re-save the model with model.save(\"model.keras\")";
+    HDF5_MALFORMED = "hdf5-malformed", Medium,
+        "an HDF5 file (or a file named .h5 or .hdf5) has no superblock, or its root group's object header or attributes point outside the file or are cut short, so whether it carries a Keras model configuration is unknown",
+        "h5py and Keras may read it differently or refuse it; fetch the file again, or re-save the model as .keras";
+    HDF5_UNSCANNABLE = "hdf5-unscannable", Medium,
+        "an HDF5 file's root attributes use a structure aigate does not read (dense attribute storage, shared messages, a Keras attribute that is not a string), or exceed a reading limit, so whether it carries a Keras model configuration is unknown",
+        "inspect its attributes with h5py (f.attrs, which reads metadata only) before loading it with Keras, or re-save the model as .keras";
     TORCHSCRIPT_CUSTOM_OP = "torchscript-custom-op", Medium,
         "a TorchScript model calls custom operators or classes (torch.ops.NS, torch.classes.NS outside PyTorch's own) that only a native library loaded by the loading process provides",
         "find out which library provides them before loading it: loading one runs its native code";
@@ -166,7 +172,7 @@ aigate_report::rules! {
         "a file named like a pickle, PyTorch or joblib file holds no format aigate recognises",
         "loaders may still read it (with a compressor registered at run time, say); find out what it is before loading it";
     FORMAT_NOT_ANALYSED = "format-not-analysed", Medium,
-        "a model format that can carry code or reach other files, which aigate does not analyse yet (ONNX Runtime .ort, Keras HDF5, TensorFlow, TensorRT, Core ML, OpenVINO, PaddlePaddle, MXNet, ExecuTorch, …)",
+        "a model format that can carry code or reach other files, which aigate does not analyse yet (ONNX Runtime .ort, TensorFlow, TensorRT, Core ML, OpenVINO, PaddlePaddle, MXNet, ExecuTorch, …)",
         "check the file with its framework's own tools before loading it, or allow this rule for the path in [rules] once you have";
     EXECUTABLE_FILE = "executable-file", High,
         "native code (an ELF, PE or Mach-O executable or shared library, a llamafile) among model or data files",

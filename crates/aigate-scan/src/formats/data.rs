@@ -1,7 +1,8 @@
 //! Data formats that share extensions with models, recognised by their magic numbers so that a
 //! name like `.sav` or `.bin` does not make them suspects: IDL save files and SPSS `.sav`
 //! (SciPy's `readsav` and `pyreadstat` read them; neither runs code), MATLAB `.mat` level 5
-//! and 7.3 files, fastText binaries, and ARFF text. Nothing in them is loaded as code; they are
+//! files, fastText binaries, and ARFF text. (MATLAB v7.3 files are HDF5 behind a user block,
+//! read by the HDF5 reader.) Nothing in them is loaded as code; they are
 //! recorded as read.
 
 use std::io;
@@ -19,7 +20,6 @@ const KINDS: &[(&[u8], &str)] = &[
     (b"$FL2", "spss-sav"),
     (b"$FL3", "spss-sav"),
     (b"MATLAB 5.0 MAT-file", "matlab-mat"),
-    (b"MATLAB 7.3 MAT-file", "matlab-mat"),
     // fastText's FASTTEXT_FILEFORMAT_MAGIC_INT32, 793712314, little-endian.
     (b"\xba\x16\x4f\x2f", "fasttext"),
 ];

@@ -1,4 +1,5 @@
-//! Keras 3 `.keras` archives: a zip with `metadata.json`, `config.json` (the model serialised by
+//! Keras 3 `.keras` archives (and, through [`walk`], the `model_config` and `training_config`
+//! of Keras 2 HDF5 files): a zip with `metadata.json`, `config.json` (the model serialised by
 //! `keras.saving.serialize_keras_object`) and `model.weights.h5`. Loading deserialises
 //! `config.json`: every object with a `class_name` is resolved from its `module` (imported) or
 //! `registered_name`, so the configuration decides what code runs. It is walked without
@@ -145,8 +146,17 @@ pub(crate) fn walk(cx: &mut Cx<'_>, loc: &Location, value: &Value, path: &str) {
 fn object(cx: &mut Cx<'_>, loc: &Location, object: &Value, class: &str, path: &str) {
     let module = str_of(object, "module");
     let config = object.get("config");
+    // Keras 2 saves a Lambda around a named function as the function's name and module
+    // (`function_type: "function"`): loading looks it up there, so it is judged like a module
+    // reference; every other Lambda carries bytecode (`__lambda__`, or a `[base64, defaults,
+    // closure]` tuple with `function_type: "lambda"`).
+    let named_function = config
+        .filter(|c| class == "Lambda" && str_of(c, "function_type") == Some("function"))
+        .and_then(|c| Some((str_of(c, "module"), str_of(c, "function")?)));
     if class == "__lambda__"
-        || (class == "Lambda" && config.is_some_and(|c| c.get("function").is_some()))
+        || (class == "Lambda"
+            && named_function.is_none()
+            && config.is_some_and(|c| c.get("function").is_some()))
     {
         report(
             cx,
@@ -165,6 +175,9 @@ fn object(cx: &mut Cx<'_>, loc: &Location, object: &Value, class: &str, path: &s
     }
     // A function object names its function in `config`.
     let (target_module, target_name) = match (module, class, config.and_then(Value::as_str)) {
+        _ if named_function.is_some_and(|(m, _)| m.is_some()) => {
+            named_function.unwrap_or((module, class))
+        }
         (Some(module), "function", Some(name)) => (Some(module), name),
         (module, _, _) => (module, class),
     };

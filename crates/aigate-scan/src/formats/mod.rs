@@ -10,6 +10,7 @@ pub(crate) mod chat_template;
 pub(crate) mod compressed;
 pub(crate) mod data;
 pub(crate) mod gguf;
+pub(crate) mod hdf5;
 pub(crate) mod hf;
 pub(crate) mod hydra;
 pub(crate) mod keras;
@@ -46,6 +47,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &npy::Npy,
     &gguf::Gguf,
     &tflite::Tflite,
+    &hdf5::BY_CONTENT,
     &compressed::GZIP,
     &compressed::BZIP2,
     &compressed::XZ,
@@ -68,6 +70,7 @@ pub(crate) static FORMATS: &[&dyn FormatScanner] = &[
     &tar::Tar,
     &data::DataFile,
     &safetensors::Safetensors,
+    &hdf5::BY_NAME,
     &pickle::HeaderlessPickle,
 ];
 
@@ -144,6 +147,9 @@ pub(crate) enum NameHint {
     Safetensors,
     /// Named `.gguf`: whatever it holds is read as GGUF.
     Gguf,
+    /// Named `.h5` or `.hdf5`: Keras loads such a file as HDF5, whose superblock may follow a
+    /// user block.
+    Hdf5,
     /// A YAML file, which may be a Hydra, OmegaConf or NeMo configuration.
     Yaml,
     /// A TensorFlow `saved_model.pb`.
@@ -204,6 +210,7 @@ impl NameHint {
             "onnx" => return NameHint::Onnx,
             "safetensors" => return NameHint::Safetensors,
             "gguf" => return NameHint::Gguf,
+            "h5" | "hdf5" => return NameHint::Hdf5,
             _ => {}
         }
         if ext == "yaml" || ext == "yml" {

@@ -20,8 +20,6 @@ pub(crate) enum Unclaimed {
 const NOT_ANALYSED: &[(&str, &str)] = &[
     ("ort", "ONNX Runtime model"),
     ("keras", "Keras model"),
-    ("h5", "Keras/TensorFlow HDF5 model"),
-    ("hdf5", "HDF5 file"),
     ("tflite", "TensorFlow Lite model"),
     ("lite", "TensorFlow Lite model"),
     ("pb", "TensorFlow protobuf (SavedModel or frozen graph)"),
@@ -105,9 +103,6 @@ pub(crate) fn classify(head: &[u8], name: &str) -> Unclaimed {
     }
     if head.starts_with(b"#!") {
         return Unclaimed::Script("script with a #! interpreter line");
-    }
-    if head.starts_with(b"\x89HDF\r\n\x1a\n") {
-        return Unclaimed::NotAnalysed("HDF5 file (Keras/TensorFlow .h5, MATLAB v7.3)");
     }
     // A SavedModel's fingerprint holds hashes of the other files, nothing that runs.
     if base == "fingerprint.pb" {
