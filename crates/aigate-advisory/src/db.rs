@@ -251,6 +251,74 @@ fn build(records: &Path, fp: &str, imported: Option<Meta>) -> Result<(Vec<u8>, M
     Ok((index::encode(&loaded.advisories, fp, &meta_json), meta))
 }
 
+/// Leftovers older than this are removed even where it cannot be told whether their process
+/// still runs.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes what updates killed before they could clean up left under `root`: staging folders,
+/// partial downloads and generations `CURRENT` does not name. Each carries the id of the
+/// process that made it, and is removed once that process is gone (or, where that cannot be
+/// told, after a day), so a concurrent update keeps its own. Returns what was removed.
+pub fn sweep(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let current = read_small(&root.join(CURRENT)).ok();
+    let current = current.as_deref().map(str::trim).unwrap_or("");
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = leftover_pid(&name, current) else {
+            continue;
+        };
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .unwrap_or_default();
+        if process_alive(pid) != Some(false) && age < ABANDONED_AFTER {
+            continue;
+        }
+        let path = entry.path();
+        let gone = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if gone.is_ok() {
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    removed
+}
+
+/// The process id in the name of an update's leftover (`.staging-NANOS-PID`,
+/// `.download-PID.zip`, or `db-NANOS-PID` other than `current`).
+fn leftover_pid(name: &str, current: &str) -> Option<u32> {
+    let stamped = name
+        .strip_prefix(".staging-")
+        .or_else(|| name.strip_prefix("db-").filter(|_| name != current))
+        .and_then(|rest| rest.rsplit_once('-'))
+        .map(|(_, pid)| pid);
+    let downloaded = name
+        .strip_prefix(".download-")
+        .and_then(|rest| rest.strip_suffix(".zip"));
+    stamped.or(downloaded)?.parse().ok()
+}
+
+/// Whether process `pid` runs, where the system says (Linux's `/proc`); `None` elsewhere.
+fn process_alive(pid: u32) -> Option<bool> {
+    if pid == std::process::id() {
+        return Some(true);
+    }
+    let proc = Path::new("/proc");
+    proc.join("self")
+        .exists()
+        .then(|| proc.join(pid.to_string()).exists())
+}
+
 /// A fresh staging folder name under `root` for [`install`] (the caller may register it for
 /// removal on interruption before installing).
 pub fn new_staging(root: &Path) -> PathBuf {
@@ -351,4 +419,41 @@ fn stage(staging: &Path, from: &Path, source: &str, now: &str) -> Result<Meta, E
         message: e.0,
     })?;
     Ok(meta)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftovers_of_dead_updates_go_and_the_live_generation_stays() {
+        let root = tempfile::tempdir().unwrap();
+        let dead = u32::MAX - 7;
+        let mine = std::process::id();
+        for dir in [
+            format!(".staging-1-{dead}"),
+            format!(".staging-2-{mine}"),
+            format!("db-3-{dead}"),
+            format!("db-4-{dead}"),
+        ] {
+            std::fs::create_dir_all(root.path().join(dir).join("records")).unwrap();
+        }
+        std::fs::write(root.path().join(format!(".download-{dead}.zip")), b"PK").unwrap();
+        std::fs::write(root.path().join(CURRENT), format!("db-4-{dead}\n")).unwrap();
+        let removed: Vec<String> = sweep(root.path())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            removed,
+            [
+                format!(".download-{dead}.zip"),
+                format!(".staging-1-{dead}"),
+                format!("db-3-{dead}"),
+            ]
+        );
+        assert!(root.path().join(format!("db-4-{dead}")).is_dir());
+        assert!(root.path().join(format!(".staging-2-{mine}")).is_dir());
+    }
 }

@@ -293,6 +293,29 @@ impl ArtifactState {
     }
 }
 
+/// An advisory database as `aigate db update` installed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AdvisoryDatabase {
+    /// The folder it was installed in.
+    pub path: String,
+    /// The URL it was downloaded from, or the path it was imported from.
+    pub source: String,
+    /// The SHA-256 of what was imported (the zip, or the listing of a folder's files and digests).
+    pub sha256: String,
+    /// When it was installed (RFC 3339).
+    pub updated: String,
+    /// Records read.
+    pub records: u64,
+    /// Advisories about PyPI packages.
+    pub advisories: u64,
+    /// Withdrawn records, ignored.
+    pub withdrawn: u64,
+    /// Records about other ecosystems, skipped.
+    pub other: u64,
+    /// Records that could not be read, skipped.
+    pub malformed: u64,
+}
+
 /// Counts of findings by severity.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
@@ -328,6 +351,9 @@ pub struct Report {
     /// What changed between two dependency files (`deps diff`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<DependencyChange>,
+    /// The advisory database a command installed (`db update`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<AdvisoryDatabase>,
     /// Inputs that could not be read.
     pub errors: Vec<InputError>,
     /// Counts.
@@ -426,6 +452,7 @@ pub struct ReportBuilder {
     artifacts: Vec<ArtifactOutcome>,
     dependencies: Vec<Dependency>,
     changes: Vec<DependencyChange>,
+    database: Option<AdvisoryDatabase>,
     errors: Vec<InputError>,
     files: u64,
     suppressed: u64,
@@ -465,7 +492,13 @@ impl ReportBuilder {
         self
     }
 
-    /// Adds changes between dependency files.
+    /// Records the advisory database the command installed.
+    pub fn database(&mut self, database: AdvisoryDatabase) -> &mut Self {
+        self.database = Some(database);
+        self
+    }
+
+    /// Adds dependency changes.
     pub fn changes(&mut self, changes: impl IntoIterator<Item = DependencyChange>) -> &mut Self {
         self.changes.extend(changes);
         self
@@ -521,6 +554,7 @@ impl ReportBuilder {
             artifacts: self.artifacts,
             dependencies: self.dependencies,
             changes: self.changes,
+            database: self.database,
             errors: self.errors,
             summary: Summary {
                 files: self.files,
@@ -543,6 +577,7 @@ impl Report {
             artifacts: Vec::new(),
             dependencies: Vec::new(),
             changes: Vec::new(),
+            database: None,
             errors: Vec::new(),
             files: 0,
             suppressed: 0,

@@ -465,6 +465,9 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
+    /// `aigate audit` only: the advisories found, as a CycloneDX 1.6 VEX document.
+    #[value(name = "cyclonedx-vex")]
+    CyclonedxVex,
 }
 
 fn parse_severity(text: &str) -> Result<Severity, String> {

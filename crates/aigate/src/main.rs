@@ -80,8 +80,38 @@ fn announced(settings: Settings, output: &OutputArgs) -> Settings {
     settings
 }
 
+/// The output settings of a command other than `audit`, which alone writes VEX.
+fn non_audit_output(command: &Command) -> Option<&OutputArgs> {
+    Some(match command {
+        Command::Scan(a) => &a.output,
+        Command::Lock(a) => &a.output,
+        Command::Approve(a) => &a.output,
+        Command::Verify(a) => &a.output,
+        Command::Fetch(a) => &a.output,
+        Command::Sign(a) => &a.output,
+        Command::VerifySig(a) => &a.output,
+        Command::Deps(a) => match &a.command {
+            Some(cli::DepsCommand::Diff(diff)) => &diff.output,
+            None => &a.output,
+        },
+        Command::Db(a) => match &a.command {
+            cli::DbCommand::Update(update) => &update.output,
+        },
+        Command::Policy(a) => &a.output,
+        Command::Audit(_) | Command::Keygen(_) | Command::Trust(_) => return None,
+    })
+}
+
 fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
     let config = cli.config.as_deref();
+    // Refused before the command runs, so that nothing is written for a report that cannot be.
+    if non_audit_output(&cli.command).is_some_and(|o| o.format == cli::Format::CyclonedxVex) {
+        return Err(failure::Failure::new(
+            "--format cyclonedx-vex is written by `aigate audit` only: it carries advisories",
+        )
+        .hint("use --format json or --format sarif here")
+        .into());
+    }
     let project = |output: &OutputArgs| Settings::project(config).map(|s| announced(s, output));
     Ok(match &cli.command {
         Command::Scan(args) => (

@@ -296,6 +296,57 @@ fn audit_human_and_sarif_snapshots() {
 }
 
 #[test]
+fn cyclonedx_vex_is_schema_valid_reproducible_and_carries_every_merged_id() {
+    let p = Project::new();
+    let first = p.audit(&["--format", "cyclonedx-vex"]);
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    let again = p.audit(&["--format", "cyclonedx-vex"]);
+    assert_eq!(
+        first.stdout, again.stdout,
+        "the same audit gives the same bytes"
+    );
+    let vex = json(&first);
+    support::cyclonedx::assert_valid("1.6", &vex);
+    let mut broken = vex.clone();
+    broken["vulnerabilities"][0]["ratings"][0]["severity"] = "severe".into();
+    assert!(!support::cyclonedx::validator("1.6").is_valid(&broken));
+    let vulns = vex["vulnerabilities"].as_array().unwrap();
+    let merged = vulns.iter().find(|v| v["id"] == "PYSEC-2099-1").unwrap();
+    let references: Vec<&str> = merged["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(references, ["GHSA-aaaa-bbbb-cccc", "CVE-2099-1"]);
+    assert_eq!(merged["ratings"][0]["method"], "CVSSv31");
+    assert_eq!(merged["ratings"][0]["score"], 9.8);
+    assert_eq!(merged["affects"][0]["ref"], "pkg:pypi/demo-lib@1.0");
+    assert_eq!(merged["affects"][0]["versions"][0]["version"], "1.0");
+    let malware = vulns.iter().find(|v| v["id"] == "MAL-2099-3").unwrap();
+    assert_eq!(malware["ratings"][0]["severity"], "critical");
+    let refs: Vec<&str> = vex["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["bom-ref"].as_str().unwrap())
+        .collect();
+    for v in vulns {
+        let target = v["affects"][0]["ref"].as_str().unwrap();
+        assert!(refs.contains(&target), "{target} is not a component");
+    }
+    insta::assert_json_snapshot!("audit_vex", vex);
+}
+
+#[test]
+fn cyclonedx_vex_is_refused_by_commands_without_advisories() {
+    let p = Project::new();
+    let out = p.run(&["deps", "--format", "cyclonedx-vex"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("aigate audit"), "{}", stderr(&out));
+}
+
+#[test]
 fn help_snapshots() {
     let p = Project::new();
     insta::assert_snapshot!("audit_help", stdout(&p.run(&["audit", "--help"])));
@@ -484,8 +535,65 @@ fn db_update_over_https_installs_a_good_zip_and_keeps_it_through_bad_ones() {
     assert!(!p.root().join("escaped.json").exists());
     assert!(!p.cache().join("escaped.json").exists());
 
-    // Importing a folder works offline too.
-    let out = p.run(&["db", "update", "--from", "records"]);
+    // Importing a folder works offline too, and the JSON report says what was installed.
+    let out = p.run(&["db", "update", "--from", "records", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_ne!(std::fs::read_to_string(db.join("CURRENT")).unwrap(), live);
+    let installed = &json(&out)["database"];
+    assert_eq!(installed["advisories"], 7);
+    assert_eq!(installed["withdrawn"], 1);
+    assert_eq!(installed["source"], "records");
+    assert_eq!(installed["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn db_update_removes_what_a_killed_update_left_behind() {
+    let p = Project::new();
+    let db = p.cache().join("advisories");
+    // The process ids of updates that no longer run (no Linux pid reaches them).
+    let staging = db.join(".staging-1-4294967200");
+    let download = db.join(".download-4294967201.zip");
+    std::fs::create_dir_all(staging.join("records")).unwrap();
+    std::fs::write(&download, b"PK\x03\x04 half a download").unwrap();
+    let out = p.run(&["db", "update", "--from", "records"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let live = std::fs::read_to_string(db.join("CURRENT")).unwrap();
+    assert_eq!(tree(&db), ["CURRENT".to_owned(), live.trim().to_owned()]);
+}
+
+#[test]
+fn a_range_that_cannot_be_evaluated_is_reported_not_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records");
+    std::fs::create_dir_all(&records).unwrap();
+    std::fs::write(
+        records.join("PYSEC-2099-9.json"),
+        r#"{"id": "PYSEC-2099-9", "summary": "odd-lib fixed at a git hash",
+  "affected": [{"package": {"ecosystem": "PyPI", "name": "odd-lib"},
+    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "abc-def"}]}]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("requirements.txt"), "odd-lib==1.0\n").unwrap();
+    let out = aigate(
+        dir.path(),
+        &dir.path().join("cache"),
+        &[
+            "audit",
+            "--db",
+            "records",
+            "-r",
+            "requirements.txt",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    let unevaluable = findings
+        .iter()
+        .find(|f| f["rule"] == "audit-advisory-unevaluable")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(unevaluable["details"]["advisory"], "PYSEC-2099-9");
+    assert_eq!(unevaluable["location"]["span"]["line"], 1);
 }

@@ -31,6 +31,8 @@ pub fn update(args: &DbUpdateArgs, settings: &Settings) -> Result<Finished> {
     };
     std::fs::create_dir_all(&root)
         .map_err(|e| Failure::new(format!("cannot create {}: {e}", root.display())))?;
+    // What killed updates left behind (a SIGKILL runs no clean-up) goes before this one starts.
+    aigate_advisory::db::sweep(&root);
     let staging = aigate_advisory::db::new_staging(&root);
     let _staging = crate::cleanup::register(&staging);
     let mut download: Option<PathBuf> = None;
@@ -81,8 +83,20 @@ pub fn update(args: &DbUpdateArgs, settings: &Settings) -> Result<Finished> {
             meta.sha256
         ));
     }
+    let mut report = Report::builder(tool(), "db-update");
+    report.database(aigate_report::AdvisoryDatabase {
+        path: crate::dependencies::shown(&root).display().to_string(),
+        source: meta.source,
+        sha256: meta.sha256,
+        updated: meta.updated,
+        records: meta.records,
+        advisories: meta.advisories,
+        withdrawn: meta.withdrawn,
+        other: meta.other,
+        malformed: meta.malformed,
+    });
     Ok(Finished {
-        report: Report::builder(tool(), "db-update").build(),
+        report: report.build(),
         threshold: Severity::Critical,
     })
 }

@@ -1,7 +1,9 @@
-//! Renderers over the one [`Report`]: human text, JSON, SARIF 2.1.0, through one entry point.
+//! Renderers over the one [`Report`]: human text, JSON, SARIF 2.1.0 and CycloneDX VEX, through
+//! one entry point.
 
 pub mod human;
 pub mod sarif;
+pub mod vex;
 
 use std::io::{self, Write};
 
@@ -26,6 +28,7 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         Format::Human => human::render(report, options, out),
         Format::Json => json(report, out),
         Format::Sarif => sarif::render(report, out),
+        Format::CyclonedxVex => vex::render(report, out),
     }
 }
 

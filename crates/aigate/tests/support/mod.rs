@@ -1,3 +1,4 @@
 //! Helpers shared by integration tests.
 
+pub(crate) mod cyclonedx;
 pub(crate) mod https;
