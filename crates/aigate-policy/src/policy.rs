@@ -461,9 +461,23 @@ struct Run<'p> {
 /// The package URL findings are about.
 pub fn purl(package: &Package) -> String {
     match &package.version {
-        Some(v) => format!("pkg:pypi/{}@{v}", package.name),
+        Some(v) => format!("pkg:pypi/{}@{}", package.name, purl_encode(&v.to_string())),
         None => format!("pkg:pypi/{}", package.name),
     }
+}
+
+/// Percent-encodes what the purl specification does not allow bare in a version: PEP 440's `+`
+/// of local versions (`2.1.0%2Bcu118`, as packageurl-python writes it) and `!` of epochs.
+fn purl_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A location at an origin.

@@ -89,9 +89,33 @@ fn component(purl: &str) -> Value {
         "purl": purl,
     });
     if !version.is_empty() {
-        c["version"] = json!(version);
+        c["version"] = json!(percent_decoded(version));
     }
     c
+}
+
+/// The text a purl segment percent-encodes (`2.1.0%2Bcu118` is `2.1.0+cu118`).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn vulnerability(finding: &Finding, id: &str, purl: &str) -> Value {
@@ -233,5 +257,7 @@ mod tests {
         assert_eq!(c["name"], "demo-lib");
         assert_eq!(c["version"], "1.0");
         assert_eq!(c["bom-ref"], "pkg:pypi/demo-lib@1.0");
+        let local = component("pkg:pypi/torch@1%212.1.0%2Bcu118");
+        assert_eq!(local["version"], "1!2.1.0+cu118");
     }
 }
