@@ -101,6 +101,19 @@ pub enum Command {
     Audit(AuditArgs),
     /// Manage the local advisory database (`aigate db update`).
     Db(DbArgs),
+    /// Write the AI bill of materials: a CycloneDX ML-BOM of the project's libraries, models
+    /// and datasets.
+    ///
+    /// Libraries come from the dependency inputs (as for `aigate deps`): package URLs, versions,
+    /// artifact hashes, licences (SPDX expressions where the metadata gives one), the index each
+    /// resolves from and the dependency graph where the input has one. Models
+    /// (machine-learning-model) and datasets (data) come from aigate.toml and aigate.lock: the
+    /// SHA-256 of every file, the source (pkg:huggingface purls for hf:// sources), the owner,
+    /// the intended use, and the approval and scan verdict as properties. The output is
+    /// reproducible: sorted, with a serial number derived from the content (unless
+    /// --random-serial) and the timestamp from SOURCE_DATE_EPOCH when set. Exit status: 0 when
+    /// written, 2 when an input could not be read or a declared artifact is not locked.
+    Sbom(SbomArgs),
     /// Trust an aigate.toml to relax checks ([scan] allow, a higher fail-on, [rules] allow/warn).
     ///
     /// An aigate.toml found beside the files (one that came with a download, say) relaxes
@@ -216,6 +229,33 @@ pub struct AuditArgs {
     pub fail_on: Severity,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `aigate sbom`.
+#[derive(Debug, clap::Args)]
+pub struct SbomArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// The CycloneDX specification version.
+    #[arg(long, value_enum, default_value_t = SbomSpec::V1_7)]
+    pub spec: SbomSpec,
+    /// A random serial number instead of one derived from the content.
+    #[arg(long)]
+    pub random_serial: bool,
+    /// Write the document to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// A CycloneDX version `aigate sbom` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SbomSpec {
+    /// CycloneDX 1.6.
+    #[value(name = "1.6")]
+    V1_6,
+    /// CycloneDX 1.7.
+    #[value(name = "1.7")]
+    V1_7,
 }
 
 /// `aigate db`.

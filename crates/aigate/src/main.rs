@@ -98,7 +98,9 @@ fn non_audit_output(command: &Command) -> Option<&OutputArgs> {
             cli::DbCommand::Update(update) => &update.output,
         },
         Command::Policy(a) => &a.output,
-        Command::Audit(_) | Command::Keygen(_) | Command::Trust(_) => return None,
+        Command::Audit(_) | Command::Keygen(_) | Command::Trust(_) | Command::Sbom(_) => {
+            return None;
+        }
     })
 }
 
@@ -161,6 +163,10 @@ fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
         Command::Policy(args) => (
             commands::policy::run(args, &Settings::optional(config)?)?,
             &args.output,
+        ),
+        Command::Sbom(args) => (
+            commands::sbom::run(args, &Settings::optional(config)?)?,
+            &QUIET_HUMAN,
         ),
     })
 }

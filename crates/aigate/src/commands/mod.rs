@@ -7,6 +7,7 @@ pub mod deps;
 pub mod fetch;
 pub mod lock;
 pub mod policy;
+pub mod sbom;
 pub mod scan;
 pub mod sign;
 pub mod trust;

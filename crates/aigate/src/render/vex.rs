@@ -12,7 +12,6 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use aigate_integrity::hash::{Algorithm, hash_reader};
 use aigate_report::{Finding, Report, Severity};
 
 use crate::settings::now_rfc3339;
@@ -54,7 +53,7 @@ fn document(report: &Report, timestamp: &str) -> Value {
         "components": components,
         "vulnerabilities": vulnerabilities,
     });
-    let serial = serial_number(&body);
+    let serial = aigate_sbom::content_serial(body.to_string().as_bytes());
     json!({
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
@@ -205,28 +204,6 @@ fn cvss_method(vector: &str) -> Option<(&'static str, &str)> {
     Some((method, vector))
 }
 
-/// A version-5-shaped UUID URN from the SHA-256 of the document's body, so that the same
-/// advisories give the same serial number.
-fn serial_number(body: &Value) -> String {
-    let text = body.to_string();
-    let mut b: [u8; 16] = [0; 16];
-    // Hashing bytes in memory cannot fail; the zero fallback keeps a valid shape regardless.
-    if let Ok(hashed) = hash_reader(text.as_bytes(), Algorithm::Sha256) {
-        b.copy_from_slice(&hashed.digest.as_bytes()[..16]);
-    }
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "urn:uuid:{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,18 +214,6 @@ mod tests {
         assert_eq!(cvss_method("CVSS:3.1/AV:N").map(|m| m.0), Some("CVSSv31"));
         assert_eq!(cvss_method("CVSS:4.0/AV:N").map(|m| m.0), Some("CVSSv4"));
         assert_eq!(cvss_method("database_specific.severity: HIGH"), None);
-    }
-
-    #[test]
-    fn serial_numbers_are_uuid_urns_that_follow_the_content() {
-        let a = serial_number(&json!({"a": 1}));
-        let b = serial_number(&json!({"a": 2}));
-        assert_ne!(a, b);
-        assert_eq!(a, serial_number(&json!({"a": 1})));
-        let uuid = a.strip_prefix("urn:uuid:").unwrap_or_default();
-        assert_eq!(uuid.len(), 36);
-        assert_eq!(uuid.as_bytes()[14], b'5');
-        assert!(matches!(uuid.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
     }
 
     #[test]

@@ -1,0 +1,166 @@
+//! `aigate sbom`: the project's libraries, models and datasets as a CycloneDX ML-BOM.
+
+use anyhow::Result;
+
+use aigate_integrity::manifest::Kind;
+use aigate_python::Package;
+use aigate_report::{Report, Severity};
+use aigate_sbom::{Artifact, ArtifactFile, ArtifactKind, Library, Licence, Options, Project, Spec};
+
+use crate::Finished;
+use crate::cli::{SbomArgs, SbomSpec};
+use crate::dependencies::{self, dependency};
+use crate::failure::Failure;
+use crate::output::Destination;
+use crate::project::{read_lock, tool};
+use crate::settings::{Settings, now_rfc3339};
+
+fn library(package: &Package) -> Library {
+    let listed = dependency(package, &[]);
+    let licence = package.licence.as_ref().and_then(|l| {
+        match aigate_policy::licence::licence_expression(l) {
+            Ok(Some((e, _))) => Some(Licence::Expression(e.to_string())),
+            _ => listed.licence.clone().map(Licence::Name),
+        }
+    });
+    let source = (!listed.source.is_empty()).then(|| listed.source.clone());
+    Library {
+        name: package.name.clone(),
+        version: listed.version,
+        purl: aigate_policy::purl(package),
+        hashes: listed.hashes,
+        licence,
+        source,
+        direct: package.direct,
+        depends_on: package.dependencies.clone(),
+    }
+}
+
+/// The declared models and datasets with what the lock pins of each.
+fn artifacts(settings: &Settings) -> Result<Vec<Artifact>> {
+    let declared = settings.config.artifacts();
+    if declared.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(lock) = read_lock(settings)? else {
+        return Err(Failure::new(format!(
+            "aigate.toml declares models or datasets but there is no {}, so their hashes are unknown",
+            settings.lock_path().display()
+        ))
+        .hint("run `aigate lock` first")
+        .into());
+    };
+    let mut out = Vec::new();
+    for (kind, decl) in declared {
+        let name = decl.name.get_ref();
+        let Some(locked) = lock
+            .artifacts
+            .iter()
+            .find(|a| a.kind == kind && a.name == *name)
+        else {
+            return Err(Failure::new(format!(
+                "`{name}` is declared in aigate.toml but not in aigate.lock, so its hashes are unknown"
+            ))
+            .hint("run `aigate lock` to pin it")
+            .into());
+        };
+        let mut properties = vec![("approval".to_owned(), locked.approval.status.to_string())];
+        let approval = &locked.approval;
+        if let Some(by) = &approval.by {
+            properties.push(("approved-by".into(), by.clone()));
+        }
+        if let Some(at) = &approval.at {
+            properties.push(("approved-at".into(), at.clone()));
+        }
+        if let Some(forced) = &approval.forced {
+            properties.push(("approval-forced".into(), forced.clone()));
+        }
+        let scan = &locked.scan;
+        properties.push(("scan-verdict".into(), scan.verdict.as_str().into()));
+        properties.push(("scanner".into(), scan.scanner.clone()));
+        properties.push(("scan-findings".into(), scan.findings.to_string()));
+        if let Some(max) = scan.max_severity {
+            properties.push(("scan-max-severity".into(), max.as_str().into()));
+        }
+        out.push(Artifact {
+            kind: match kind {
+                Kind::Model => ArtifactKind::Model,
+                Kind::Dataset => ArtifactKind::Dataset,
+            },
+            name: name.clone(),
+            path: locked.path.clone(),
+            source: locked.source.clone(),
+            owner: decl.owner.clone().or_else(|| locked.owner.clone()),
+            intended_use: decl.intended_use.clone(),
+            description: decl.description.clone(),
+            licence: decl.license.clone().map(Licence::Name),
+            files: locked
+                .files
+                .iter()
+                .map(|f| ArtifactFile {
+                    path: f.path.clone(),
+                    size: f.size,
+                    sha256: f.sha256.hex(),
+                })
+                .collect(),
+            digest: Some(locked.content_digest().hex()),
+            properties,
+        });
+    }
+    Ok(out)
+}
+
+/// A serial number no other run gives: the content's, salted with the time and process.
+fn random_serial() -> String {
+    let salt = format!("{:?}-{}", std::time::SystemTime::now(), std::process::id());
+    aigate_sbom::content_serial(salt.as_bytes())
+}
+
+/// Runs `aigate sbom`.
+pub fn run(args: &SbomArgs, settings: &Settings) -> Result<Finished> {
+    let inputs = dependencies::read(&args.inputs, settings, false);
+    let mut libraries: Vec<Library> = inputs
+        .read
+        .iter()
+        .flat_map(|i| i.set.packages.iter())
+        .filter(|p| {
+            !p.constraint_only && !matches!(p.source, aigate_python::Source::Virtual { .. })
+        })
+        .map(library)
+        .collect();
+    libraries.sort_by(|a, b| a.purl.cmp(&b.purl));
+    let artifacts = artifacts(settings)?;
+    let project = Project {
+        name: settings
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "project".into()),
+        version: None,
+    };
+    let options = Options {
+        spec: match args.spec {
+            SbomSpec::V1_6 => Spec::V1_6,
+            SbomSpec::V1_7 => Spec::V1_7,
+        },
+        timestamp: now_rfc3339(),
+        serial: args.random_serial.then(random_serial),
+        tool: (tool().name, tool().version),
+    };
+    let document = aigate_sbom::cyclonedx(&project, &libraries, &artifacts, &options);
+    let mut bytes = serde_json::to_vec_pretty(&document)?;
+    bytes.push(b'\n');
+    let mut report = Report::builder(tool(), "sbom");
+    report.files(inputs.read.len() as u64);
+    let failed = !inputs.errors.is_empty();
+    for error in inputs.errors {
+        report.error(error);
+    }
+    if !failed {
+        Destination::from_flag(args.output.as_ref()).write(&bytes)?;
+    }
+    Ok(Finished {
+        report: report.build(),
+        threshold: Severity::Critical,
+    })
+}

@@ -1,0 +1,188 @@
+//! `aigate sbom` as users run it: the demo project of `examples/` locked and written as a
+//! CycloneDX ML-BOM, validated against the shipped CycloneDX 1.6 and 1.7 schemas, reproducible
+//! byte for byte, with the weights' SHA-256 computed here and the graph of a real uv.lock.
+
+// Test setup fails loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/cyclonedx.rs"]
+mod cyclonedx;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::Digest;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn aigate(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(dir)
+        .env_remove("VIRTUAL_ENV")
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env("AIGATE_CONFIG_DIR", dir.join(".config"))
+        .env("SOURCE_DATE_EPOCH", "1798761600")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// The demo project, locked, with the uv fixture's lock beside its requirements.
+fn demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&repo().join("examples"), dir.path());
+    std::fs::copy(
+        repo().join("fixtures/python/uv/uv.lock"),
+        dir.path().join("uv.lock"),
+    )
+    .unwrap();
+    let locked = aigate(dir.path(), &["lock"]);
+    assert_eq!(
+        locked.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&locked.stderr)
+    );
+    dir
+}
+
+fn sbom(dir: &Path, extra: &[&str]) -> (Vec<u8>, serde_json::Value) {
+    let mut args = vec!["sbom", "--lock", "uv.lock", "-r", "requirements.txt"];
+    args.extend_from_slice(extra);
+    let out = aigate(dir, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value = serde_json::from_slice(&out.stdout).unwrap();
+    (out.stdout, value)
+}
+
+fn sha256_of(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn component<'a>(doc: &'a serde_json::Value, bom_ref: &str) -> &'a serde_json::Value {
+    doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["bom-ref"] == bom_ref)
+        .unwrap_or_else(|| panic!("no component {bom_ref}"))
+}
+
+#[test]
+fn the_demo_project_is_a_schema_valid_reproducible_ml_bom() {
+    let dir = demo();
+    for spec in ["1.6", "1.7"] {
+        let (first, doc) = sbom(dir.path(), &["--spec", spec]);
+        let (again, _) = sbom(dir.path(), &["--spec", spec]);
+        assert_eq!(
+            first, again,
+            "{spec}: the same project gives the same bytes"
+        );
+        assert_eq!(doc["specVersion"], spec);
+        cyclonedx::assert_valid(spec, &doc);
+    }
+    let (_, doc) = sbom(dir.path(), &[]);
+
+    let model = component(&doc, "model:churn-forest");
+    assert_eq!(model["type"], "machine-learning-model");
+    assert_eq!(
+        model["hashes"][0]["content"],
+        sha256_of(&dir.path().join("models/churn-forest.joblib"))
+    );
+    assert_eq!(
+        model["modelCard"]["considerations"]["useCases"][0],
+        "churn scoring"
+    );
+    // A folder model lists every file with its own digest.
+    let folder = component(&doc, "model:tiny-net");
+    let files = folder["components"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    for f in files {
+        let path = f["name"].as_str().unwrap();
+        assert_eq!(f["hashes"][0]["content"], sha256_of(&dir.path().join(path)));
+    }
+    let dataset = component(&doc, "dataset:embeddings");
+    assert_eq!(dataset["type"], "data");
+    assert_eq!(
+        dataset["data"][0]["governance"]["owners"][0]["organization"]["name"],
+        "data-eng"
+    );
+
+    // Libraries from both inputs, with the lock's hashes and graph.
+    let requests = component(&doc, "pkg:pypi/requests@2.34.2");
+    assert!(!requests["hashes"].as_array().unwrap().is_empty());
+    let graph = doc["dependencies"].as_array().unwrap();
+    let of_requests = graph
+        .iter()
+        .find(|d| d["ref"] == "pkg:pypi/requests@2.34.2")
+        .unwrap();
+    let on: Vec<&str> = of_requests["dependsOn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        on.iter().any(|r| r.starts_with("pkg:pypi/urllib3@")),
+        "{on:?}"
+    );
+    component(&doc, "pkg:pypi/torch@2.5.1");
+    let root = graph.iter().find(|d| d["ref"] == "project").unwrap();
+    assert!(
+        root["dependsOn"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "model:tiny-net")
+    );
+}
+
+#[test]
+fn random_serials_differ_and_derived_ones_do_not() {
+    let dir = demo();
+    let (_, a) = sbom(dir.path(), &["--random-serial"]);
+    let (_, b) = sbom(dir.path(), &["--random-serial"]);
+    assert_ne!(a["serialNumber"], b["serialNumber"]);
+    cyclonedx::assert_valid("1.7", &a);
+}
+
+#[test]
+fn an_unlocked_artifact_is_an_error_that_says_to_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&repo().join("examples"), dir.path());
+    let out = aigate(dir.path(), &["sbom", "-r", "requirements.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("aigate lock"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn help_snapshot() {
+    let out = aigate(&repo(), &["sbom", "--help"]);
+    insta::assert_snapshot!("sbom_help", String::from_utf8_lossy(&out.stdout));
+}
