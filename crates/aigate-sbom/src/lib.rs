@@ -9,6 +9,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod card;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
@@ -117,6 +119,8 @@ pub struct Artifact {
     pub digest: Option<String>,
     /// Properties recorded as `aigate:…` (approval, scan verdict), in order.
     pub properties: Vec<(String, String)>,
+    /// What the model's folder says about it (`config.json`, the model card).
+    pub card: card::CardFacts,
 }
 
 /// The project the document describes.
@@ -259,7 +263,53 @@ pub fn artifact_ref(kind: ArtifactKind, name: &str) -> String {
     }
 }
 
-fn artifact(a: &Artifact) -> Value {
+/// The `bom-ref` of the declared dataset a model card's dataset id names, if one does: by name,
+/// or by an `hf://datasets/ID` source.
+fn declared_dataset<'a>(id: &str, artifacts: &'a [Artifact]) -> Option<&'a Artifact> {
+    artifacts.iter().find(|d| {
+        d.kind == ArtifactKind::Dataset
+            && (d.name == id
+                || d.source.as_deref().is_some_and(|s| {
+                    let s = s.strip_prefix("hf://datasets/").unwrap_or("");
+                    s.split('@').next() == Some(id)
+                }))
+    })
+}
+
+fn model_card(a: &Artifact, artifacts: &[Artifact]) -> Value {
+    let mut card = json!({});
+    let facts = &a.card;
+    let mut parameters = json!({});
+    if let Some(task) = &facts.task {
+        parameters["task"] = json!(task);
+    }
+    if let Some(family) = &facts.model_type {
+        parameters["architectureFamily"] = json!(family);
+    }
+    if let Some(arch) = &facts.architecture {
+        parameters["modelArchitecture"] = json!(arch);
+    }
+    let datasets: Vec<Value> = facts
+        .datasets
+        .iter()
+        .map(|id| match declared_dataset(id, artifacts) {
+            Some(d) => json!({"ref": artifact_ref(d.kind, &d.name)}),
+            None => json!({"type": "dataset", "name": id}),
+        })
+        .collect();
+    if !datasets.is_empty() {
+        parameters["datasets"] = json!(datasets);
+    }
+    if parameters != json!({}) {
+        card["modelParameters"] = parameters;
+    }
+    if let Some(use_) = &a.intended_use {
+        card["considerations"] = json!({"useCases": [use_]});
+    }
+    card
+}
+
+fn artifact(a: &Artifact, artifacts: &[Artifact]) -> Value {
     let bom_ref = artifact_ref(a.kind, &a.name);
     let mut c = json!({
         "type": match a.kind {
@@ -296,8 +346,24 @@ fn artifact(a: &Artifact) -> Value {
             }
         }
     }
-    if let Some(l) = &a.licence {
+    let card_licence = a.card.licence.clone().map(Licence::Name);
+    if let Some(l) = a.licence.as_ref().or(card_licence.as_ref()) {
         c["licenses"] = l.to_cyclonedx();
+    }
+    if !a.card.base_models.is_empty() {
+        let ancestors: Vec<Value> = a
+            .card
+            .base_models
+            .iter()
+            .map(|base| {
+                let mut ancestor = json!({"type": "machine-learning-model", "name": base});
+                if let Some(purl) = huggingface_purl(&format!("hf://{base}")) {
+                    ancestor["purl"] = json!(purl);
+                }
+                ancestor
+            })
+            .collect();
+        c["pedigree"] = json!({"ancestors": ancestors});
     }
     if let Some(source) = &a.source {
         if let Some(purl) = huggingface_purl(source) {
@@ -322,10 +388,7 @@ fn artifact(a: &Artifact) -> Value {
         }
     }
     if a.kind == ArtifactKind::Model {
-        let mut card = json!({});
-        if let Some(use_) = &a.intended_use {
-            card["considerations"] = json!({"useCases": [use_]});
-        }
+        let card = model_card(a, artifacts);
         if card != json!({}) {
             c["modelCard"] = card;
         }
@@ -344,6 +407,17 @@ fn artifact(a: &Artifact) -> Value {
     }
     for (name, value) in &a.properties {
         properties.push(property(&format!("aigate:{name}"), value));
+    }
+    for (name, values) in [
+        ("card-metrics", &a.card.metrics),
+        ("card-languages", &a.card.languages),
+    ] {
+        if !values.is_empty() {
+            properties.push(property(&format!("aigate:{name}"), &values.join(", ")));
+        }
+    }
+    if let Some(library) = &a.card.library {
+        properties.push(property("aigate:card-library", library));
     }
     c["properties"] = json!(properties);
     c
@@ -366,7 +440,7 @@ pub fn cyclonedx(
     for a in artifacts {
         let r = artifact_ref(a.kind, &a.name);
         artifact_refs.push(r.clone());
-        components.insert(r, artifact(a));
+        components.insert(r, artifact(a, artifacts));
     }
     let by_name: BTreeMap<&str, &str> = libraries
         .iter()

@@ -51,6 +51,12 @@ fn demo() -> tempfile::TempDir {
         dir.path().join("uv.lock"),
     )
     .unwrap();
+    // A Hub model card, as `huggingface_hub` writes its metadata, naming the declared dataset.
+    std::fs::write(
+        dir.path().join("models/tiny-net/README.md"),
+        "---\nlicense: apache-2.0\ndatasets:\n- embeddings\n- stanfordnlp/imdb\nbase_model: acme/tiny-base\npipeline_tag: text-classification\n---\n# tiny-net\n",
+    )
+    .unwrap();
     let locked = aigate(dir.path(), &["lock"]);
     assert_eq!(
         locked.status.code(),
@@ -125,6 +131,18 @@ fn the_demo_project_is_a_schema_valid_reproducible_ml_bom() {
         let path = f["name"].as_str().unwrap();
         assert_eq!(f["hashes"][0]["content"], sha256_of(&dir.path().join(path)));
     }
+    let card = &folder["modelCard"]["modelParameters"];
+    assert_eq!(card["task"], "text-classification");
+    assert_eq!(card["modelArchitecture"], "TinyNet");
+    assert_eq!(
+        card["datasets"],
+        serde_json::json!([{"ref": "dataset:embeddings"}, {"type": "dataset", "name": "stanfordnlp/imdb"}])
+    );
+    assert_eq!(
+        folder["pedigree"]["ancestors"][0]["purl"],
+        "pkg:huggingface/acme/tiny-base"
+    );
+    assert_eq!(folder["licenses"][0]["license"]["name"], "apache-2.0");
     let dataset = component(&doc, "dataset:embeddings");
     assert_eq!(dataset["type"], "data");
     assert_eq!(

@@ -105,9 +105,31 @@ fn artifacts(settings: &Settings) -> Result<Vec<Artifact>> {
                 .collect(),
             digest: Some(locked.content_digest().hex()),
             properties,
+            card: folder_card(&settings.root.join(&locked.path)),
         });
     }
     Ok(out)
+}
+
+/// At most [`aigate_sbom::card::MAX_CARD`] bytes of `path`, if it is a file.
+fn read_bounded(path: &std::path::Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(aigate_sbom::card::MAX_CARD as u64 + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    Some(bytes)
+}
+
+/// What a model folder's `config.json` and `README.md` say (nothing for a single file).
+fn folder_card(path: &std::path::Path) -> aigate_sbom::card::CardFacts {
+    if !path.is_dir() {
+        return aigate_sbom::card::CardFacts::default();
+    }
+    let config = read_bounded(&path.join("config.json"));
+    let readme = read_bounded(&path.join("README.md"));
+    aigate_sbom::card::read(config.as_deref(), readme.as_deref())
 }
 
 /// A serial number no other run gives: the content's, salted with the time and process.
