@@ -10,6 +10,9 @@
 #![forbid(unsafe_code)]
 
 pub mod card;
+pub mod check;
+
+pub use check::RULES;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -242,9 +242,33 @@ pub struct SbomArgs {
     /// A random serial number instead of one derived from the content.
     #[arg(long)]
     pub random_serial: bool,
-    /// Write the document to FILE instead of standard output.
+    /// Instead of writing an SBOM, check the one in FILE (CycloneDX JSON, SPDX 2.x JSON or
+    /// SPDX 3 JSON-LD, written by any tool): report every locked model and dataset it misses or
+    /// records with other SHA-256 digests. Exit status 1 when it does.
+    #[arg(long, value_name = "FILE")]
+    pub check: Option<PathBuf>,
+    /// Output format [default: cyclonedx; with --check: human].
+    #[arg(long, value_enum)]
+    pub format: Option<SbomFormat>,
+    /// Write the document (or the --check report) to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// With --check: print only findings.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// What `aigate sbom` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SbomFormat {
+    /// The SBOM as CycloneDX JSON.
+    Cyclonedx,
+    /// With --check: the report for people.
+    Human,
+    /// With --check: the report as JSON (its schema: docs/report.schema.json).
+    Json,
+    /// With --check: SARIF 2.1.0.
+    Sarif,
 }
 
 /// A CycloneDX version `aigate sbom` writes.

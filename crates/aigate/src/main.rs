@@ -24,6 +24,8 @@ mod trust;
 
 use std::process::ExitCode;
 
+use std::borrow::Cow;
+
 use anyhow::Result;
 use clap::Parser;
 
@@ -104,7 +106,7 @@ fn non_audit_output(command: &Command) -> Option<&OutputArgs> {
     })
 }
 
-fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
+fn run(cli: &Cli) -> Result<(Finished, Cow<'_, OutputArgs>)> {
     let config = cli.config.as_deref();
     // Refused before the command runs, so that nothing is written for a report that cannot be.
     if non_audit_output(&cli.command).is_some_and(|o| o.format == cli::Format::CyclonedxVex) {
@@ -118,55 +120,61 @@ fn run(cli: &Cli) -> Result<(Finished, &OutputArgs)> {
     Ok(match &cli.command {
         Command::Scan(args) => (
             commands::scan::run(args, &announced(Settings::optional(config)?, &args.output))?,
-            &args.output,
+            Cow::Borrowed(&args.output),
         ),
         Command::Lock(args) => (
             commands::lock::run(args, &project(&args.output)?)?,
-            &args.output,
+            Cow::Borrowed(&args.output),
         ),
         Command::Approve(args) => (
             commands::approve::run(args, &project(&args.output)?)?,
-            &args.output,
+            Cow::Borrowed(&args.output),
         ),
         Command::Verify(args) => (
             commands::verify::run(args, &project(&args.output)?)?,
-            &args.output,
+            Cow::Borrowed(&args.output),
         ),
         Command::Fetch(args) => (
             commands::fetch::run(args, &project(&args.output)?)?,
-            &args.output,
+            Cow::Borrowed(&args.output),
         ),
-        Command::Keygen(args) => (commands::sign::keygen(args)?, &QUIET_HUMAN),
-        Command::Sign(args) => (commands::sign::sign(args, config)?, &args.output),
-        Command::VerifySig(args) => (commands::sign::verify_sig(args)?, &args.output),
-        Command::Trust(args) => (commands::trust::run(args)?, &QUIET_HUMAN),
+        Command::Keygen(args) => (commands::sign::keygen(args)?, Cow::Borrowed(&QUIET_HUMAN)),
+        Command::Sign(args) => (
+            commands::sign::sign(args, config)?,
+            Cow::Borrowed(&args.output),
+        ),
+        Command::VerifySig(args) => (
+            commands::sign::verify_sig(args)?,
+            Cow::Borrowed(&args.output),
+        ),
+        Command::Trust(args) => (commands::trust::run(args)?, Cow::Borrowed(&QUIET_HUMAN)),
         Command::Deps(args) => match &args.command {
             Some(cli::DepsCommand::Diff(diff)) => (
                 commands::deps::diff(diff, &Settings::optional(config)?)?,
-                &diff.output,
+                Cow::Borrowed(&diff.output),
             ),
             None => (
                 commands::deps::list(args, &Settings::optional(config)?)?,
-                &args.output,
+                Cow::Borrowed(&args.output),
             ),
         },
         Command::Audit(args) => (
             commands::audit::run(args, &Settings::optional(config)?)?,
-            &args.output,
+            Cow::Borrowed(&args.output),
         ),
         Command::Db(args) => match &args.command {
             cli::DbCommand::Update(update) => (
                 commands::db::update(update, &Settings::optional(config)?)?,
-                &update.output,
+                Cow::Borrowed(&update.output),
             ),
         },
         Command::Policy(args) => (
             commands::policy::run(args, &Settings::optional(config)?)?,
-            &args.output,
+            Cow::Borrowed(&args.output),
         ),
         Command::Sbom(args) => (
             commands::sbom::run(args, &Settings::optional(config)?)?,
-            &QUIET_HUMAN,
+            Cow::Owned(commands::sbom::output(args)?),
         ),
     })
 }
@@ -205,7 +213,7 @@ fn exit_status(err: &anyhow::Error) -> ExitStatus {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cleanup::install();
-    let status = match run(&cli).and_then(|(finished, output)| finish(&finished, output)) {
+    let status = match run(&cli).and_then(|(finished, output)| finish(&finished, &output)) {
         Ok(status) => status,
         Err(err) => exit_status(&err),
     };

@@ -32,6 +32,7 @@ pub fn all() -> Vec<&'static Rule> {
         .chain(aigate_policy::RULES)
         .chain(aigate_policy::DIFF_RULES)
         .chain(aigate_advisory::RULES)
+        .chain(aigate_sbom::RULES)
         .chain(CONFIG_RULES)
         .collect()
 }

@@ -204,3 +204,68 @@ fn help_snapshot() {
     let out = aigate(&repo(), &["sbom", "--help"]);
     insta::assert_snapshot!("sbom_help", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn check_finds_what_an_sbom_misses_or_records_with_other_hashes() {
+    let dir = demo();
+    let (bytes, doc) = sbom(dir.path(), &[]);
+    std::fs::write(dir.path().join("ours.json"), &bytes).unwrap();
+    let ours = aigate(
+        dir.path(),
+        &["sbom", "--check", "ours.json", "--format", "json"],
+    );
+    assert_eq!(
+        ours.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ours.stdout)
+    );
+
+    // Another tool's SBOM: SPDX 2.3 with one model at its real hash, one at another, and one
+    // folder model with only some files.
+    let churn = component(&doc, "model:churn-forest")["hashes"][0]["content"].clone();
+    let spdx = serde_json::json!({
+        "spdxVersion": "SPDX-2.3",
+        "packages": [
+            {"name": "churn-forest", "checksums": [{"algorithm": "SHA256", "checksumValue": churn}]},
+            {"name": "embeddings", "checksums": [{"algorithm": "SHA256", "checksumValue": "00".repeat(32)}]},
+        ],
+        "files": [{"fileName": "config.json", "checksums": [{"algorithm": "SHA256",
+            "checksumValue": sha256_of(&dir.path().join("models/tiny-net/config.json"))}]}],
+    });
+    std::fs::write(dir.path().join("theirs.json"), spdx.to_string()).unwrap();
+    let out = aigate(
+        dir.path(),
+        &["sbom", "--check", "theirs.json", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_subject: std::collections::BTreeMap<String, String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("sbom-"))
+        .map(|f| {
+            (
+                f["location"]["subject"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_subject,
+        [
+            ("dataset:embeddings", "sbom-artifact-hash-differs"),
+            ("model:downloaded-checkpoint", "sbom-artifact-missing"),
+            ("model:tiny-net", "sbom-artifact-files-missing"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .into_iter()
+        .collect()
+    );
+
+    std::fs::write(dir.path().join("bom.xml"), "<bom/>").unwrap();
+    let out = aigate(dir.path(), &["sbom", "--check", "bom.xml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sbom-unreadable"));
+}

@@ -8,7 +8,7 @@ use aigate_report::{Report, Severity};
 use aigate_sbom::{Artifact, ArtifactFile, ArtifactKind, Library, Licence, Options, Project, Spec};
 
 use crate::Finished;
-use crate::cli::{SbomArgs, SbomSpec};
+use crate::cli::{Format, OutputArgs, SbomArgs, SbomFormat, SbomSpec};
 use crate::dependencies::{self, dependency};
 use crate::failure::Failure;
 use crate::output::Destination;
@@ -138,8 +138,96 @@ fn random_serial() -> String {
     aigate_sbom::content_serial(salt.as_bytes())
 }
 
+/// How the command's report is written: nothing but errors when it writes an SBOM (the document
+/// is its output), the chosen format with --check.
+pub fn output(args: &SbomArgs) -> Result<OutputArgs> {
+    let format = match (args.check.is_some(), args.format) {
+        (false, None | Some(SbomFormat::Cyclonedx)) => {
+            return Ok(OutputArgs {
+                format: Format::Human,
+                output: None,
+                quiet: true,
+            });
+        }
+        (false, Some(other)) => {
+            return Err(Failure::new(format!(
+                "--format {} is a format of the --check report",
+                match other {
+                    SbomFormat::Human => "human",
+                    SbomFormat::Json => "json",
+                    _ => "sarif",
+                }
+            ))
+            .hint("add --check FILE, or use --format cyclonedx to write an SBOM")
+            .into());
+        }
+        (true, None | Some(SbomFormat::Human)) => Format::Human,
+        (true, Some(SbomFormat::Json)) => Format::Json,
+        (true, Some(SbomFormat::Sarif)) => Format::Sarif,
+        (true, Some(SbomFormat::Cyclonedx)) => {
+            return Err(Failure::new("--check writes a report, not an SBOM")
+                .hint("use --format human, json or sarif with --check")
+                .into());
+        }
+    };
+    Ok(OutputArgs {
+        format,
+        output: args.output.clone(),
+        quiet: args.quiet,
+    })
+}
+
+/// Largest SBOM `--check` reads.
+const MAX_SBOM: u64 = 512 << 20;
+
+/// `aigate sbom --check FILE`.
+fn check(file: &std::path::Path, settings: &Settings) -> Result<Finished> {
+    let artifacts = artifacts(settings)?;
+    let shown = dependencies::shown(file).display().to_string();
+    let mut report = Report::builder(tool(), "sbom-check");
+    report.files(1);
+    let bytes = {
+        use std::io::Read;
+        let handle = std::fs::File::open(file)
+            .map_err(|e| Failure::new(format!("cannot read {shown}: {e}")))?;
+        let mut bytes = Vec::new();
+        handle
+            .take(MAX_SBOM + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::new(format!("cannot read {shown}: {e}")))?;
+        bytes
+    };
+    let read = if bytes.len() as u64 > MAX_SBOM {
+        Err(format!("larger than {} MiB", MAX_SBOM >> 20))
+    } else {
+        aigate_sbom::check::read(&bytes)
+    };
+    match read {
+        Ok(recorded) => {
+            report.findings(aigate_sbom::check::check(&recorded, &artifacts, &shown));
+        }
+        Err(why) => {
+            report.finding(aigate_report::Finding::new(
+                &aigate_sbom::check::SBOM_UNREADABLE,
+                format!("{shown} cannot be checked: {why}"),
+                aigate_report::Location::file(&shown),
+            ));
+        }
+    }
+    let rules: Vec<_> = aigate_sbom::RULES.iter().collect();
+    settings.rule_levels().apply(&mut report, &rules);
+    Ok(Finished {
+        report: report.build(),
+        threshold: Severity::Medium,
+    })
+}
+
 /// Runs `aigate sbom`.
 pub fn run(args: &SbomArgs, settings: &Settings) -> Result<Finished> {
+    output(args)?;
+    if let Some(file) = &args.check {
+        return check(file, settings);
+    }
     let inputs = dependencies::read(&args.inputs, settings, false);
     let mut libraries: Vec<Library> = inputs
         .read
