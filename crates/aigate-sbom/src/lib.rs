@@ -146,6 +146,8 @@ pub struct Options {
     pub serial: Option<String>,
     /// The tool's name and version.
     pub tool: (String, String),
+    /// CycloneDX `vulnerabilities` to embed (audit results), sorted by the caller.
+    pub vulnerabilities: Vec<Value>,
 }
 
 /// A version-5-shaped UUID URN from the SHA-256 of `content`, so that the same content gives
@@ -489,12 +491,13 @@ pub fn cyclonedx(
         "components": components.into_values().collect::<Vec<_>>(),
         "dependencies": dependencies,
         "root": root_component,
+        "vulnerabilities": options.vulnerabilities,
     });
     let serial = options
         .serial
         .clone()
         .unwrap_or_else(|| content_serial(body.to_string().as_bytes()));
-    json!({
+    let mut document = json!({
         "$schema": format!("http://cyclonedx.org/schema/bom-{}.schema.json", options.spec.as_str()),
         "bomFormat": "CycloneDX",
         "specVersion": options.spec.as_str(),
@@ -512,7 +515,11 @@ pub fn cyclonedx(
         },
         "components": body["components"],
         "dependencies": body["dependencies"],
-    })
+    });
+    if !options.vulnerabilities.is_empty() {
+        document["vulnerabilities"] = body["vulnerabilities"].clone();
+    }
+    document
 }
 
 #[cfg(test)]
@@ -583,6 +590,7 @@ mod tests {
                 timestamp: "2027-01-01T00:00:00Z".into(),
                 serial: None,
                 tool: ("aigate".into(), "0".into()),
+                vulnerabilities: Vec::new(),
             },
         );
         assert_eq!(

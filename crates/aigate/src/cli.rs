@@ -215,7 +215,7 @@ pub struct PolicyArgs {
 }
 
 /// `aigate audit`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct AuditArgs {
     #[command(flatten)]
     pub inputs: InputArgs,
@@ -242,6 +242,13 @@ pub struct SbomArgs {
     /// A random serial number instead of one derived from the content.
     #[arg(long)]
     pub random_serial: bool,
+    /// Embed the libraries' known vulnerabilities (as `aigate audit` finds them) as CycloneDX
+    /// vulnerabilities with ratings, the affected version and the fixed one.
+    #[arg(long)]
+    pub with_vulnerabilities: bool,
+    /// With --with-vulnerabilities: the advisory database (as for `aigate audit --db`).
+    #[arg(long, value_name = "PATH", requires = "with_vulnerabilities")]
+    pub db: Option<PathBuf>,
     /// Instead of writing an SBOM, check the one in FILE (CycloneDX JSON, SPDX 2.x JSON or
     /// SPDX 3 JSON-LD, written by any tool): report every locked model and dataset it misses or
     /// records with other SHA-256 digests. Exit status 1 when it does.

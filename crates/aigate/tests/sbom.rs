@@ -269,3 +269,42 @@ fn check_finds_what_an_sbom_misses_or_records_with_other_hashes() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("sbom-unreadable"));
 }
+
+#[test]
+fn with_vulnerabilities_embeds_the_audit_against_the_components() {
+    let dir = demo();
+    std::fs::write(dir.path().join("old.txt"), "jinja2==2.10\nnumpy==2.1.3\n").unwrap();
+    let db = repo().join("crates/aigate-advisory/tests/data/pypa");
+    let db = db.to_str().unwrap();
+    for spec in ["1.6", "1.7"] {
+        let out = aigate(
+            dir.path(),
+            &[
+                "sbom",
+                "-r",
+                "old.txt",
+                "--with-vulnerabilities",
+                "--db",
+                db,
+                "--spec",
+                spec,
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        cyclonedx::assert_valid(spec, &doc);
+        let vulns = doc["vulnerabilities"].as_array().unwrap();
+        let ids: Vec<&str> = vulns.iter().map(|v| v["id"].as_str().unwrap()).collect();
+        assert!(ids.contains(&"PYSEC-2019-217"), "{ids:?}");
+        for v in vulns {
+            let target = v["affects"][0]["ref"].as_str().unwrap();
+            assert_eq!(target, "pkg:pypi/jinja2@2.10");
+            component(&doc, target);
+        }
+    }
+}

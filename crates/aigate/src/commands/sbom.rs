@@ -248,6 +248,22 @@ pub fn run(args: &SbomArgs, settings: &Settings) -> Result<Finished> {
             .unwrap_or_else(|| "project".into()),
         version: None,
     };
+    let vulnerabilities = if args.with_vulnerabilities {
+        let audit = crate::cli::AuditArgs {
+            inputs: args.inputs.clone(),
+            db: args.db.clone(),
+            fail_on: Severity::Low,
+            output: OutputArgs {
+                format: Format::Json,
+                output: None,
+                quiet: true,
+            },
+        };
+        let audited = super::audit::run(&audit, settings)?;
+        crate::render::vex::vulnerabilities(&audited.report.findings).1
+    } else {
+        Vec::new()
+    };
     let options = Options {
         spec: match args.spec {
             SbomSpec::V1_6 => Spec::V1_6,
@@ -256,6 +272,7 @@ pub fn run(args: &SbomArgs, settings: &Settings) -> Result<Finished> {
         timestamp: now_rfc3339(),
         serial: args.random_serial.then(random_serial),
         tool: (tool().name, tool().version),
+        vulnerabilities,
     };
     let document = aigate_sbom::cyclonedx(&project, &libraries, &artifacts, &options);
     let mut bytes = serde_json::to_vec_pretty(&document)?;

@@ -26,12 +26,12 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
-/// The document, stamped with `timestamp`.
-fn document(report: &Report, timestamp: &str) -> Value {
+/// The advisories among `findings` as CycloneDX vulnerabilities (each `affects` its package's
+/// purl, the `bom-ref` of its component), and those components, each sorted.
+pub fn vulnerabilities(findings: &[Finding]) -> (Vec<Value>, Vec<Value>) {
     let mut components: BTreeMap<String, Value> = BTreeMap::new();
     let mut vulnerabilities: BTreeMap<(String, String), Value> = BTreeMap::new();
-    for finding in report
-        .findings
+    for finding in findings
         .iter()
         .filter(|f| ADVISORY_RULES.contains(&f.rule.as_str()))
     {
@@ -47,8 +47,15 @@ fn document(report: &Report, timestamp: &str) -> Value {
             vulnerability(finding, &id, &purl),
         );
     }
-    let components: Vec<Value> = components.into_values().collect();
-    let vulnerabilities: Vec<Value> = vulnerabilities.into_values().collect();
+    (
+        components.into_values().collect(),
+        vulnerabilities.into_values().collect(),
+    )
+}
+
+/// The document, stamped with `timestamp`.
+fn document(report: &Report, timestamp: &str) -> Value {
+    let (components, vulnerabilities) = vulnerabilities(&report.findings);
     let body = json!({
         "components": components,
         "vulnerabilities": vulnerabilities,
