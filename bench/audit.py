@@ -20,12 +20,14 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from policy import timed  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / "work" / "audit"
@@ -85,24 +87,6 @@ def requirements(python, count):
             seen.add(name)
             chosen.append(f"{name}=={hit.get(name, '1.0.0')}")
     return chosen
-
-
-def timed(cmd, runs, env=None, fresh=None):
-    def once():
-        if fresh:
-            fresh()
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
-        if code not in (0, 1):
-            sys.exit(f"{cmd[0]} failed ({code}): {proc.stderr.read().decode()[-2000:]}")
-        return elapsed, usage.ru_utime + usage.ru_stime
-
-    once()
-    samples = [once() for _ in range(runs)]
-    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
 def aigate_found(report):

@@ -112,10 +112,13 @@ def write_env(root: Path, names: list[str]) -> None:
         (info / "RECORD").write_text("\n".join(rows) + "\n")
 
 
-def timed(cmd, runs, cwd=None, env=None) -> tuple[float, float]:
-    """Median wall time and median CPU time (user + system, from wait4) of `runs` runs."""
+def timed(cmd, runs, cwd=None, env=None, fresh=None) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system, from wait4) of `runs` runs, after
+    one warm-up; `fresh`, when given, is called before each run (untimed)."""
 
     def once():
+        if fresh:
+            fresh()
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)

@@ -22,8 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audit import timed  # noqa: E402
-from policy import write_env  # noqa: E402
+from policy import timed, write_env  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / "work" / "sbom"

@@ -259,22 +259,27 @@ pub fn source_of(source: &Source) -> (String, &'static str) {
     }
 }
 
+/// A package's licence as it is shown: the SPDX expression its metadata declares or implies
+/// (`true`), else the first line of its free-text `License` (`false`), cut at 80 characters.
+pub fn licence_of(package: &Package) -> Option<(String, bool)> {
+    let l = package.licence.as_ref()?;
+    match aigate_policy::licence::licence_expression(l) {
+        Ok(Some((e, _))) => Some((e.to_string(), true)),
+        _ => l
+            .text
+            .as_deref()
+            .and_then(|t| t.lines().next())
+            .map(|t| (t.chars().take(80).collect(), false)),
+    }
+}
+
 /// A package as `deps` lists it.
 pub fn dependency(package: &Package, indexes: &[String]) -> Dependency {
     let (mut source, source_kind) = source_of(&package.source);
     if matches!(package.source, Source::Registry { url: None }) && !indexes.is_empty() {
         source = indexes.join(", ");
     }
-    let licence = package.licence.as_ref().and_then(|l| {
-        match aigate_policy::licence::licence_expression(l) {
-            Ok(Some((e, _))) => Some(e.to_string()),
-            _ => l
-                .text
-                .as_deref()
-                .and_then(|t| t.lines().next())
-                .map(|t| t.chars().take(80).collect()),
-        }
-    });
+    let licence = licence_of(package).map(|(text, _)| text);
     Dependency {
         name: package.name.clone(),
         version: package.version.as_ref().map(ToString::to_string),

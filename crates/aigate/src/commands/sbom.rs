@@ -9,28 +9,28 @@ use aigate_sbom::{Artifact, ArtifactFile, ArtifactKind, Library, Licence, Option
 
 use crate::Finished;
 use crate::cli::{Format, OutputArgs, SbomArgs, SbomFormat, SbomSpec};
-use crate::dependencies::{self, dependency};
+use crate::dependencies;
 use crate::failure::Failure;
 use crate::output::Destination;
 use crate::project::{read_lock, tool};
 use crate::settings::{Settings, now_rfc3339};
 
 fn library(package: &Package) -> Library {
-    let listed = dependency(package, &[]);
-    let licence = package.licence.as_ref().and_then(|l| {
-        match aigate_policy::licence::licence_expression(l) {
-            Ok(Some((e, _))) => Some(Licence::Expression(e.to_string())),
-            _ => listed.licence.clone().map(Licence::Name),
+    let licence = dependencies::licence_of(package).map(|(text, expression)| {
+        if expression {
+            Licence::Expression(text)
+        } else {
+            Licence::Name(text)
         }
     });
-    let source = (!listed.source.is_empty()).then(|| listed.source.clone());
+    let (source, _) = dependencies::source_of(&package.source);
     Library {
         name: package.name.clone(),
-        version: listed.version,
+        version: package.version.as_ref().map(ToString::to_string),
         purl: aigate_policy::purl(package),
-        hashes: listed.hashes,
+        hashes: package.hashes.iter().map(ToString::to_string).collect(),
         licence,
-        source,
+        source: (!source.is_empty()).then_some(source),
         direct: package.direct,
         depends_on: package.dependencies.clone(),
     }
