@@ -51,6 +51,21 @@ pub struct ArtifactDecl {
     /// Its licence, as an SPDX expression.
     #[serde(default)]
     pub license: Option<String>,
+    /// Who keeps it day to day, beside the owner (datasets' data custodians).
+    #[serde(default)]
+    pub custodians: Vec<String>,
+    /// Declared datasets a model was trained on (their names), for the SBOM.
+    #[serde(default)]
+    pub trained_on: Vec<Spanned<String>>,
+    /// Declared datasets a model was evaluated on (their names), for the SBOM.
+    #[serde(default)]
+    pub tested_on: Vec<Spanned<String>>,
+    /// The model's metrics as evaluated by the team (`accuracy = "0.91"`), for the SBOM.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, String>,
+    /// Known limitations, in the team's words.
+    #[serde(default)]
+    pub limitations: Option<String>,
 }
 
 /// `[sources]`.
@@ -162,6 +177,33 @@ pub fn validate(
                         "source {s:?} must be an https:// URL or hf://ORG/REPO@REVISION[/FILE]"
                     ),
                 ));
+            }
+        }
+    }
+    for (kind, decl) in artifacts {
+        for (key, names) in [
+            ("trained-on", &decl.trained_on),
+            ("tested-on", &decl.tested_on),
+        ] {
+            if !names.is_empty() && *kind != Kind::Model {
+                return Err(err(
+                    names[0].span(),
+                    format!("{key} belongs to a [[model]], not a [[dataset]]"),
+                ));
+            }
+            for name in names {
+                let declared = artifacts
+                    .iter()
+                    .any(|(k, d)| *k == Kind::Dataset && d.name.get_ref() == name.get_ref());
+                if !declared {
+                    return Err(err(
+                        name.span(),
+                        format!(
+                            "{key} names {:?}, which is no [[dataset]] of this file",
+                            name.get_ref()
+                        ),
+                    ));
+                }
             }
         }
     }

@@ -205,6 +205,12 @@ mod tests {
                 .collect(),
             digest: None,
             properties: Vec::new(),
+            custodians: Vec::new(),
+            trained_on: Vec::new(),
+            tested_on: Vec::new(),
+            metrics: Vec::new(),
+            limitations: None,
+            approval: None,
             card: crate::card::CardFacts::default(),
         }
     }

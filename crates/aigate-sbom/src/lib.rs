@@ -11,6 +11,9 @@
 
 pub mod card;
 pub mod check;
+pub mod completeness;
+pub mod licence;
+pub mod spdx;
 
 pub use check::RULES;
 
@@ -122,8 +125,96 @@ pub struct Artifact {
     pub digest: Option<String>,
     /// Properties recorded as `aigate:…` (approval, scan verdict), in order.
     pub properties: Vec<(String, String)>,
+    /// Its custodians (datasets).
+    pub custodians: Vec<String>,
+    /// Names of the declared datasets it was trained on (models).
+    pub trained_on: Vec<String>,
+    /// Names of the declared datasets it was evaluated on (models).
+    pub tested_on: Vec<String>,
+    /// Metrics as the team states them, by name.
+    pub metrics: Vec<(String, String)>,
+    /// Known limitations as the team states them.
+    pub limitations: Option<String>,
+    /// The approval: who approved it and when, if it is approved.
+    pub approval: Option<Approval>,
     /// What the model's folder says about it (`config.json`, the model card).
     pub card: card::CardFacts,
+}
+
+/// Who approved an artifact, and when.
+#[derive(Debug, Clone, Default)]
+pub struct Approval {
+    /// Who.
+    pub by: Option<String>,
+    /// When (RFC 3339).
+    pub at: Option<String>,
+    /// The reason given when the approval overrode findings.
+    pub forced: Option<String>,
+}
+
+impl Artifact {
+    /// Its licence: the declared one, else the model card's.
+    pub fn licence(&self) -> Option<Licence> {
+        self.licence
+            .clone()
+            .or_else(|| self.card.licence.as_deref().and_then(licence::hub_licence))
+    }
+
+    /// The declared datasets it was trained on: those `trained-on` names and those the model
+    /// card's `datasets` names.
+    pub fn trained_on<'a>(&self, artifacts: &'a [Artifact]) -> Vec<&'a Artifact> {
+        linked_datasets(&self.trained_on, &self.card.datasets, artifacts)
+    }
+
+    /// The declared datasets it was evaluated on: `tested-on`, and the model card's
+    /// `model-index` datasets.
+    pub fn tested_on<'a>(&self, artifacts: &'a [Artifact]) -> Vec<&'a Artifact> {
+        linked_datasets(&self.tested_on, &self.card.evaluated_on, artifacts)
+    }
+
+    /// Every metric: the team's, then the model card's results.
+    pub fn all_metrics(&self) -> Vec<(String, String, Option<String>)> {
+        self.metrics
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone(), None))
+            .chain(
+                self.card
+                    .results
+                    .iter()
+                    .map(|m| (m.name.clone(), m.value.clone(), m.dataset.clone())),
+            )
+            .collect()
+    }
+
+    /// The limitations: the team's, else the model card's.
+    pub fn all_limitations(&self) -> Option<&str> {
+        self.limitations
+            .as_deref()
+            .or(self.card.limitations.as_deref())
+    }
+}
+
+/// The declared datasets `names` name, then those Hub ids `card_ids` match, each once.
+fn linked_datasets<'a>(
+    names: &[String],
+    card_ids: &[String],
+    artifacts: &'a [Artifact],
+) -> Vec<&'a Artifact> {
+    let by_name = names.iter().filter_map(|n| {
+        artifacts
+            .iter()
+            .find(|d| d.kind == ArtifactKind::Dataset && d.name == *n)
+    });
+    let by_card = card_ids
+        .iter()
+        .filter_map(|id| declared_dataset(id, artifacts));
+    let mut out: Vec<&Artifact> = Vec::new();
+    for d in by_name.chain(by_card) {
+        if !out.iter().any(|o| o.name == d.name) {
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// The project the document describes.
@@ -148,6 +239,55 @@ pub struct Options {
     pub tool: (String, String),
     /// CycloneDX `vulnerabilities` to embed (audit results), sorted by the caller.
     pub vulnerabilities: Vec<Value>,
+    /// Whether the libraries were audited for known vulnerabilities (`vulnerabilities` then
+    /// holds every one found, maybe none).
+    pub vulnerabilities_checked: bool,
+    /// The lock the artifacts come from, and its signature.
+    pub lock_signature: Option<LockSignature>,
+}
+
+/// `aigate.lock` and its signature, as the document records them.
+#[derive(Debug, Clone)]
+pub struct LockSignature {
+    /// The lock's SHA-256 (lower-case hex).
+    pub lock_sha256: String,
+    /// The signature bundle's project-relative path and SHA-256, when the lock is signed.
+    pub signature: Option<(String, String)>,
+    /// Whether the signature verified with a `[trust]` key: `None` when no key is configured.
+    pub verified: Option<bool>,
+}
+
+impl LockSignature {
+    /// `name=value` facts, as CycloneDX properties or SPDX annotation lines.
+    pub fn facts(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![("aigate:lock-sha256", self.lock_sha256.clone())];
+        match &self.signature {
+            Some((path, sha256)) => {
+                out.push(("aigate:lock-signature", path.clone()));
+                out.push(("aigate:lock-signature-sha256", sha256.clone()));
+                out.push((
+                    "aigate:lock-signature-verified",
+                    match self.verified {
+                        Some(true) => "true",
+                        Some(false) => "false",
+                        None => "not-checked",
+                    }
+                    .to_owned(),
+                ));
+            }
+            None => out.push(("aigate:lock-signature", "none".to_owned())),
+        }
+        out
+    }
+
+    /// The facts as one statement, a line each.
+    pub fn statement(&self) -> String {
+        self.facts()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 /// A version-5-shaped UUID URN from the SHA-256 of `content`, so that the same content gives
@@ -294,22 +434,52 @@ fn model_card(a: &Artifact, artifacts: &[Artifact]) -> Value {
     if let Some(arch) = &facts.architecture {
         parameters["modelArchitecture"] = json!(arch);
     }
-    let datasets: Vec<Value> = facts
-        .datasets
-        .iter()
-        .map(|id| match declared_dataset(id, artifacts) {
-            Some(d) => json!({"ref": artifact_ref(d.kind, &d.name)}),
-            None => json!({"type": "dataset", "name": id}),
-        })
-        .collect();
+    let mut datasets: Vec<Value> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for d in a
+        .trained_on(artifacts)
+        .into_iter()
+        .chain(a.tested_on(artifacts))
+    {
+        let r = artifact_ref(d.kind, &d.name);
+        if seen.insert(r.clone()) {
+            datasets.push(json!({"ref": r}));
+        }
+    }
+    for id in facts.datasets.iter().chain(&facts.evaluated_on) {
+        if declared_dataset(id, artifacts).is_none() && seen.insert(id.clone()) {
+            datasets.push(json!({"type": "dataset", "name": id}));
+        }
+    }
     if !datasets.is_empty() {
         parameters["datasets"] = json!(datasets);
     }
     if parameters != json!({}) {
         card["modelParameters"] = parameters;
     }
+    let metrics: Vec<Value> = a
+        .all_metrics()
+        .into_iter()
+        .map(|(name, value, dataset)| {
+            let mut m = json!({"type": name, "value": value});
+            if let Some(d) = dataset {
+                m["slice"] = json!(d);
+            }
+            m
+        })
+        .collect();
+    if !metrics.is_empty() {
+        card["quantitativeAnalysis"] = json!({"performanceMetrics": metrics});
+    }
+    let mut considerations = json!({});
     if let Some(use_) = &a.intended_use {
-        card["considerations"] = json!({"useCases": [use_]});
+        considerations["useCases"] = json!([use_]);
+    }
+    if let Some(limits) = a.all_limitations() {
+        considerations["technicalLimitations"] = json!([limits]);
+    }
+    if considerations != json!({}) {
+        card["considerations"] = considerations;
     }
     card
 }
@@ -351,8 +521,7 @@ fn artifact(a: &Artifact, artifacts: &[Artifact]) -> Value {
             }
         }
     }
-    let card_licence = a.card.licence.clone().map(Licence::Name);
-    if let Some(l) = a.licence.as_ref().or(card_licence.as_ref()) {
+    if let Some(l) = a.licence() {
         c["licenses"] = l.to_cyclonedx();
     }
     if !a.card.base_models.is_empty() {
@@ -378,19 +547,19 @@ fn artifact(a: &Artifact, artifacts: &[Artifact]) -> Value {
             c["externalReferences"] = json!([{"type": "distribution", "url": source}]);
         }
     }
-    if let Some(owner) = &a.owner {
-        match a.kind {
-            ArtifactKind::Model => {
-                c["supplier"] = json!({"name": owner});
-            }
-            ArtifactKind::Dataset => {
-                c["data"] = json!([{
-                    "type": "dataset",
-                    "name": a.name,
-                    "governance": {"owners": [{"organization": {"name": owner}}]},
-                }]);
-            }
+    if let Some(owner) = a.owner.as_ref().filter(|_| a.kind == ArtifactKind::Model) {
+        c["supplier"] = json!({"name": owner});
+    }
+    if a.kind == ArtifactKind::Dataset && (a.owner.is_some() || !a.custodians.is_empty()) {
+        let party = |name: &String| json!({"organization": {"name": name}});
+        let mut governance = json!({});
+        if let Some(owner) = &a.owner {
+            governance["owners"] = json!([party(owner)]);
         }
+        if !a.custodians.is_empty() {
+            governance["custodians"] = json!(a.custodians.iter().map(party).collect::<Vec<_>>());
+        }
+        c["data"] = json!([{"type": "dataset", "name": a.name, "governance": governance}]);
     }
     if a.kind == ArtifactKind::Model {
         let card = model_card(a, artifacts);
@@ -492,6 +661,7 @@ pub fn cyclonedx(
         "dependencies": dependencies,
         "root": root_component,
         "vulnerabilities": options.vulnerabilities,
+        "lock": options.lock_signature.as_ref().map(LockSignature::statement),
     });
     let serial = options
         .serial
@@ -516,6 +686,10 @@ pub fn cyclonedx(
         "components": body["components"],
         "dependencies": body["dependencies"],
     });
+    if let Some(sig) = &options.lock_signature {
+        let properties: Vec<Value> = sig.facts().iter().map(|(k, v)| property(k, v)).collect();
+        document["metadata"]["properties"] = json!(properties);
+    }
     if !options.vulnerabilities.is_empty() {
         document["vulnerabilities"] = body["vulnerabilities"].clone();
     }
@@ -591,6 +765,8 @@ mod tests {
                 serial: None,
                 tool: ("aigate".into(), "0".into()),
                 vulnerabilities: Vec::new(),
+                vulnerabilities_checked: false,
+                lock_signature: None,
             },
         );
         assert_eq!(

@@ -249,12 +249,20 @@ pub struct SbomArgs {
     /// With --with-vulnerabilities: the advisory database (as for `aigate audit --db`).
     #[arg(long, value_name = "PATH", requires = "with_vulnerabilities")]
     pub db: Option<PathBuf>,
+    /// Instead of writing the SBOM, report which of the G7 "SBOM for AI" minimum elements and
+    /// of the EU AI Act's model documentation it carries for each model and dataset, and what
+    /// to add to aigate.toml or the model card to fill each gap.
+    #[arg(long, conflicts_with = "check")]
+    pub completeness: bool,
+    /// With --completeness: fail (exit 1) when an element of FRAMEWORK is missing.
+    #[arg(long, value_enum, value_name = "FRAMEWORK", requires = "completeness")]
+    pub require: Vec<CompletenessFramework>,
     /// Instead of writing an SBOM, check the one in FILE (CycloneDX JSON, SPDX 2.x JSON or
     /// SPDX 3 JSON-LD, written by any tool): report every locked model and dataset it misses or
     /// records with other SHA-256 digests. Exit status 1 when it does.
     #[arg(long, value_name = "FILE")]
     pub check: Option<PathBuf>,
-    /// Output format [default: cyclonedx; with --check: human].
+    /// Output format [default: cyclonedx; with --check or --completeness: human].
     #[arg(long, value_enum)]
     pub format: Option<SbomFormat>,
     /// Write the document (or the --check report) to FILE instead of standard output.
@@ -270,12 +278,23 @@ pub struct SbomArgs {
 pub enum SbomFormat {
     /// The SBOM as CycloneDX JSON.
     Cyclonedx,
-    /// With --check: the report for people.
+    /// The SBOM as SPDX 3.0.1 JSON-LD (AI and Dataset profiles).
+    Spdx,
+    /// With --check or --completeness: the report for people.
     Human,
-    /// With --check: the report as JSON (its schema: docs/report.schema.json).
+    /// With --check or --completeness: the report as JSON (its schema: docs/report.schema.json).
     Json,
-    /// With --check: SARIF 2.1.0.
+    /// With --check or --completeness: SARIF 2.1.0.
     Sarif,
+}
+
+/// A framework of minimum SBOM elements `aigate sbom --completeness --require` can demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompletenessFramework {
+    /// The G7 "Software Bill of Materials for AI — Minimum Elements" (May 2026).
+    G7,
+    /// The EU AI Act's model documentation: authenticity by hash, model dependencies.
+    EuAiAct,
 }
 
 /// A CycloneDX version `aigate sbom` writes.

@@ -142,7 +142,7 @@ fn the_demo_project_is_a_schema_valid_reproducible_ml_bom() {
         folder["pedigree"]["ancestors"][0]["purl"],
         "pkg:huggingface/acme/tiny-base"
     );
-    assert_eq!(folder["licenses"][0]["license"]["name"], "apache-2.0");
+    assert_eq!(folder["licenses"][0]["expression"], "Apache-2.0");
     let dataset = component(&doc, "dataset:embeddings");
     assert_eq!(dataset["type"], "data");
     assert_eq!(
@@ -307,4 +307,120 @@ fn with_vulnerabilities_embeds_the_audit_against_the_components() {
             component(&doc, target);
         }
     }
+}
+
+/// The elements of an SPDX 3 document's `@graph` of one type.
+fn of_type<'a>(doc: &'a serde_json::Value, type_: &str) -> Vec<&'a serde_json::Value> {
+    doc["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == type_)
+        .collect()
+}
+
+#[test]
+fn spdx_documents_carry_models_datasets_files_and_their_relationships() {
+    let dir = demo();
+    let (first, doc) = sbom(dir.path(), &["--format", "spdx"]);
+    let (second, _) = sbom(dir.path(), &["--format", "spdx"]);
+    assert_eq!(first, second, "the same project gives the same document");
+    assert_eq!(
+        doc["@context"],
+        "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
+    );
+    let models = of_type(&doc, "ai_AIPackage");
+    let tiny = models.iter().find(|m| m["name"] == "tiny-net").unwrap();
+    assert_eq!(tiny["ai_domain"][0], "natural language processing");
+    let churn = models.iter().find(|m| m["name"] == "churn-forest").unwrap();
+    assert_eq!(
+        churn["verifiedUsing"][0]["hashValue"],
+        sha256_of(&dir.path().join("models/churn-forest.joblib"))
+    );
+    let dataset = of_type(&doc, "dataset_DatasetPackage")
+        .into_iter()
+        .find(|d| d["name"] == "embeddings")
+        .unwrap();
+    let relationships = of_type(&doc, "Relationship");
+    let related = |from: &serde_json::Value, kind: &str, to: &serde_json::Value| {
+        relationships.iter().any(|r| {
+            r["from"] == *from
+                && r["relationshipType"] == kind
+                && r["to"].as_array().unwrap().contains(to)
+        })
+    };
+    assert!(related(&tiny["spdxId"], "trainedOn", &dataset["spdxId"]));
+    // Every file of the folder model is contained, with its own digest.
+    let files = of_type(&doc, "software_File");
+    let tiny_files: Vec<_> = files
+        .iter()
+        .filter(|f| related(&tiny["spdxId"], "contains", &f["spdxId"]))
+        .collect();
+    assert_eq!(tiny_files.len(), 3);
+    for f in tiny_files {
+        let path = f["name"].as_str().unwrap();
+        assert_eq!(
+            f["verifiedUsing"][0]["hashValue"],
+            sha256_of(&dir.path().join(path))
+        );
+    }
+    // The card's licence, mapped to its SPDX id.
+    let licences = of_type(&doc, "simplelicensing_LicenseExpression");
+    let apache = licences
+        .iter()
+        .find(|l| l["simplelicensing_licenseExpression"] == "Apache-2.0")
+        .unwrap();
+    assert!(related(
+        &tiny["spdxId"],
+        "hasDeclaredLicense",
+        &apache["spdxId"]
+    ));
+    // Every element the graph holds is one the document lists.
+    let listed = of_type(&doc, "SpdxDocument")[0]["element"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(listed + 2, doc["@graph"].as_array().unwrap().len());
+}
+
+#[test]
+fn completeness_names_each_gap_and_fails_only_what_is_required() {
+    let dir = demo();
+    let args = [
+        "sbom",
+        "--lock",
+        "uv.lock",
+        "--completeness",
+        "--format",
+        "json",
+    ];
+    let out = aigate(dir.path(), &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let gap = |subject: &str, element: &str| {
+        findings.iter().any(|f| {
+            f["rule"] == "sbom-g7-element-missing"
+                && f["details"]["subject"] == subject
+                && f["details"]["element"] == element
+        })
+    };
+    // The lock is not signed; the tiny-net card names its training data.
+    assert!(gap("document", "signature over what it describes"));
+    assert!(!gap("model:tiny-net", "training datasets"));
+    assert!(gap("model:churn-forest", "training datasets"));
+    let mut required = args.to_vec();
+    required.extend(["--require", "g7"]);
+    let out = aigate(dir.path(), &required);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

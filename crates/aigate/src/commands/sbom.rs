@@ -1,14 +1,19 @@
-//! `aigate sbom`: the project's libraries, models and datasets as a CycloneDX ML-BOM.
+//! `aigate sbom`: the project's libraries, models and datasets as a CycloneDX ML-BOM or an
+//! SPDX 3 document; `--check` of an SBOM against the lock; `--completeness` against the
+//! published minimum elements.
 
 use anyhow::Result;
 
 use aigate_integrity::manifest::Kind;
 use aigate_python::Package;
 use aigate_report::{Report, Severity};
-use aigate_sbom::{Artifact, ArtifactFile, ArtifactKind, Library, Licence, Options, Project, Spec};
+use aigate_sbom::{
+    Approval, Artifact, ArtifactFile, ArtifactKind, Library, Licence, LockSignature, Options,
+    Project, Spec,
+};
 
 use crate::Finished;
-use crate::cli::{Format, OutputArgs, SbomArgs, SbomFormat, SbomSpec};
+use crate::cli::{CompletenessFramework, Format, OutputArgs, SbomArgs, SbomFormat, SbomSpec};
 use crate::dependencies;
 use crate::failure::Failure;
 use crate::output::Destination;
@@ -82,6 +87,11 @@ fn artifacts(settings: &Settings) -> Result<Vec<Artifact>> {
         if let Some(max) = scan.max_severity {
             properties.push(("scan-max-severity".into(), max.as_str().into()));
         }
+        let approved = approval.status == aigate_integrity::lock::Status::Approved
+            && approval
+                .digest
+                .as_ref()
+                .is_none_or(|d| *d == locked.content_digest());
         out.push(Artifact {
             kind: match kind {
                 Kind::Model => ArtifactKind::Model,
@@ -93,7 +103,7 @@ fn artifacts(settings: &Settings) -> Result<Vec<Artifact>> {
             owner: decl.owner.clone().or_else(|| locked.owner.clone()),
             intended_use: decl.intended_use.clone(),
             description: decl.description.clone(),
-            licence: decl.license.clone().map(Licence::Name),
+            licence: decl.license.as_deref().map(declared_licence),
             files: locked
                 .files
                 .iter()
@@ -105,10 +115,65 @@ fn artifacts(settings: &Settings) -> Result<Vec<Artifact>> {
                 .collect(),
             digest: Some(locked.content_digest().hex()),
             properties,
+            custodians: decl.custodians.clone(),
+            trained_on: decl
+                .trained_on
+                .iter()
+                .map(|n| n.get_ref().clone())
+                .collect(),
+            tested_on: decl.tested_on.iter().map(|n| n.get_ref().clone()).collect(),
+            metrics: decl
+                .metrics
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            limitations: decl.limitations.clone(),
+            approval: approved.then(|| Approval {
+                by: approval.by.clone(),
+                at: approval.at.clone(),
+                forced: approval.forced.clone(),
+            }),
             card: folder_card(&settings.root.join(&locked.path)),
         });
     }
     Ok(out)
+}
+
+/// A declared licence: an SPDX expression when it parses as one, else a licence name.
+fn declared_licence(text: &str) -> Licence {
+    match aigate_policy::licence::parse_expression(text) {
+        Ok(_) => Licence::Expression(text.trim().to_owned()),
+        Err(_) => Licence::Name(text.trim().to_owned()),
+    }
+}
+
+/// The lock's digest and its signature, when there are artifacts (and so a lock).
+fn lock_signature(settings: &Settings) -> Result<Option<LockSignature>> {
+    use aigate_integrity::hash::{Algorithm, hash_file};
+    let sha256 = |path: &std::path::Path| {
+        hash_file(path, Algorithm::Sha256)
+            .ok()
+            .map(|h| h.digest.hex())
+    };
+    let Some(lock_sha256) = sha256(&settings.lock_path()) else {
+        return Ok(None);
+    };
+    let trust = &settings.config.trust;
+    let rel = trust
+        .lock_signature
+        .as_deref()
+        .unwrap_or(crate::config::LOCK_SIGNATURE);
+    let signature = sha256(&settings.root.join(rel)).map(|digest| (rel.to_owned(), digest));
+    let verified = if signature.is_some() && !trust.keys.is_empty() {
+        Some(crate::signatures::check_lock(settings)?.is_empty())
+    } else {
+        None
+    };
+    Ok(Some(LockSignature {
+        lock_sha256,
+        signature,
+        verified,
+    }))
 }
 
 /// At most [`aigate_sbom::card::MAX_CARD`] bytes of `path`, if it is a file.
@@ -139,10 +204,11 @@ fn random_serial() -> String {
 }
 
 /// How the command's report is written: nothing but errors when it writes an SBOM (the document
-/// is its output), the chosen format with --check.
+/// is its output), the chosen format with --check and --completeness.
 pub fn output(args: &SbomArgs) -> Result<OutputArgs> {
-    let format = match (args.check.is_some(), args.format) {
-        (false, None | Some(SbomFormat::Cyclonedx)) => {
+    let report = args.check.is_some() || args.completeness;
+    let format = match (report, args.format) {
+        (false, None | Some(SbomFormat::Cyclonedx | SbomFormat::Spdx)) => {
             return Ok(OutputArgs {
                 format: Format::Human,
                 output: None,
@@ -151,23 +217,25 @@ pub fn output(args: &SbomArgs) -> Result<OutputArgs> {
         }
         (false, Some(other)) => {
             return Err(Failure::new(format!(
-                "--format {} is a format of the --check report",
+                "--format {} is a format of the --check and --completeness reports",
                 match other {
                     SbomFormat::Human => "human",
                     SbomFormat::Json => "json",
                     _ => "sarif",
                 }
             ))
-            .hint("add --check FILE, or use --format cyclonedx to write an SBOM")
+            .hint("add --check FILE or --completeness, or use --format cyclonedx or spdx to write an SBOM")
             .into());
         }
         (true, None | Some(SbomFormat::Human)) => Format::Human,
         (true, Some(SbomFormat::Json)) => Format::Json,
         (true, Some(SbomFormat::Sarif)) => Format::Sarif,
-        (true, Some(SbomFormat::Cyclonedx)) => {
-            return Err(Failure::new("--check writes a report, not an SBOM")
-                .hint("use --format human, json or sarif with --check")
-                .into());
+        (true, Some(SbomFormat::Cyclonedx | SbomFormat::Spdx)) => {
+            return Err(
+                Failure::new("--check and --completeness write a report, not an SBOM")
+                    .hint("use --format human, json or sarif with them")
+                    .into(),
+            );
         }
     };
     Ok(OutputArgs {
@@ -273,16 +341,56 @@ pub fn run(args: &SbomArgs, settings: &Settings) -> Result<Finished> {
         serial: args.random_serial.then(random_serial),
         tool: (tool().name, tool().version),
         vulnerabilities,
+        vulnerabilities_checked: args.with_vulnerabilities,
+        lock_signature: if artifacts.is_empty() {
+            None
+        } else {
+            lock_signature(settings)?
+        },
     };
-    let document = aigate_sbom::cyclonedx(&project, &libraries, &artifacts, &options);
-    let mut bytes = serde_json::to_vec_pretty(&document)?;
-    bytes.push(b'\n');
-    let mut report = Report::builder(tool(), "sbom");
+    let mut report = Report::builder(
+        tool(),
+        if args.completeness {
+            "sbom-completeness"
+        } else {
+            "sbom"
+        },
+    );
     report.files(inputs.read.len() as u64);
     let failed = !inputs.errors.is_empty();
     for error in inputs.errors {
         report.error(error);
     }
+    if args.completeness {
+        let required: Vec<aigate_sbom::completeness::Framework> = args
+            .require
+            .iter()
+            .map(|f| match f {
+                CompletenessFramework::G7 => aigate_sbom::completeness::Framework::G7,
+                CompletenessFramework::EuAiAct => aigate_sbom::completeness::Framework::EuAiAct,
+            })
+            .collect();
+        let assessed = aigate_sbom::completeness::assess(&libraries, &artifacts, &options);
+        report.findings(aigate_sbom::completeness::findings(
+            &assessed,
+            &required,
+            "aigate.toml",
+        ));
+        let rules: Vec<_> = aigate_sbom::completeness::RULES.iter().collect();
+        settings.rule_levels().apply(&mut report, &rules);
+        return Ok(Finished {
+            report: report.build(),
+            threshold: Severity::Medium,
+        });
+    }
+    let document = match args.format {
+        Some(SbomFormat::Spdx) => {
+            aigate_sbom::spdx::spdx(&project, &libraries, &artifacts, &options)
+        }
+        _ => aigate_sbom::cyclonedx(&project, &libraries, &artifacts, &options),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&document)?;
+    bytes.push(b'\n');
     if !failed {
         Destination::from_flag(args.output.as_ref()).write(&bytes)?;
     }
