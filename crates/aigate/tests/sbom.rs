@@ -424,3 +424,72 @@ fn completeness_names_each_gap_and_fails_only_what_is_required() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_lock_signature_is_recorded_and_checked_with_the_trusted_key() {
+    let dir = demo();
+    let d = dir.path();
+    for key in ["keys/release", "keys/other"] {
+        assert_eq!(aigate(d, &["keygen", "--out", key]).status.code(), Some(0));
+    }
+    let config = std::fs::read_to_string(d.join("aigate.toml")).unwrap();
+    std::fs::write(
+        d.join("aigate.toml"),
+        format!("[trust]\nkeys = [\"keys/release.pub.pem\"]\n\n{config}"),
+    )
+    .unwrap();
+    let facts = |doc: &serde_json::Value| -> Vec<(String, String)> {
+        doc["metadata"]["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_owned(),
+                    p["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let fact = |doc: &serde_json::Value, name: &str| {
+        facts(doc)
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    };
+    let (_, unsigned) = sbom(d, &[]);
+    assert_eq!(
+        fact(&unsigned, "aigate:lock-signature").as_deref(),
+        Some("none")
+    );
+    assert_eq!(
+        fact(&unsigned, "aigate:lock-sha256"),
+        Some(sha256_of(&d.join("aigate.lock")))
+    );
+    let sign = |key: &str| aigate(d, &["sign", "--lock", "--key", key]).status.code();
+    assert_eq!(sign("keys/other.key.pem"), Some(0));
+    let (_, untrusted) = sbom(d, &[]);
+    assert_eq!(
+        fact(&untrusted, "aigate:lock-signature-verified").as_deref(),
+        Some("false")
+    );
+    assert_eq!(sign("keys/release.key.pem"), Some(0));
+    let (_, trusted) = sbom(d, &[]);
+    assert_eq!(
+        fact(&trusted, "aigate:lock-signature-verified").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        fact(&trusted, "aigate:lock-signature-sha256"),
+        Some(sha256_of(&d.join("aigate.lock.sig")))
+    );
+    // SPDX carries the same facts on the root package.
+    let (_, spdx) = sbom(d, &["--format", "spdx"]);
+    let annotated = of_type(&spdx, "Annotation").into_iter().any(|a| {
+        a["statement"]
+            .as_str()
+            .unwrap()
+            .contains("aigate:lock-signature-verified=true")
+    });
+    assert!(annotated);
+}
