@@ -328,21 +328,31 @@ fn cyclonedx_alg(alg: &str) -> Option<&'static str> {
     })
 }
 
-fn hashes_of(hashes: &[String]) -> Vec<Value> {
-    let mut out: BTreeSet<(&'static str, String)> = BTreeSet::new();
+/// `algorithm:hex` hashes as (the format's algorithm name, lower-case hex), sorted and each
+/// once; those the format has no name for, or whose value is not hex, left out.
+fn known_hashes(
+    hashes: &[String],
+    name_of: fn(&str) -> Option<&'static str>,
+) -> BTreeSet<(&'static str, String)> {
+    let mut out = BTreeSet::new();
     for h in hashes {
         let Some((alg, hex)) = h.split_once(':') else {
             continue;
         };
         let hex = hex.trim().to_ascii_lowercase();
-        if let Some(alg) = cyclonedx_alg(alg)
+        if let Some(alg) = name_of(alg)
             && !hex.is_empty()
             && hex.bytes().all(|b| b.is_ascii_hexdigit())
         {
             out.insert((alg, hex));
         }
     }
-    out.into_iter()
+    out
+}
+
+fn hashes_of(hashes: &[String]) -> Vec<Value> {
+    known_hashes(hashes, cyclonedx_alg)
+        .into_iter()
         .map(|(alg, content)| json!({"alg": alg, "content": content}))
         .collect()
 }

@@ -49,20 +49,10 @@ fn hash(alg: &str, hex: &str) -> Value {
 }
 
 fn library_hashes(hashes: &[String]) -> Vec<Value> {
-    let mut out: BTreeSet<(&'static str, String)> = BTreeSet::new();
-    for h in hashes {
-        let Some((alg, hex)) = h.split_once(':') else {
-            continue;
-        };
-        let hex = hex.trim().to_ascii_lowercase();
-        if let Some(alg) = spdx_alg(alg)
-            && !hex.is_empty()
-            && hex.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            out.insert((alg, hex));
-        }
-    }
-    out.into_iter().map(|(alg, hex)| hash(alg, &hex)).collect()
+    crate::known_hashes(hashes, spdx_alg)
+        .into_iter()
+        .map(|(alg, hex)| hash(alg, &hex))
+        .collect()
 }
 
 /// A `bom-ref`-like local name as an IRI fragment: unreserved characters and `:/@` kept, the
@@ -619,7 +609,9 @@ fn graph(
         }
     }
     for lib in &libs {
-        let from = by_purl[&lib.purl].clone();
+        let Some(from) = by_purl.get(&lib.purl).cloned() else {
+            continue;
+        };
         for on in &lib.depends_on {
             if let Some(to) = by_name.get(on.as_str()).cloned()
                 && to != from
@@ -635,14 +627,17 @@ fn graph(
         artifact_ids.insert(artifact_ref(a.kind, &a.name), id);
     }
     for a in artifacts.iter().filter(|a| a.kind == ArtifactKind::Model) {
-        let id = artifact_ids[&artifact_ref(a.kind, &a.name)].clone();
+        let Some(id) = artifact_ids.get(&artifact_ref(a.kind, &a.name)).cloned() else {
+            continue;
+        };
         for (kind, linked, card_ids) in [
             ("trainedOn", a.trained_on(artifacts), &a.card.datasets),
             ("testedOn", a.tested_on(artifacts), &a.card.evaluated_on),
         ] {
             for d in &linked {
-                let to = artifact_ids[&artifact_ref(d.kind, &d.name)].clone();
-                g.relate(&id, kind, &to);
+                if let Some(to) = artifact_ids.get(&artifact_ref(d.kind, &d.name)).cloned() {
+                    g.relate(&id, kind, &to);
+                }
             }
             for hub_id in card_ids {
                 if crate::declared_dataset(hub_id, artifacts).is_none() {
