@@ -16,6 +16,7 @@ pub mod licence;
 pub mod spdx;
 
 pub use check::RULES;
+pub use completeness::RULES as COMPLETENESS_RULES;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -33,6 +33,7 @@ pub fn all() -> Vec<&'static Rule> {
         .chain(aigate_policy::DIFF_RULES)
         .chain(aigate_advisory::RULES)
         .chain(aigate_sbom::RULES)
+        .chain(aigate_sbom::COMPLETENESS_RULES)
         .chain(CONFIG_RULES)
         .collect()
 }
