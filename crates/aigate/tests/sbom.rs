@@ -45,26 +45,31 @@ fn copy_tree(from: &Path, to: &Path) {
 /// The demo project, locked, with the uv fixture's lock beside its requirements.
 fn demo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&repo().join("examples"), dir.path());
+    demo_in(dir.path());
+    dir
+}
+
+/// Writes the demo project into `dir` and locks it.
+fn demo_in(dir: &Path) {
+    copy_tree(&repo().join("examples"), dir);
     std::fs::copy(
         repo().join("fixtures/python/uv/uv.lock"),
-        dir.path().join("uv.lock"),
+        dir.join("uv.lock"),
     )
     .unwrap();
     // A Hub model card, as `huggingface_hub` writes its metadata, naming the declared dataset.
     std::fs::write(
-        dir.path().join("models/tiny-net/README.md"),
+        dir.join("models/tiny-net/README.md"),
         "---\nlicense: apache-2.0\ndatasets:\n- embeddings\n- stanfordnlp/imdb\nbase_model: acme/tiny-base\npipeline_tag: text-classification\n---\n# tiny-net\n",
     )
     .unwrap();
-    let locked = aigate(dir.path(), &["lock"]);
+    let locked = aigate(dir, &["lock"]);
     assert_eq!(
         locked.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&locked.stderr)
     );
-    dir
 }
 
 fn sbom(dir: &Path, extra: &[&str]) -> (Vec<u8>, serde_json::Value) {
@@ -492,4 +497,43 @@ fn the_lock_signature_is_recorded_and_checked_with_the_trusted_key() {
             .contains("aigate:lock-signature-verified=true")
     });
     assert!(annotated);
+}
+
+/// Every output of `aigate sbom`, as snapshots: the CycloneDX 1.7 and 1.6 documents, the SPDX
+/// 3.0.1 document, and the human reports of `--completeness` and `--check`.
+#[test]
+fn output_format_snapshots() {
+    // A fixed folder name: the document is named after the project's folder.
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path().join("demo");
+    demo_in(&project);
+    let dir = &project;
+    let path = dir.display().to_string();
+    let filters = vec![(path.as_str(), "[PROJECT]")];
+    let text = |out: &Output| String::from_utf8_lossy(&out.stdout).into_owned();
+    let (cyclonedx, _) = sbom(dir, &[]);
+    let (cyclonedx_1_6, _) = sbom(dir, &["--spec", "1.6"]);
+    let (spdx, _) = sbom(dir, &["--format", "spdx"]);
+    let completeness = aigate(dir, &["sbom", "--lock", "uv.lock", "--completeness"]);
+    assert_eq!(completeness.status.code(), Some(0));
+    // An SBOM that records one model with another hash and misses the rest.
+    std::fs::write(
+        dir.join("theirs.json"),
+        serde_json::json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.6",
+            "components": [{"type": "machine-learning-model", "name": "churn-forest",
+                "hashes": [{"alg": "SHA-256", "content": "00".repeat(32)}]}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let check = aigate(dir, &["sbom", "--check", "theirs.json"]);
+    assert_eq!(check.status.code(), Some(1));
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!("sbom_cyclonedx_1_7", String::from_utf8_lossy(&cyclonedx));
+        insta::assert_snapshot!("sbom_cyclonedx_1_6", String::from_utf8_lossy(&cyclonedx_1_6));
+        insta::assert_snapshot!("sbom_spdx_3_0_1", String::from_utf8_lossy(&spdx));
+        insta::assert_snapshot!("sbom_completeness_human", text(&completeness));
+        insta::assert_snapshot!("sbom_check_human", text(&check));
+    });
 }
