@@ -25,6 +25,7 @@ fn artifact(name: &str, kind: Kind, files: &[(&str, u8)]) -> LockedArtifact {
         path: format!("{}s/{name}", kind.as_str()),
         source: None,
         owner: None,
+        version: 1,
         approval: Approval::pending(),
         scan: ScanRecord {
             verdict: Verdict::Clean,
@@ -34,6 +35,7 @@ fn artifact(name: &str, kind: Kind, files: &[(&str, u8)]) -> LockedArtifact {
             max_severity: None,
             rules: BTreeMap::new(),
         },
+        history: Vec::new(),
         files: files
             .iter()
             .map(|(p, b)| LockedFile {
@@ -48,6 +50,7 @@ fn artifact(name: &str, kind: Kind, files: &[(&str, u8)]) -> LockedArtifact {
 fn lock() -> Lockfile {
     Lockfile {
         version: VERSION,
+        custody: None,
         artifacts: vec![
             artifact(
                 "sentiment",

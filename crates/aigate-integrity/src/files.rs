@@ -10,6 +10,12 @@ use std::path::{Path, PathBuf};
 /// Reads `path` as UTF-8 if it is a regular file (links are followed) of at most `max` bytes.
 /// A device, FIFO or folder is an error, never a read that blocks or never ends.
 pub fn read_regular(path: &Path, max: u64) -> io::Result<String> {
+    String::from_utf8(read_regular_bytes(path, max)?)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8 text: {e}")))
+}
+
+/// Reads `path` as bytes if it is a regular file (links are followed) of at most `max` bytes.
+pub fn read_regular_bytes(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     let meta = fs::metadata(path)?;
     if !meta.is_file() {
         return Err(io::Error::new(
@@ -33,8 +39,7 @@ pub fn read_regular(path: &Path, max: u64) -> io::Result<String> {
     if bytes.len() as u64 > max {
         return Err(too_large(bytes.len() as u64, max));
     }
-    String::from_utf8(bytes)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8 text: {e}")))
+    Ok(bytes)
 }
 
 fn too_large(len: u64, max: u64) -> io::Error {

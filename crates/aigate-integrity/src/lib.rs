@@ -9,6 +9,8 @@
 //!   verdict and approval; loaded from regular files only, stored atomically.
 //! - [`verify`]: the disk against the lock: modified, added, removed and retyped files,
 //!   unapproved artifacts, pins that leave the project.
+//! - [`custody`]: the hash-chained custody log of every artifact version's events.
+//! - [`store`]: the content-addressed store of every locked file and version manifest.
 //! - [`files`]: bounded reads and atomic, durable writes of the project's own files.
 //!
 //! Nothing here scans or prints: the binary runs `aigate-scan` and hands the verdict in.
@@ -16,12 +18,14 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod custody;
 pub mod files;
 pub mod hash;
 pub mod lock;
 pub mod manifest;
 pub mod paths;
 pub mod rules;
+pub mod store;
 pub mod tree;
 pub mod verify;
 

@@ -16,8 +16,11 @@ use crate::manifest::Kind;
 
 /// The lock file's name, beside `aigate.toml`.
 pub const FILE_NAME: &str = "aigate.lock";
-/// The format version this crate writes and reads.
-pub const VERSION: u32 = 1;
+/// The format version this crate writes. Version 1 (before artifact versions, their history
+/// and the custody anchor) is read too.
+pub const VERSION: u32 = 2;
+/// The oldest format version read.
+pub const OLDEST_READ: u32 = 1;
 /// Largest lock file read: far above any real project's, small enough that a lock replaced by a
 /// link to a device or a huge file is an error rather than a hang.
 pub const MAX_LOCK_BYTES: u64 = 64 << 20;
@@ -31,6 +34,10 @@ const HEADER: &str =
 pub struct Lockfile {
     /// Format version.
     pub version: u32,
+    /// The custody log's head when the lock was last written: the anchor `aigate log verify`
+    /// checks the log against, so that events cannot be cut off its end unnoticed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody: Option<crate::custody::Head>,
     /// Artifacts, sorted by name.
     #[serde(default, rename = "artifact")]
     pub artifacts: Vec<LockedArtifact>,
@@ -52,16 +59,123 @@ pub struct LockedArtifact {
     /// Who answers for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// Its version: 1 when first locked, then one more each time its content changes (a
+    /// content seen before keeps the number it had).
+    #[serde(default = "first_version")]
+    pub version: u64,
     /// Who approved these bytes, and when.
     pub approval: Approval,
     /// What `aigate scan` concluded about these bytes.
     pub scan: ScanRecord,
+    /// Every version approved or revoked so far, oldest first: what rollback can restore.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<VersionRecord>,
     /// Its files, sorted by path.
     #[serde(default, rename = "file")]
     pub files: Vec<LockedFile>,
 }
 
+fn first_version() -> u64 {
+    1
+}
+
+/// Whether a past version may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VersionStatus {
+    /// Approved, and not revoked since.
+    Approved,
+    /// Marked bad: verify fails wherever it is present, rollback skips it.
+    Revoked,
+}
+
+impl VersionStatus {
+    /// `approved` or `revoked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionStatus::Approved => "approved",
+            VersionStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// One approved (or revoked) version of an artifact, as the lock's history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct VersionRecord {
+    /// Its number.
+    pub version: u64,
+    /// Its content digest ([`LockedArtifact::content_digest`]).
+    pub digest: Digest,
+    /// The digest of its file list in the store ([`crate::store::VersionManifest`]), from
+    /// which rollback restores it; absent when it was never pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Digest>,
+    /// Approved or revoked.
+    pub status: VersionStatus,
+    /// Who approved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// When.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<String>,
+    /// Why it was approved despite unsafe findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced: Option<String>,
+    /// Who revoked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
+    /// When.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 impl LockedArtifact {
+    /// The history record of version `version`.
+    pub fn record(&self, version: u64) -> Option<&VersionRecord> {
+        self.history.iter().find(|r| r.version == version)
+    }
+
+    /// The revoked record whose content is `digest`, if that content was revoked.
+    pub fn revoked(&self, digest: &Digest) -> Option<&VersionRecord> {
+        self.history
+            .iter()
+            .find(|r| r.status == VersionStatus::Revoked && r.digest == *digest)
+    }
+
+    /// The highest version number this artifact has had.
+    pub fn latest_version(&self) -> u64 {
+        self.history
+            .iter()
+            .map(|r| r.version)
+            .chain([self.version])
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// Records the current version as approved in the history (replacing an earlier record
+    /// of the same version), with its manifest in the store when it was pushed.
+    pub fn record_approval(&mut self, manifest: Option<Digest>) {
+        let record = VersionRecord {
+            version: self.version,
+            digest: self.content_digest(),
+            manifest,
+            status: VersionStatus::Approved,
+            approved_by: self.approval.by.clone(),
+            approved_at: self.approval.at.clone(),
+            forced: self.approval.forced.clone(),
+            revoked_by: None,
+            revoked_at: None,
+            reason: None,
+        };
+        self.history.retain(|r| r.version != record.version);
+        self.history.push(record);
+        self.history.sort_by_key(|r| r.version);
+    }
+
     /// Whether two records pin the same bytes from the same place.
     pub fn same_content(&self, other: &LockedArtifact) -> bool {
         self.path == other.path && self.source == other.source && self.files == other.files
@@ -300,7 +414,9 @@ pub enum LockError {
     #[error("aigate.lock is not valid: {0}")]
     Parse(String),
     /// Written by a newer aigate.
-    #[error("aigate.lock has format version {0}; this aigate reads version {VERSION}")]
+    #[error(
+        "aigate.lock has format version {0}; this aigate reads versions {OLDEST_READ} to {VERSION}"
+    )]
     Version(u32),
     /// Reading or writing failed, or the path is not a regular file of a sane size.
     #[error("{path}: {source}")]
@@ -364,7 +480,7 @@ pub fn load_lenient(path: &Path) -> Result<Option<(Lockfile, Vec<String>)>, Lock
         }
     };
     if let Some(version) = table.get("version").and_then(toml::Value::as_integer)
-        && version != i64::from(VERSION)
+        && !(i64::from(OLDEST_READ)..=i64::from(VERSION)).contains(&version)
     {
         return Err(LockError::Version(
             u32::try_from(version).unwrap_or(u32::MAX),
@@ -404,25 +520,31 @@ impl Lockfile {
     pub fn new() -> Self {
         Lockfile {
             version: VERSION,
+            custody: None,
             artifacts: Vec::new(),
         }
     }
 
-    /// Parses lock text.
+    /// Parses lock text; a version 1 lock reads as version 2 with every artifact at version 1
+    /// and no history.
     pub fn parse(text: &str) -> Result<Self, LockError> {
-        let lock: Lockfile = toml::from_str(text).map_err(|e| LockError::Parse(e.to_string()))?;
-        if lock.version != VERSION {
+        let mut lock: Lockfile =
+            toml::from_str(text).map_err(|e| LockError::Parse(e.to_string()))?;
+        if !(OLDEST_READ..=VERSION).contains(&lock.version) {
             return Err(LockError::Version(lock.version));
         }
+        lock.version = VERSION;
         Ok(lock)
     }
 
     /// The lock as text: sorted, with a header.
     pub fn render(&self) -> Result<String, LockError> {
         let mut sorted = self.clone();
+        sorted.version = VERSION;
         sorted.artifacts.sort_by(|a, b| a.name.cmp(&b.name));
         for artifact in &mut sorted.artifacts {
             artifact.files.sort();
+            artifact.history.sort_by_key(|r| r.version);
         }
         let body = toml::to_string(&sorted).map_err(|e| LockError::Parse(e.to_string()))?;
         Ok(format!("{HEADER}{body}"))
@@ -460,12 +582,15 @@ mod tests {
     fn sample() -> Lockfile {
         Lockfile {
             version: VERSION,
+            custody: None,
             artifacts: vec![LockedArtifact {
                 name: "sentiment".into(),
                 kind: Kind::Model,
                 path: "models/sentiment".into(),
                 source: Some("https://huggingface.co/acme/sentiment".into()),
                 owner: Some("ml-platform".into()),
+                version: 1,
+                history: Vec::new(),
                 approval: Approval::pending(),
                 scan: ScanRecord {
                     verdict: Verdict::Clean,
@@ -506,9 +631,36 @@ mod tests {
     #[test]
     fn rejects_other_versions_and_unknown_keys() {
         assert!(matches!(
-            Lockfile::parse("version = 2\n"),
-            Err(LockError::Version(2))
+            Lockfile::parse("version = 3\n"),
+            Err(LockError::Version(3))
         ));
-        assert!(Lockfile::parse("version = 1\nextra = true\n").is_err());
+        assert!(Lockfile::parse("version = 2\nextra = true\n").is_err());
+    }
+
+    /// Locks written before versions existed still read: each artifact is version 1.
+    #[test]
+    fn version_1_locks_read_as_version_1_artifacts() {
+        let text = format!(
+            "version = 1\n\n[[artifact]]\nname = \"m\"\nkind = \"model\"\npath = \"m.bin\"\n\n[artifact.approval]\nstatus = \"pending\"\n\n[artifact.scan]\nverdict = \"clean\"\nscanner = \"aigate-scan 0.1.0\"\nthreshold = \"medium\"\nfindings = 0\n\n[[artifact.file]]\npath = \"m.bin\"\nsize = 1\nsha256 = \"{}\"\n",
+            "aa".repeat(32)
+        );
+        let lock = Lockfile::parse(&text).unwrap();
+        assert_eq!(lock.version, VERSION);
+        assert_eq!(lock.artifacts[0].version, 1);
+        assert!(lock.render().unwrap().contains("version = 2"));
+    }
+
+    #[test]
+    fn history_round_trips_and_approvals_replace_their_version() {
+        let mut lock = sample();
+        let a = &mut lock.artifacts[0];
+        a.approval.status = Status::Approved;
+        a.approval.by = Some("alice".into());
+        a.record_approval(Some(Digest([1; 32])));
+        a.record_approval(Some(Digest([2; 32])));
+        assert_eq!(a.history.len(), 1);
+        assert_eq!(a.history[0].manifest, Some(Digest([2; 32])));
+        let back = Lockfile::parse(&lock.render().unwrap()).unwrap();
+        assert_eq!(back.artifacts[0].history, lock.artifacts[0].history);
     }
 }

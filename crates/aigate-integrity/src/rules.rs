@@ -1,4 +1,4 @@
-//! Every rule `aigate verify` reports.
+//! Every rule `aigate verify`, `aigate approve` and `aigate log verify` report.
 
 aigate_report::rules! {
     /// Every rule of `aigate verify`.
@@ -42,6 +42,15 @@ aigate_report::rules! {
     APPROVE_UNSAFE_VERDICT = "approve-unsafe-verdict", High,
         "an approval was refused: the artifact's scan found unsafe content",
         "see the findings with `aigate scan`; approve anyway only with --force and a reason, which is recorded";
+    REVOKED_VERSION = "verify-revoked-version", Critical,
+        "an artifact's files are a version that was revoked (`aigate revoke`): it was marked bad and must not be used",
+        "restore the last approved version with `aigate rollback NAME`, or lock and approve a new one";
+    CUSTODY_LOG_BROKEN = "custody-log-broken", Critical,
+        "the custody log is not what was written: an event was changed, removed or moved, or events were cut off its end",
+        "the log is append-only; restore it from version control or a backup, and find out who changed it";
+    CUSTODY_LOG_TORN = "custody-log-torn", Medium,
+        "the custody log ends in an incomplete event: a write was interrupted (a crash, a full disk)",
+        "look at the last line; `aigate log repair` sets the torn bytes aside in a file beside the log and records that it did";
     PATH_OUTSIDE_PROJECT = "lock-path-outside-project", Critical,
         "aigate.lock or aigate.toml points outside the project (an absolute path, `..`, or a link that leaves it)",
         "pins must stay inside the project; fix the entry and run `aigate lock`";

@@ -354,10 +354,108 @@ pub struct Report {
     /// The advisory database a command installed (`db update`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<AdvisoryDatabase>,
+    /// Every version of every model and dataset (`inventory`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inventory: Vec<InventoryEntry>,
+    /// Custody log events (`log`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<CustodyEvent>,
+    /// What changed between two versions of an artifact (`diff`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_changes: Vec<FileChange>,
     /// Inputs that could not be read.
     pub errors: Vec<InputError>,
     /// Counts.
     pub summary: Summary,
+}
+
+/// One version of a model or dataset, as `aigate inventory` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InventoryEntry {
+    /// Its name in aigate.toml.
+    pub name: String,
+    /// `model` or `dataset`.
+    pub kind: String,
+    /// The version number.
+    pub version: u64,
+    /// Whether this is the version the lock pins now.
+    pub current: bool,
+    /// `approved`, `pending` or `revoked`.
+    pub status: String,
+    /// The version's content digest (SHA-256 over its files' paths, sizes and digests).
+    pub digest: String,
+    /// Where it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// Who answers for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// What it is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intended_use: Option<String>,
+    /// Who approved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// When (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<String>,
+    /// Why it was revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_reason: Option<String>,
+    /// Files and bytes, where the lock or the store's manifest says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<u64>,
+    /// Bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Whether the store holds what a rollback to it needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restorable: Option<bool>,
+}
+
+/// One event of the custody log (`aigate log`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CustodyEvent {
+    /// Its position in the log, from 1.
+    pub seq: u64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who.
+    pub by: String,
+    /// What: `lock`, `approve`, `fetch`, `verify-passed`, `verify-failed`, `sign`, `rollback`,
+    /// `revoke`, `deps-change`, `deploy`, `repair`.
+    pub action: String,
+    /// The artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    /// Its version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// The version's content digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Anything else the event records.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, String>,
+}
+
+/// One difference between two versions of an artifact (`aigate diff`): a file, or a tensor of
+/// a safetensors file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FileChange {
+    /// `added`, `removed` or `changed`.
+    pub change: String,
+    /// The file's project-relative path.
+    pub path: String,
+    /// The tensor's name, for a change inside a safetensors file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor: Option<String>,
+    /// The old digest, or the old dtype and shape of a tensor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    /// The new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
 }
 
 /// One dependency entry as `aigate deps` lists it.
@@ -453,6 +551,9 @@ pub struct ReportBuilder {
     dependencies: Vec<Dependency>,
     changes: Vec<DependencyChange>,
     database: Option<AdvisoryDatabase>,
+    inventory: Vec<InventoryEntry>,
+    events: Vec<CustodyEvent>,
+    file_changes: Vec<FileChange>,
     errors: Vec<InputError>,
     files: u64,
     suppressed: u64,
@@ -501,6 +602,24 @@ impl ReportBuilder {
     /// Adds dependency changes.
     pub fn changes(&mut self, changes: impl IntoIterator<Item = DependencyChange>) -> &mut Self {
         self.changes.extend(changes);
+        self
+    }
+
+    /// Adds inventory entries.
+    pub fn inventory(&mut self, entries: impl IntoIterator<Item = InventoryEntry>) -> &mut Self {
+        self.inventory.extend(entries);
+        self
+    }
+
+    /// Adds custody events.
+    pub fn events(&mut self, events: impl IntoIterator<Item = CustodyEvent>) -> &mut Self {
+        self.events.extend(events);
+        self
+    }
+
+    /// Adds differences between artifact versions.
+    pub fn file_changes(&mut self, changes: impl IntoIterator<Item = FileChange>) -> &mut Self {
+        self.file_changes.extend(changes);
         self
     }
 
@@ -555,6 +674,9 @@ impl ReportBuilder {
             dependencies: self.dependencies,
             changes: self.changes,
             database: self.database,
+            inventory: self.inventory,
+            events: self.events,
+            file_changes: self.file_changes,
             errors: self.errors,
             summary: Summary {
                 files: self.files,
@@ -578,6 +700,9 @@ impl Report {
             dependencies: Vec::new(),
             changes: Vec::new(),
             database: None,
+            inventory: Vec::new(),
+            events: Vec::new(),
+            file_changes: Vec::new(),
             errors: Vec::new(),
             files: 0,
             suppressed: 0,

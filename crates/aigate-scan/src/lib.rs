@@ -31,6 +31,7 @@ use std::path::Path;
 use aigate_report::{Finding, INTERNAL_ERROR, InputError, Location, Scanned, Severity};
 
 pub use formats::hdf5::{Hdf5Attributes, root_attributes_of as hdf5_root_attributes};
+pub use formats::safetensors::{Tensor as SafetensorsTensor, tensors as safetensors_tensors};
 pub use globals::{GlobalPolicy, PatternError, Verdict};
 pub use rules::RULES;
 pub use walk::{InputKind, STDIN, Walk, Walked, walk};

@@ -114,6 +114,45 @@ pub enum Command {
     /// --random-serial) and the timestamp from SOURCE_DATE_EPOCH when set. Exit status: 0 when
     /// written, 2 when an input could not be read or a declared artifact is not locked.
     Sbom(SbomArgs),
+    /// List every version of every model and dataset: name, version, origin, approval, digest,
+    /// owner, intended use, status (approved, pending, revoked).
+    ///
+    /// The current version of each artifact comes from aigate.lock, the earlier ones from its
+    /// history; `restorable` says whether the store holds what `rollback` needs. Human, JSON
+    /// and CSV (--format csv). Exit status: 0, or 2 when the lock cannot be read.
+    Inventory(InventoryArgs),
+    /// Show the custody log, check its chain (`log verify`), or set a torn last event aside
+    /// (`log repair`).
+    ///
+    /// The log (.aigate/custody.jsonl, [custody] log) records every lock, approval, fetch,
+    /// rollback, revocation and deployment, with who, when and which version, each event chained
+    /// to the one before by its SHA-256.
+    Log(LogArgs),
+    /// Restore the last approved version of an artifact (or --to VERSION) from the store.
+    ///
+    /// Every file is restored into a staging folder and checked against its digest before
+    /// anything moves; the artifact is then swapped into place in one step, aigate.lock is
+    /// updated and the custody log records it. Revoked versions are never restored. Exit
+    /// status: 0 when restored, 2 when it could not be (nothing is changed then).
+    Rollback(RollbackArgs),
+    /// Mark a version of an artifact bad: `verify` fails wherever it is present, `rollback`
+    /// skips it.
+    ///
+    /// NAME@VERSION names the version (`aigate inventory` lists them); --reason is required
+    /// and recorded in aigate.lock and the custody log.
+    Revoke(RevokeArgs),
+    /// Record that the current version of an artifact was deployed to an environment.
+    Deploy(DeployArgs),
+    /// Which files changed between two versions of an artifact, and for safetensors files,
+    /// which tensors.
+    ///
+    /// V1 and V2 default to the last approved version before the current one and the current
+    /// one. Versions are read from the store's manifests; tensors from the safetensors headers
+    /// of the stored files (names, dtypes, shapes; per-tensor SHA-256 when both files are in
+    /// the store).
+    Diff(ArtifactDiffArgs),
+    /// Manage the content-addressed store: `store push` (every locked file), `store gc`.
+    Store(StoreArgs),
     /// Trust an aigate.toml to relax checks ([scan] allow, a higher fail-on, [rules] allow/warn).
     ///
     /// An aigate.toml found beside the files (one that came with a download, say) relaxes
@@ -308,6 +347,183 @@ pub enum SbomSpec {
     V1_7,
 }
 
+/// `aigate inventory`.
+#[derive(Debug, clap::Args)]
+pub struct InventoryArgs {
+    /// Only this artifact.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InventoryFormat::Human)]
+    pub format: InventoryFormat,
+    /// Write it to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// The formats of `aigate inventory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    /// A table for people.
+    Human,
+    /// The report as JSON.
+    Json,
+    /// Comma-separated values, one row per version, with a header.
+    Csv,
+}
+
+/// `aigate log`.
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    #[command(subcommand)]
+    pub command: Option<LogCommand>,
+    /// Only events about this artifact.
+    #[arg(long, value_name = "NAME")]
+    pub artifact: Option<String>,
+    /// Only events of this action (lock, approve, fetch, verify-passed, verify-failed, sign,
+    /// rollback, revoke, deps-change, deploy, repair).
+    #[arg(long, value_name = "ACTION")]
+    pub action: Option<String>,
+    /// Only events by someone whose name contains this.
+    #[arg(long, value_name = "WHO")]
+    pub by: Option<String>,
+    /// Only events at or after this time (RFC 3339, or a date YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate log` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Check the chain: every event in place, unchanged, and the log's head the one aigate.lock
+    /// recorded. Names the first broken link (exit 1).
+    Verify(LogVerifyArgs),
+    /// Move a torn last event (a write interrupted by a crash) into a file beside the log, byte
+    /// for byte, and record that in the log.
+    Repair(LogRepairArgs),
+}
+
+/// `aigate log verify`.
+#[derive(Debug, clap::Args)]
+pub struct LogVerifyArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate log repair`.
+#[derive(Debug, clap::Args)]
+pub struct LogRepairArgs {
+    /// Who repairs [default: the git identity].
+    #[arg(long, value_name = "WHO")]
+    pub by: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate rollback`.
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// The artifact's name in aigate.toml.
+    pub name: String,
+    /// The version to restore [default: the last approved version before the current one].
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<u64>,
+    /// Who rolls back [default: the git identity].
+    #[arg(long, value_name = "WHO")]
+    pub by: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate revoke`.
+#[derive(Debug, clap::Args)]
+pub struct RevokeArgs {
+    /// NAME@VERSION.
+    #[arg(value_name = "NAME@VERSION")]
+    pub target: String,
+    /// Why the version is bad; recorded.
+    #[arg(long, value_name = "REASON")]
+    pub reason: String,
+    /// Who revokes [default: the git identity].
+    #[arg(long, value_name = "WHO")]
+    pub by: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate deploy`.
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// The artifact's name in aigate.toml.
+    pub name: String,
+    /// The environment (production, staging, a cluster's name).
+    #[arg(long, value_name = "ENV")]
+    pub to: String,
+    /// Who deploys [default: the git identity].
+    #[arg(long, value_name = "WHO")]
+    pub by: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate diff`.
+#[derive(Debug, clap::Args)]
+pub struct ArtifactDiffArgs {
+    /// The artifact's name in aigate.toml.
+    pub name: String,
+    /// The old version.
+    #[arg(value_name = "V1")]
+    pub old: Option<u64>,
+    /// The new version.
+    #[arg(value_name = "V2")]
+    pub new: Option<u64>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate store`.
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    #[command(subcommand)]
+    pub command: StoreCommand,
+}
+
+/// `aigate store` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Put every file aigate.lock pins, and its version manifest, into the store (each object
+    /// once; uploads verified by digest).
+    Push(StorePushArgs),
+    /// Remove objects no version in aigate.lock (current or approved history) refers to.
+    Gc(StoreGcArgs),
+}
+
+/// `aigate store push`.
+#[derive(Debug, clap::Args)]
+pub struct StorePushArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `aigate store gc`.
+#[derive(Debug, clap::Args)]
+pub struct StoreGcArgs {
+    /// List what would be removed, remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 /// `aigate db`.
 #[derive(Debug, clap::Args)]
 pub struct DbArgs {
@@ -480,6 +696,13 @@ pub struct LockArgs {
     /// every approval whose bytes still match), instead of refusing it.
     #[arg(long)]
     pub rebuild: bool,
+    /// Do not push the pinned files to the store ([store]); rollback cannot restore what was
+    /// never pushed.
+    #[arg(long)]
+    pub no_store: bool,
+    /// Who locks, for the custody log [default: the git identity].
+    #[arg(long, value_name = "WHO")]
+    pub by: Option<String>,
 
     #[command(flatten)]
     pub output: OutputArgs,

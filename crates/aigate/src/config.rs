@@ -49,6 +49,34 @@ pub struct Config {
     /// `[audit]`: ignores and the database's age `aigate audit` applies.
     #[serde(default)]
     pub audit: aigate_advisory::AuditConfig,
+    /// `[store]`: where every locked version's files are kept for rollback.
+    #[serde(default)]
+    pub store: StoreSection,
+    /// `[custody]`: the custody log.
+    #[serde(default)]
+    pub custody: CustodySection,
+}
+
+/// `[store]`: the content-addressed store of locked files.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StoreSection {
+    /// `file://PATH` (relative to the project, or absolute when the configuration is
+    /// trusted) [default: file://.aigate/store].
+    pub url: Option<Spanned<String>>,
+    /// Whether `aigate lock` and `aigate approve` push what they pin [default: true].
+    pub push: Option<bool>,
+}
+
+/// The store when `[store] url` does not say.
+pub const DEFAULT_STORE: &str = "file://.aigate/store";
+
+/// `[custody]`: where the custody log is.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CustodySection {
+    /// The log's path, relative to the project [default: .aigate/custody.jsonl].
+    pub log: Option<String>,
 }
 
 /// `[trust]`: the keys whose signature of `aigate.lock` `verify` requires.

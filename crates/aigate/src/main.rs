@@ -11,6 +11,7 @@ mod cleanup;
 mod cli;
 mod commands;
 mod config;
+mod custody;
 mod dependencies;
 mod failure;
 mod output;
@@ -100,7 +101,24 @@ fn non_audit_output(command: &Command) -> Option<&OutputArgs> {
             cli::DbCommand::Update(update) => &update.output,
         },
         Command::Policy(a) => &a.output,
-        Command::Audit(_) | Command::Keygen(_) | Command::Trust(_) | Command::Sbom(_) => {
+        Command::Log(a) => match &a.command {
+            Some(cli::LogCommand::Verify(v)) => &v.output,
+            Some(cli::LogCommand::Repair(r)) => &r.output,
+            None => &a.output,
+        },
+        Command::Rollback(a) => &a.output,
+        Command::Revoke(a) => &a.output,
+        Command::Deploy(a) => &a.output,
+        Command::Diff(a) => &a.output,
+        Command::Store(a) => match &a.command {
+            cli::StoreCommand::Push(p) => &p.output,
+            cli::StoreCommand::Gc(g) => &g.output,
+        },
+        Command::Audit(_)
+        | Command::Keygen(_)
+        | Command::Trust(_)
+        | Command::Sbom(_)
+        | Command::Inventory(_) => {
             return None;
         }
     })
@@ -172,6 +190,51 @@ fn run(cli: &Cli) -> Result<(Finished, Cow<'_, OutputArgs>)> {
             commands::policy::run(args, &Settings::optional(config)?)?,
             Cow::Borrowed(&args.output),
         ),
+        Command::Inventory(args) => {
+            let (finished, output) =
+                commands::custody::inventory(args, &Settings::project(config)?)?;
+            (finished, Cow::Owned(output))
+        }
+        Command::Log(args) => match &args.command {
+            Some(cli::LogCommand::Verify(v)) => (
+                commands::custody::log_verify(v, &project(&v.output)?)?,
+                Cow::Borrowed(&v.output),
+            ),
+            Some(cli::LogCommand::Repair(r)) => (
+                commands::custody::log_repair(r, &project(&r.output)?)?,
+                Cow::Borrowed(&r.output),
+            ),
+            None => (
+                commands::custody::log(args, &project(&args.output)?)?,
+                Cow::Borrowed(&args.output),
+            ),
+        },
+        Command::Rollback(args) => (
+            commands::rollback::run(args, &project(&args.output)?)?,
+            Cow::Borrowed(&args.output),
+        ),
+        Command::Revoke(args) => (
+            commands::custody::revoke(args, &project(&args.output)?)?,
+            Cow::Borrowed(&args.output),
+        ),
+        Command::Deploy(args) => (
+            commands::custody::deploy(args, &project(&args.output)?)?,
+            Cow::Borrowed(&args.output),
+        ),
+        Command::Diff(args) => (
+            commands::diff::run(args, &project(&args.output)?)?,
+            Cow::Borrowed(&args.output),
+        ),
+        Command::Store(args) => match &args.command {
+            cli::StoreCommand::Push(p) => (
+                commands::custody::store_push(p, &project(&p.output)?)?,
+                Cow::Borrowed(&p.output),
+            ),
+            cli::StoreCommand::Gc(g) => (
+                commands::custody::store_gc(g, &project(&g.output)?)?,
+                Cow::Borrowed(&g.output),
+            ),
+        },
         Command::Sbom(args) => (
             commands::sbom::run(args, &Settings::optional(config)?)?,
             Cow::Owned(commands::sbom::output(args)?),

@@ -24,6 +24,7 @@ fn aigate(dir: &Path, args: &[&str]) -> Output {
         .env("PIP_CONFIG_FILE", "/dev/null")
         .env("AIGATE_CONFIG_DIR", dir.join(".config"))
         .env("SOURCE_DATE_EPOCH", "1798761600")
+        .env("AIGATE_ACTOR", "ci")
         .args(args)
         .output()
         .unwrap()

@@ -93,7 +93,7 @@ impl FormatScanner for Safetensors {
             }
         };
         match check(&header, total - header_end) {
-            Ok(()) => cx.scanned(loc, self.name(), self.version(), total),
+            Ok(_) => cx.scanned(loc, self.name(), self.version(), total),
             Err(why) => malformed(cx, loc, why),
         }
         Ok(())
@@ -164,14 +164,50 @@ fn dtype_bits(dtype: &str) -> Option<u64> {
     })
 }
 
-struct Tensor {
-    name: String,
-    begin: u64,
-    end: u64,
+/// One tensor of a safetensors file, as its header describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tensor {
+    /// Its name.
+    pub name: String,
+    /// Its element type (`F32`, `BF16`, …).
+    pub dtype: String,
+    /// Its shape.
+    pub shape: Vec<u64>,
+    /// Where its bytes start, from the start of the data (after the header).
+    pub begin: u64,
+    /// Where they end.
+    pub end: u64,
 }
 
-/// Checks a header as the reference crate does, against `data_len` bytes of tensor data.
-fn check(header: &[u8], data_len: u64) -> Result<(), String> {
+/// The tensors of the safetensors file `reader` (`len` bytes in all), in data order, and where
+/// its data starts; the header is read (bounded as the reference crate bounds it) and checked
+/// as the scanner checks it. Nothing but the header is read.
+pub fn tensors(reader: &mut dyn Read, len: u64) -> Result<(Vec<Tensor>, u64), String> {
+    let mut head = [0u8; 8];
+    let got = read_full(reader, &mut head).map_err(|e| e.to_string())?;
+    let header_len = header_len(&head[..got])
+        .ok_or_else(|| "the file is shorter than the 8-byte header length".to_owned())?;
+    if header_len > MAX_HEADER {
+        return Err(format!(
+            "the header claims {header_len} bytes, over the {MAX_HEADER} that safetensors reads"
+        ));
+    }
+    let header_end = 8 + header_len;
+    if len < header_end {
+        return Err(format!(
+            "the header claims {header_len} bytes but the file holds {len}"
+        ));
+    }
+    let mut header = vec![0u8; header_len as usize];
+    if read_full(reader, &mut header).map_err(|e| e.to_string())? < header.len() {
+        return Err("the file ends inside its header".to_owned());
+    }
+    Ok((check(&header, len - header_end)?, header_end))
+}
+
+/// Checks a header as the reference crate does, against `data_len` bytes of tensor data, and
+/// returns its tensors in data order.
+fn check(header: &[u8], data_len: u64) -> Result<Vec<Tensor>, String> {
     let text = std::str::from_utf8(header).map_err(|_| "the header is not UTF-8".to_owned())?;
     let Entries(entries) = serde_json::from_str(text)
         .map_err(|err| format!("the header is not a JSON object ({err})"))?;
@@ -210,7 +246,7 @@ fn check(header: &[u8], data_len: u64) -> Result<(), String> {
             "the tensors end at {at} but the file holds {data_len} bytes of data"
         ));
     }
-    Ok(())
+    Ok(tensors)
 }
 
 fn tensor(name: String, value: &serde_json::Value) -> Result<Tensor, String> {
@@ -253,7 +289,14 @@ fn tensor(name: String, value: &serde_json::Value) -> Result<Tensor, String> {
             end - begin
         )));
     }
-    Ok(Tensor { name, begin, end })
+    let shape = shape.iter().filter_map(serde_json::Value::as_u64).collect();
+    Ok(Tensor {
+        name,
+        dtype: dtype.to_owned(),
+        shape,
+        begin,
+        end,
+    })
 }
 
 #[cfg(test)]
@@ -261,7 +304,7 @@ mod tests {
     use super::*;
 
     fn header(json: &str) -> Result<(), String> {
-        check(json.as_bytes(), 8)
+        check(json.as_bytes(), 8).map(|_| ())
     }
 
     #[test]

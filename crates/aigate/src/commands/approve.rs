@@ -8,7 +8,9 @@ use aigate_report::{ArtifactState, Finding, Location, Report, Severity};
 
 use crate::Finished;
 use crate::cli::ApproveArgs;
+use crate::custody;
 use crate::failure::fail;
+use aigate_integrity::custody::Action;
 use aigate_scan::ScanOptions;
 
 use crate::project::{
@@ -88,13 +90,30 @@ pub fn run(args: &ApproveArgs, settings: &Settings) -> Result<Finished> {
             return Ok(finished(report));
         }
     };
-    artifact.approval = Approval::of(artifact, &args.by, &now_rfc3339(), forced);
+    if let Some(revoked) = artifact.revoked(&artifact.content_digest()) {
+        report.finding(crate::commands::lock::revoked_finding(artifact, revoked));
+        return Ok(finished(report));
+    }
+    let at = now_rfc3339();
+    artifact.approval = Approval::of(artifact, &args.by, &at, forced);
+    let manifest = if custody::pushes(settings) {
+        let store = custody::store(settings)?;
+        Some(custody::push(settings, store.as_ref(), artifact)?)
+    } else {
+        None
+    };
+    artifact.record_approval(manifest);
+    let mut event = custody::event_about(Action::Approve, &args.by, &at, artifact);
+    if let Some(reason) = &artifact.approval.forced {
+        event = event.detail("forced", reason.clone());
+    }
     let mut approved = outcome(artifact, ArtifactState::Approved);
     if artifact.approval.forced.is_some() {
         approved.note = Some("forced despite unsafe scan findings; the reason is recorded".into());
     } else if rescanned {
         approved.note = Some("scanned again; the scan record in aigate.lock is updated".into());
     }
+    custody::record_in_lock(settings, &mut lock, &[event])?;
     write_lock(settings, &lock)?;
     report.artifact(approved);
     Ok(finished(report))

@@ -348,18 +348,33 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<Finished> {
         name: args.name.clone(),
         kind,
         path: dest.clone(),
-        source: Some(source),
+        source: Some(source.clone()),
         owner: None,
+        version: 1,
         approval: Approval::pending(),
         scan,
+        history: Vec::new(),
         files: pinned,
     };
+    if crate::custody::pushes(settings) {
+        let store = crate::custody::store(settings)?;
+        crate::custody::push(settings, store.as_ref(), &artifact)?;
+    }
+    let by = crate::custody::actor(settings, None);
+    let event = crate::custody::event_about(
+        aigate_integrity::custody::Action::Fetch,
+        &by,
+        &crate::settings::now_rfc3339(),
+        &artifact,
+    )
+    .detail("source", source);
     let mut fetched = outcome(&artifact, ArtifactState::Fetched);
     fetched.note = Some(format!(
         "review it, then `aigate approve {} --by WHO`",
         args.name
     ));
     lock.artifacts.push(artifact);
+    crate::custody::record_in_lock(settings, &mut lock, &[event])?;
     write_lock(settings, &lock)?;
     report.artifact(fetched).findings(findings);
     Ok(finish(report, threshold))

@@ -2,11 +2,14 @@
 
 pub mod approve;
 pub mod audit;
+pub mod custody;
 pub mod db;
 pub mod deps;
+pub mod diff;
 pub mod fetch;
 pub mod lock;
 pub mod policy;
+pub mod rollback;
 pub mod sbom;
 pub mod scan;
 pub mod sign;

@@ -32,6 +32,11 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Result<Finished> {
         .collect();
     let verified = verify(&settings.root, &declared, &lock);
     let mut report = Report::builder(tool(), "verify");
+    for artifact in &lock.artifacts {
+        if let Some(revoked) = artifact.revoked(&artifact.content_digest()) {
+            report.finding(crate::commands::lock::revoked_finding(artifact, revoked));
+        }
+    }
     report
         .findings(verified.findings)
         .findings(sources::check(settings))

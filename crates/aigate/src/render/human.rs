@@ -96,6 +96,7 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         writeln!(out)?;
     }
     render_dependencies(report, out)?;
+    render_custody(report, out)?;
     // Findings are sorted by location, so each file's are together; formats are looked up once
     // per file. (Filtering the whole report per file made large reports quadratic.)
     let mut formats: HashMap<&str, BTreeSet<&str>> = HashMap::new();
@@ -215,6 +216,140 @@ fn render_dependencies(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// The inventory (`inventory`), the custody log's events (`log`) and the changes between two
+/// versions (`diff`), as tables.
+fn render_custody(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    if !report.inventory.is_empty() {
+        let rows: Vec<[String; 7]> = report
+            .inventory
+            .iter()
+            .map(|e| {
+                let mut status = e.status.clone();
+                if e.current {
+                    status.push_str(" (current)");
+                }
+                let approval = match (&e.approved_by, &e.approved_at) {
+                    (Some(by), Some(at)) => format!("{} {}", printable(by), at),
+                    (Some(by), None) => printable(by).into_owned(),
+                    _ => "-".to_owned(),
+                };
+                [
+                    printable(&e.name).into_owned(),
+                    e.version.to_string(),
+                    status,
+                    approval,
+                    e.digest.get(..16).unwrap_or(&e.digest).to_owned(),
+                    printable(e.owner.as_deref().unwrap_or("-")).into_owned(),
+                    printable(e.origin.as_deref().unwrap_or("-")).into_owned(),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            [
+                "NAME", "VERSION", "STATUS", "APPROVED", "DIGEST", "OWNER", "ORIGIN",
+            ],
+            &rows,
+        )?;
+        for e in report
+            .inventory
+            .iter()
+            .filter(|e| e.revoked_reason.is_some())
+        {
+            writeln!(
+                out,
+                "  {}@{} revoked: {}",
+                printable(&e.name),
+                e.version,
+                printable(e.revoked_reason.as_deref().unwrap_or(""))
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if !report.events.is_empty() {
+        let rows: Vec<[String; 5]> = report
+            .events
+            .iter()
+            .map(|e| {
+                let what = match (&e.artifact, e.version) {
+                    (Some(a), Some(v)) => format!("{}@{v}", printable(a)),
+                    (Some(a), None) => printable(a).into_owned(),
+                    _ => "-".to_owned(),
+                };
+                let details: Vec<String> = e
+                    .details
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", printable(v)))
+                    .collect();
+                [
+                    e.seq.to_string(),
+                    e.at.clone(),
+                    e.action.clone(),
+                    what,
+                    format!("{} {}", printable(&e.by), details.join(" "))
+                        .trim_end()
+                        .to_owned(),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            ["#", "AT", "ACTION", "ARTIFACT", "BY / DETAILS"],
+            &rows,
+        )?;
+        writeln!(out)?;
+    }
+    for c in &report.file_changes {
+        let what = match (c.old.as_deref(), c.new.as_deref()) {
+            (Some(old), Some(new)) => format!("{} -> {}", printable(old), printable(new)),
+            (Some(old), None) => printable(old).into_owned(),
+            (None, Some(new)) => printable(new).into_owned(),
+            (None, None) => String::new(),
+        };
+        match &c.tensor {
+            Some(t) => writeln!(
+                out,
+                "  {:<8} {} tensor {}  {what}",
+                c.change,
+                printable(&c.path),
+                printable(t)
+            )?,
+            None => writeln!(out, "{:<10} {}  {what}", c.change, printable(&c.path))?,
+        }
+    }
+    if !report.file_changes.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// A left-aligned table with a header row, columns as wide as their widest cell.
+fn table<const N: usize>(
+    out: &mut dyn Write,
+    header: [&str; N],
+    rows: &[[String; N]],
+) -> io::Result<()> {
+    let mut widths: [usize; N] = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
 /// One line about what happened to an artifact.
 fn artifact_line(a: &ArtifactOutcome) -> String {
     let name = printable(&a.name);
@@ -292,6 +427,22 @@ fn summary(report: &Report, threshold: Severity) -> String {
         ),
         "deps-diff" => ("compared", format!("{} change(s)", report.changes.len())),
         "policy" => ("checked", format!("{} input(s)", report.summary.files)),
+        "inventory" => ("listed", format!("{} version(s)", report.inventory.len())),
+        "log" => ("read", format!("{} event(s)", report.events.len())),
+        "log-verify" => ("verified", format!("{} event(s)", report.summary.files)),
+        "log-repair" => ("repaired", "the custody log".to_owned()),
+        "rollback" => (
+            "rolled back",
+            format!("{} artifact(s)", report.artifacts.len()),
+        ),
+        "revoke" => ("revoked", "1 version".to_owned()),
+        "deploy" => ("recorded", "1 deployment".to_owned()),
+        "diff" => (
+            "compared",
+            format!("{} change(s)", report.file_changes.len()),
+        ),
+        "store-push" => ("pushed", format!("{} file(s)", report.summary.files)),
+        "store-gc" => ("collected", "the store".to_owned()),
         _ => ("scanned", format!("{} file(s)", report.summary.files)),
     };
     format!(

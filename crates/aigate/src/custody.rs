@@ -1,0 +1,159 @@
+//! What the commands share about custody: the configured store, the custody log and who is
+//! acting. Commands record their events here and anchor the log's head in the lock.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use aigate_integrity::custody::{self, Head, LogError, NewEvent};
+use aigate_integrity::lock::{LockedArtifact, Lockfile};
+use aigate_integrity::store::{FileStore, Store};
+
+use crate::config::DEFAULT_STORE;
+use crate::failure::Failure;
+use crate::settings::{ConfigTrust, Settings};
+
+/// The custody log's path: `[custody] log`, else `.aigate/custody.jsonl`, inside the project.
+pub fn log_path(settings: &Settings) -> Result<PathBuf> {
+    let default = format!(
+        "{}/{}",
+        aigate_integrity::paths::STATE_DIR,
+        custody::FILE_NAME
+    );
+    let configured = settings.config.custody.log.as_deref().unwrap_or(&default);
+    let rel = aigate_integrity::paths::normalize(configured).map_err(|e| {
+        Failure::new(format!("[custody] log: {e}"))
+            .hint("the custody log lives inside the project: give a project-relative path")
+    })?;
+    Ok(settings.root.join(rel))
+}
+
+/// The configured store: `[store] url`, else `file://.aigate/store`.
+pub fn store(settings: &Settings) -> Result<Box<dyn Store>> {
+    let section = &settings.config.store;
+    let url = section
+        .url
+        .as_ref()
+        .map_or(DEFAULT_STORE, |u| u.get_ref().as_str());
+    if let Some(path) = url.strip_prefix("file://") {
+        let trusted = matches!(settings.trust, ConfigTrust::Named | ConfigTrust::Recorded);
+        let dir = if path.starts_with('/') {
+            if !trusted {
+                return Err(Failure::new(format!(
+                    "[store] url = {url:?} leaves the project, and this aigate.toml is not trusted"
+                ))
+                .hint("run `aigate trust` if the configuration is yours, or use a project-relative file:// path")
+                .into());
+            }
+            PathBuf::from(path)
+        } else {
+            let rel = aigate_integrity::paths::normalize(path)
+                .map_err(|e| Failure::new(format!("[store] url: {e}")))?;
+            settings.root.join(rel)
+        };
+        return Ok(Box::new(FileStore::new(dir)));
+    }
+    Err(Failure::new(format!(
+        "[store] url = {url:?} is not a file:// URL, the only kind of store this aigate keeps"
+    ))
+    .hint("use file://PATH (a folder, project-relative or absolute)")
+    .into())
+}
+
+/// Whether `lock` and `approve` push to the store.
+pub fn pushes(settings: &Settings) -> bool {
+    settings.config.store.push.unwrap_or(true)
+}
+
+/// Who is acting: `--by`, else `AIGATE_ACTOR` (a CI job sets it to the account that runs
+/// it), else the git identity of the project (`user.name <user.email>`), else the login name.
+pub fn actor(settings: &Settings, by: Option<&str>) -> String {
+    let env = std::env::var("AIGATE_ACTOR").ok();
+    if let Some(by) = by
+        .or(env.as_deref())
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
+        return by.to_owned();
+    }
+    let git = |key: &str| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(&settings.root)
+            .args(["config", "--get", key])
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    match (git("user.name"), git("user.email")) {
+        (Some(name), Some(email)) => format!("{name} <{email}>"),
+        (Some(name), None) => name,
+        (None, Some(email)) => email,
+        (None, None) => std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "unknown".to_owned()),
+    }
+}
+
+/// Appends events to the custody log; returns its new head.
+pub fn record(settings: &Settings, events: &[NewEvent]) -> Result<Head> {
+    let path = log_path(settings)?;
+    custody::append(&path, events).map_err(|e| log_failure(e, "cannot record in the custody log"))
+}
+
+/// A log error as a failure with its hint.
+pub fn log_failure(err: LogError, context: &str) -> anyhow::Error {
+    let hint = err.hint();
+    let failure = Failure::new(format!("{context}: {err}"));
+    match hint {
+        Some(h) => failure.hint(h).into(),
+        None => failure.into(),
+    }
+}
+
+/// Records `events` and anchors the log's new head in `lock` (which the caller writes next).
+pub fn record_in_lock(settings: &Settings, lock: &mut Lockfile, events: &[NewEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    lock.custody = Some(record(settings, events)?);
+    Ok(())
+}
+
+/// An event about the artifact's current version.
+pub fn event_about(
+    action: custody::Action,
+    by: &str,
+    at: &str,
+    artifact: &LockedArtifact,
+) -> NewEvent {
+    NewEvent::new(action, by, at).about(&artifact.name, artifact.version, artifact.content_digest())
+}
+
+/// Pushes the artifact's files and manifest to the store; returns the manifest's digest.
+pub fn push(
+    settings: &Settings,
+    store: &dyn Store,
+    artifact: &LockedArtifact,
+) -> Result<aigate_integrity::hash::Digest> {
+    let (manifest, _) = aigate_integrity::store::push_artifact(store, &settings.root, artifact)
+        .map_err(|e| {
+            let hint = e.hint();
+            let f = Failure::new(format!(
+                "cannot push {} {} to {}: {e}",
+                artifact.kind.as_str(),
+                artifact.name,
+                store.describe()
+            ));
+            match hint {
+                Some(h) => f.hint(h),
+                None => f,
+            }
+        })
+        .context("the store")?;
+    Ok(manifest)
+}
