@@ -20,6 +20,7 @@
 mod client;
 mod error;
 pub mod rules;
+pub mod s3;
 pub mod source;
 mod trust;
 

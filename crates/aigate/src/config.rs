@@ -62,10 +62,16 @@ pub struct Config {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StoreSection {
     /// `file://PATH` (relative to the project, or absolute when the configuration is
-    /// trusted) [default: file://.aigate/store].
+    /// trusted), or `s3://BUCKET/PREFIX` (trusted configurations only)
+    /// [default: file://.aigate/store].
     pub url: Option<Spanned<String>>,
     /// Whether `aigate lock` and `aigate approve` push what they pin [default: true].
     pub push: Option<bool>,
+    /// For `s3://`: the endpoint of an S3-compatible server (MinIO, Ceph, R2, …)
+    /// [default: AWS_ENDPOINT_URL, else AWS].
+    pub endpoint: Option<String>,
+    /// For `s3://`: the region [default: AWS_REGION, else us-east-1].
+    pub region: Option<String>,
 }
 
 /// The store when `[store] url` does not say.

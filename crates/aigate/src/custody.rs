@@ -35,8 +35,8 @@ pub fn store(settings: &Settings) -> Result<Box<dyn Store>> {
         .url
         .as_ref()
         .map_or(DEFAULT_STORE, |u| u.get_ref().as_str());
+    let trusted = matches!(settings.trust, ConfigTrust::Named | ConfigTrust::Recorded);
     if let Some(path) = url.strip_prefix("file://") {
-        let trusted = matches!(settings.trust, ConfigTrust::Named | ConfigTrust::Recorded);
         let dir = if path.starts_with('/') {
             if !trusted {
                 return Err(Failure::new(format!(
@@ -53,10 +53,40 @@ pub fn store(settings: &Settings) -> Result<Box<dyn Store>> {
         };
         return Ok(Box::new(FileStore::new(dir)));
     }
+    if url.starts_with("s3://") {
+        if !trusted {
+            return Err(Failure::new(format!(
+                "[store] url = {url:?} sends the project's files to an object store, and this aigate.toml is not trusted"
+            ))
+            .hint("run `aigate trust` if the configuration is yours, or name it with --config")
+            .into());
+        }
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let options = aigate_fetch::s3::S3Options {
+            url: url.to_owned(),
+            endpoint: section.endpoint.clone().or_else(|| env("AWS_ENDPOINT_URL")),
+            region: section
+                .region
+                .clone()
+                .or_else(|| env("AWS_REGION"))
+                .or_else(|| env("AWS_DEFAULT_REGION")),
+            access_key_id: env("AWS_ACCESS_KEY_ID"),
+            secret_access_key: env("AWS_SECRET_ACCESS_KEY"),
+            session_token: env("AWS_SESSION_TOKEN"),
+            ca_file: env("SSL_CERT_FILE").map(PathBuf::from),
+        };
+        return aigate_fetch::s3::S3Store::new(&options)
+            .map(|s| Box::new(s) as Box<dyn Store>)
+            .map_err(|e| {
+                Failure::new(format!("[store] url = {url:?}: {e}"))
+                    .hint("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and [store] endpoint for an S3-compatible server)")
+                    .into()
+            });
+    }
     Err(Failure::new(format!(
-        "[store] url = {url:?} is not a file:// URL, the only kind of store this aigate keeps"
+        "[store] url = {url:?} is neither file:// nor s3://"
     ))
-    .hint("use file://PATH (a folder, project-relative or absolute)")
+    .hint("use file://PATH (a folder) or s3://BUCKET/PREFIX")
     .into())
 }
 

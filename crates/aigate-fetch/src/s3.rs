@@ -1,0 +1,534 @@
+//! The content-addressed store in an object store: `s3://BUCKET/PREFIX` on AWS S3 or any
+//! S3-compatible server (MinIO, Ceph, R2, s3s), through the `object_store` crate's S3 client
+//! (request signing, multipart uploads, retries, S3's error codes).
+//!
+//! `object_store` is asynchronous and, with its default features, brings its own HTTP stack
+//! and a C cryptography library. Here it runs with neither: its requests go through this
+//! crate's `ureq` agent (rustls, the same roots and CA file as every other download) on a
+//! blocking thread, and its signatures are computed with RustCrypto's SHA-256 and HMAC. The
+//! store is synchronous to its callers, as the rest of aigate is.
+//!
+//! Objects are keyed `PREFIX/sha256/HEX`. Uploads of more than one part are multipart; every
+//! request carries the SHA-256 of its payload (`x-amz-checksum-sha256`), which the server
+//! checks, and the whole file is hashed while it is read, so a file that changed since it was
+//! locked is aborted, never stored. Downloads are hashed while they are written; a corrupted
+//! object is an error and its partial copy is removed.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::BodyExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::client::{
+    CryptoProvider, DigestAlgorithm, DigestContext, HmacContext, HttpClient, HttpConnector,
+    HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpResponseBody, HttpService,
+    SigningAlgorithm,
+};
+use object_store::path::Path as ObjectPath;
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use sha2::{Digest as _, Sha256};
+
+use aigate_integrity::hash::Digest;
+use aigate_integrity::store::{Put, Store, StoreError};
+
+/// Parts of a multipart upload; files up to this size go up in one request.
+const PART: usize = 16 << 20;
+/// Chunks of a download delivered from the blocking reader to the async side.
+const CHUNK: usize = 1 << 20;
+
+/// Where the store is and how to reach it. The binary fills it from `[store]` and the
+/// environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+/// `AWS_REGION`, `AWS_ENDPOINT_URL`, `SSL_CERT_FILE`).
+#[derive(Clone, Default)]
+pub struct S3Options {
+    /// `s3://BUCKET/PREFIX`.
+    pub url: String,
+    /// An S3-compatible endpoint (`https://minio.example.org:9000`); AWS when absent.
+    pub endpoint: Option<String>,
+    /// The region [default: us-east-1].
+    pub region: Option<String>,
+    /// The access key id.
+    pub access_key_id: Option<String>,
+    /// The secret key.
+    pub secret_access_key: Option<String>,
+    /// A session token for temporary credentials.
+    pub session_token: Option<String>,
+    /// A PEM bundle that replaces the built-in roots.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for S3Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Options")
+            .field("url", &self.url)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A store in an S3 bucket.
+#[derive(Debug)]
+pub struct S3Store {
+    url: String,
+    prefix: String,
+    client: Arc<AmazonS3>,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// SHA-256 and HMAC-SHA-256 from RustCrypto, for request signing.
+#[derive(Debug)]
+struct RustCrypto;
+
+struct Sha256Context(Sha256, Vec<u8>);
+
+impl DigestContext for Sha256Context {
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    fn finish(&mut self) -> object_store::Result<&[u8]> {
+        self.1 = std::mem::take(&mut self.0).finalize().to_vec();
+        Ok(&self.1)
+    }
+}
+
+struct HmacSha256(hmac::Hmac<Sha256>, Vec<u8>);
+
+impl HmacContext for HmacSha256 {
+    fn update(&mut self, data: &[u8]) {
+        hmac::Mac::update(&mut self.0, data);
+    }
+
+    fn finish(&mut self) -> object_store::Result<&[u8]> {
+        let mac = std::mem::replace(
+            &mut self.0,
+            <hmac::Hmac<Sha256> as hmac::KeyInit>::new_from_slice(b"").map_err(not_supported)?,
+        );
+        self.1 = hmac::Mac::finalize(mac).into_bytes().to_vec();
+        Ok(&self.1)
+    }
+}
+
+fn not_supported(e: impl std::fmt::Display) -> object_store::Error {
+    object_store::Error::NotSupported {
+        source: e.to_string().into(),
+    }
+}
+
+impl CryptoProvider for RustCrypto {
+    fn digest(&self, algorithm: DigestAlgorithm) -> object_store::Result<Box<dyn DigestContext>> {
+        match algorithm {
+            DigestAlgorithm::Sha256 => Ok(Box::new(Sha256Context(Sha256::new(), Vec::new()))),
+            _ => Err(not_supported("only SHA-256 digests are provided")),
+        }
+    }
+
+    fn hmac(
+        &self,
+        algorithm: DigestAlgorithm,
+        secret: &[u8],
+    ) -> object_store::Result<Box<dyn HmacContext>> {
+        match algorithm {
+            DigestAlgorithm::Sha256 => Ok(Box::new(HmacSha256(
+                <hmac::Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret)
+                    .map_err(not_supported)?,
+                Vec::new(),
+            ))),
+            _ => Err(not_supported("only HMAC-SHA-256 is provided")),
+        }
+    }
+
+    fn sign(
+        &self,
+        _algorithm: SigningAlgorithm,
+        _pem: &[u8],
+    ) -> object_store::Result<Box<dyn object_store::client::Signer>> {
+        Err(not_supported(
+            "RSA signing (Google Cloud) is not used by S3",
+        ))
+    }
+}
+
+/// `object_store`'s HTTP through a `ureq` agent, on tokio's blocking threads.
+#[derive(Debug)]
+struct UreqConnector {
+    agent: ureq::Agent,
+}
+
+#[derive(Debug)]
+struct UreqService {
+    agent: ureq::Agent,
+}
+
+impl HttpConnector for UreqConnector {
+    fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
+        Ok(HttpClient::new(UreqService {
+            agent: self.agent.clone(),
+        }))
+    }
+}
+
+fn http_error(kind: HttpErrorKind, e: impl std::error::Error + Send + Sync + 'static) -> HttpError {
+    HttpError::new(kind, e)
+}
+
+#[async_trait::async_trait]
+impl HttpService for UreqService {
+    async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let (parts, body) = req.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| http_error(HttpErrorKind::Request, e))?
+            .to_bytes();
+        let agent = self.agent.clone();
+        let (head_tx, head_rx) = tokio::sync::oneshot::channel();
+        let (chunk_tx, chunk_rx) = tokio::sync::mpsc::channel::<Result<Bytes, HttpError>>(4);
+        tokio::task::spawn_blocking(move || {
+            let request = http::Request::from_parts(parts, body.to_vec());
+            let response = match agent.run(request) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = head_tx.send(Err(http_error(HttpErrorKind::Connect, e)));
+                    return;
+                }
+            };
+            let (head, body) = response.into_parts();
+            if head_tx.send(Ok(head)).is_err() {
+                return;
+            }
+            let mut reader = body.into_reader();
+            let mut buf = vec![0u8; CHUNK];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        if chunk_tx
+                            .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = chunk_tx.blocking_send(Err(http_error(HttpErrorKind::Decode, e)));
+                        return;
+                    }
+                }
+            }
+        });
+        let head = head_rx
+            .await
+            .map_err(|e| http_error(HttpErrorKind::Interrupted, e))??;
+        let stream = futures::stream::unfold(chunk_rx, |mut rx| async move {
+            rx.recv()
+                .await
+                .map(|chunk| (chunk.map(http_body::Frame::data), rx))
+        })
+        // The body is polled again after its end; a fused stream answers that with its end.
+        .fuse();
+        let body = HttpResponseBody::new(http_body_util::StreamBody::new(stream));
+        Ok(http::Response::from_parts(head, body))
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn io_error(what: &Path, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        what: what.display().to_string(),
+        source,
+    }
+}
+
+impl S3Store {
+    /// The store `options.url` names, with the agent's TLS roots.
+    pub fn new(options: &S3Options) -> Result<S3Store, String> {
+        let rest = options
+            .url
+            .strip_prefix("s3://")
+            .ok_or_else(|| "not an s3:// URL".to_owned())?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err("the URL names no bucket".into());
+        }
+        let prefix = prefix.trim_matches('/').to_owned();
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = &options.ca_file {
+            let pem = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                    _ => None,
+                })
+                .collect();
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(30)))
+            .user_agent(concat!("aigate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(options.region.as_deref().unwrap_or("us-east-1"))
+            .with_http_connector(UreqConnector { agent })
+            .with_crypto_provider(Arc::new(RustCrypto))
+            .with_checksum_algorithm(object_store::aws::Checksum::SHA256);
+        if let Some(endpoint) = &options.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        if let Some(key) = &options.access_key_id {
+            builder = builder.with_access_key_id(key);
+        }
+        if let Some(secret) = &options.secret_access_key {
+            builder = builder.with_secret_access_key(secret);
+        }
+        if let Some(token) = &options.session_token {
+            builder = builder.with_token(token);
+        }
+        let client = builder.build().map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_time()
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(S3Store {
+            url: options.url.clone(),
+            prefix,
+            client: Arc::new(client),
+            runtime,
+        })
+    }
+
+    fn key(&self, digest: &Digest) -> ObjectPath {
+        let hex = digest.hex();
+        if self.prefix.is_empty() {
+            ObjectPath::from(format!("sha256/{hex}"))
+        } else {
+            ObjectPath::from(format!("{}/sha256/{hex}", self.prefix))
+        }
+    }
+
+    /// Uploads `reader`'s bytes as the object `digest`, hashing them on the way; a mismatch
+    /// aborts the upload and is reported by `mismatch`.
+    fn upload(
+        &self,
+        reader: &mut dyn Read,
+        digest: &Digest,
+        mismatch: impl FnOnce(Digest) -> StoreError,
+    ) -> Result<(), StoreError> {
+        let key = self.key(digest);
+        let mut hasher = Sha256::new();
+        let mut first = vec![0u8; PART];
+        let n = read_full(reader, &mut first).map_err(backend)?;
+        first.truncate(n);
+        if n < PART {
+            hasher.update(&first);
+            let actual = Digest(hasher.finalize().into());
+            if actual != *digest {
+                return Err(mismatch(actual));
+            }
+            return self.runtime.block_on(async {
+                self.client
+                    .put(&key, PutPayload::from(first))
+                    .await
+                    .map(|_| ())
+                    .map_err(backend)
+            });
+        }
+        self.runtime.block_on(async {
+            let upload = self.client.put_multipart(&key).await.map_err(backend)?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+            hasher.update(&first);
+            writer.put(Bytes::from(first));
+            let mut buf = vec![0u8; PART];
+            loop {
+                let n = match read_full(reader, &mut buf) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let _ = writer.abort().await;
+                        return Err(backend(e));
+                    }
+                };
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                writer.wait_for_capacity(4).await.map_err(backend)?;
+                writer.write(&buf[..n]);
+                if n < PART {
+                    break;
+                }
+            }
+            let actual = Digest(hasher.finalize().into());
+            if actual != *digest {
+                let _ = writer.abort().await;
+                return Err(mismatch(actual));
+            }
+            writer.finish().await.map(|_| ()).map_err(backend)
+        })
+    }
+}
+
+fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match reader.read(&mut buf[done..]) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+impl Store for S3Store {
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+
+    fn contains(&self, digest: &Digest) -> Result<bool, StoreError> {
+        let key = self.key(digest);
+        self.runtime.block_on(async {
+            match self.client.head(&key).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(backend(e)),
+            }
+        })
+    }
+
+    fn put_file(&self, source: &Path, expected: &Digest) -> Result<Put, StoreError> {
+        if self.contains(expected)? {
+            return Ok(Put::AlreadyThere);
+        }
+        let mut file = File::open(source).map_err(|e| io_error(source, e))?;
+        self.upload(&mut file, expected, |actual| StoreError::Changed {
+            path: source.display().to_string(),
+            expected: *expected,
+            actual,
+        })?;
+        Ok(Put::Stored)
+    }
+
+    fn put_bytes(&self, bytes: &[u8]) -> Result<Digest, StoreError> {
+        let digest = Digest(Sha256::digest(bytes).into());
+        if !self.contains(&digest)? {
+            self.upload(&mut &bytes[..], &digest, |actual| StoreError::Corrupt {
+                expected: digest,
+                actual,
+            })?;
+        }
+        Ok(digest)
+    }
+
+    fn restore(&self, digest: &Digest, dest: &Path) -> Result<(), StoreError> {
+        let key = self.key(digest);
+        let result = self.runtime.block_on(async {
+            let got = match self.client.get(&key).await {
+                Ok(g) => g,
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Err(StoreError::Missing(*digest));
+                }
+                Err(e) => return Err(backend(e)),
+            };
+            let mut out = File::create_new(dest).map_err(|e| io_error(dest, e))?;
+            let mut hasher = Sha256::new();
+            let mut stream = got.into_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(backend)?;
+                hasher.update(&chunk);
+                out.write_all(&chunk).map_err(|e| io_error(dest, e))?;
+            }
+            let actual = Digest(hasher.finalize().into());
+            if actual != *digest {
+                return Err(StoreError::Corrupt {
+                    expected: *digest,
+                    actual,
+                });
+            }
+            out.sync_all().map_err(|e| io_error(dest, e))
+        });
+        if result.is_err() {
+            let _ = fs::remove_file(dest);
+        }
+        result
+    }
+
+    fn get_bytes(&self, digest: &Digest, max: u64) -> Result<Vec<u8>, StoreError> {
+        let key = self.key(digest);
+        let bytes = self.runtime.block_on(async {
+            let got = match self.client.get(&key).await {
+                Ok(g) => g,
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Err(StoreError::Missing(*digest));
+                }
+                Err(e) => return Err(backend(e)),
+            };
+            if got.meta.size > max {
+                return Err(backend(format!(
+                    "object sha256:{digest} is {} bytes, more than the {max} read here",
+                    got.meta.size
+                )));
+            }
+            got.bytes().await.map_err(backend)
+        })?;
+        let actual = Digest(Sha256::digest(&bytes).into());
+        if actual != *digest {
+            return Err(StoreError::Corrupt {
+                expected: *digest,
+                actual,
+            });
+        }
+        Ok(bytes.to_vec())
+    }
+
+    fn list(&self) -> Result<Vec<Digest>, StoreError> {
+        let base = if self.prefix.is_empty() {
+            ObjectPath::from("sha256")
+        } else {
+            ObjectPath::from(format!("{}/sha256", self.prefix))
+        };
+        let mut out: Vec<Digest> = self.runtime.block_on(async {
+            let mut listing = self.client.list(Some(&base));
+            let mut out = Vec::new();
+            while let Some(meta) = listing.next().await {
+                let meta = meta.map_err(backend)?;
+                if let Some(d) = meta.location.filename().and_then(Digest::from_hex) {
+                    out.push(d);
+                }
+            }
+            Ok::<_, StoreError>(out)
+        })?;
+        out.sort();
+        Ok(out)
+    }
+
+    fn remove(&self, digest: &Digest) -> Result<(), StoreError> {
+        let key = self.key(digest);
+        self.runtime.block_on(async {
+            match self.client.delete(&key).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(backend(e)),
+            }
+        })
+    }
+}
