@@ -58,7 +58,6 @@ def main():
         run(["cargo", "build", "--release", "-q", "-p", "aigate"], REPO)
     aigate = str(REPO / "target" / "release" / "aigate")
     env_by = ["--by", "bench"]
-    store = project / ".aigate" / "store"
 
     # Version 1, approved and pushed; version 2 differs in one shard.
     run([aigate, "lock", "--no-store", *env_by], project)
@@ -69,15 +68,22 @@ def main():
     run([aigate, "lock", *env_by], project)
     run([aigate, "approve", "big", *env_by], project)
 
+    # Pushes go to a second store (the same lock, through a configuration naming it), emptied
+    # before each run, so that the project's own store keeps both versions for the restores.
+    (project / "push.toml").write_text(
+        '[[model]]\nname = "big"\npath = "models/big"\n\n[store]\nurl = "file://push-store"\n'
+    )
+    push_store = project / "push-store"
+
     def empty_store():
-        shutil.rmtree(store, ignore_errors=True)
+        shutil.rmtree(push_store, ignore_errors=True)
 
     copy_dest = project / "copy"
 
     def clear_copy():
         shutil.rmtree(copy_dest, ignore_errors=True)
 
-    push = [aigate, "store", "push"]
+    push = [aigate, "--config", "push.toml", "store", "push"]
     cp = ["cp", "-r", str(weights), str(copy_dest)]
     timed(push, project, empty_store)
     timed(cp, project, clear_copy)
