@@ -65,6 +65,25 @@ pub struct RemoteFile {
     pub sha256: Option<Digest>,
 }
 
+/// TLS with the built-in Mozilla roots, or only the certificates of the PEM bundle `ca_file`
+/// (`SSL_CERT_FILE`).
+pub(crate) fn tls_config(
+    ca_file: Option<&std::path::Path>,
+) -> std::io::Result<ureq::tls::TlsConfig> {
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if let Some(path) = ca_file {
+        let pem = fs::read(path)?;
+        let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                _ => None,
+            })
+            .collect();
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+    }
+    Ok(tls.build())
+}
+
 /// An HTTPS client that follows redirects only into trusted places.
 pub struct Client {
     agent: ureq::Agent,
@@ -76,22 +95,16 @@ pub struct Client {
 impl Client {
     /// A client set up as `options` say.
     pub fn new(options: &ClientOptions) -> Result<Client, FetchError> {
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(path) = &options.ca_file {
-            let pem = fs::read(path).map_err(|source| FetchError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
-                    _ => None,
-                })
-                .collect();
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
+        let tls = tls_config(options.ca_file.as_deref()).map_err(|source| FetchError::Io {
+            path: options
+                .ca_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            source,
+        })?;
         let config = ureq::Agent::config_builder()
-            .tls_config(tls.build())
+            .tls_config(tls)
             .max_redirects(0)
             .http_status_as_error(false)
             .https_only(true)

@@ -263,19 +263,12 @@ impl S3Store {
             return Err("the URL names no bucket".into());
         }
         let prefix = prefix.trim_matches('/').to_owned();
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(path) = &options.ca_file {
-            let pem = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
-                    _ => None,
-                })
-                .collect();
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
-        }
+        let tls = crate::client::tls_config(options.ca_file.as_deref()).map_err(|e| {
+            let path = options.ca_file.as_ref().map(|p| p.display().to_string());
+            format!("{}: {e}", path.unwrap_or_default())
+        })?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls.build())
+            .tls_config(tls)
             .max_redirects(0)
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(30)))

@@ -146,6 +146,19 @@ impl LockedArtifact {
             .find(|r| r.status == VersionStatus::Revoked && r.digest == *digest)
     }
 
+    /// Every version number the lock knows for this artifact, for messages: `1, 2, 3`.
+    pub fn known_versions(&self) -> String {
+        let mut versions: Vec<u64> = self.history.iter().map(|r| r.version).collect();
+        versions.push(self.version);
+        versions.sort_unstable();
+        versions.dedup();
+        versions
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The highest version number this artifact has had.
     pub fn latest_version(&self) -> u64 {
         self.history

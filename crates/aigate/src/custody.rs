@@ -137,12 +137,9 @@ pub fn record(settings: &Settings, events: &[NewEvent]) -> Result<Head> {
 
 /// A log error as a failure with its hint.
 pub fn log_failure(err: LogError, context: &str) -> anyhow::Error {
-    let hint = err.hint();
-    let failure = Failure::new(format!("{context}: {err}"));
-    match hint {
-        Some(h) => failure.hint(h).into(),
-        None => failure.into(),
-    }
+    Failure::new(format!("{context}: {err}"))
+        .maybe_hint(err.hint())
+        .into()
 }
 
 /// Records `events` and anchors the log's new head in `lock` (which the caller writes next).
@@ -172,17 +169,13 @@ pub fn push(
 ) -> Result<aigate_integrity::hash::Digest> {
     let (manifest, _) = aigate_integrity::store::push_artifact(store, &settings.root, artifact)
         .map_err(|e| {
-            let hint = e.hint();
-            let f = Failure::new(format!(
+            Failure::new(format!(
                 "cannot push {} {} to {}: {e}",
                 artifact.kind.as_str(),
                 artifact.name,
                 store.describe()
-            ));
-            match hint {
-                Some(h) => f.hint(h),
-                None => f,
-            }
+            ))
+            .maybe_hint(e.hint())
         })
         .context("the store")?;
     Ok(manifest)

@@ -25,6 +25,14 @@ impl Failure {
         self.hint = Some(hint.into());
         self
     }
+
+    /// With this hint, when there is one (library errors say what to do only sometimes).
+    pub fn maybe_hint(mut self, hint: Option<&str>) -> Self {
+        if let Some(hint) = hint {
+            self.hint = Some(hint.to_owned());
+        }
+        self
+    }
 }
 
 impl fmt::Display for Failure {

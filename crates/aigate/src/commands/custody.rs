@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use anyhow::Result;
+use sha2::Digest as _;
 
 use aigate_integrity::custody::{self, Action, Event, NewEvent};
 use aigate_integrity::lock::{LockedArtifact, Status, VersionRecord, VersionStatus};
@@ -338,15 +339,9 @@ pub fn revoke(args: &RevokeArgs, settings: &Settings) -> Result<Finished> {
         Some(r) => r.digest,
         None if version == artifact.version => current_digest,
         None => {
-            let known: Vec<String> = artifact
-                .history
-                .iter()
-                .map(|r| r.version.to_string())
-                .chain([artifact.version.to_string()])
-                .collect();
             fail!(
                 "{name} has no version {version} in aigate.lock (known: {})",
-                known.join(", ")
+                artifact.known_versions()
             );
         }
     };
@@ -459,8 +454,11 @@ pub fn store_gc(args: &StoreGcArgs, settings: &Settings) -> Result<Finished> {
     let mut keep = BTreeSet::new();
     for artifact in &lock.artifacts {
         keep.extend(artifact.files.iter().map(|f| f.sha256));
-        let current = store.put_bytes(&store::VersionManifest::of(artifact).to_bytes())?;
-        keep.insert(current);
+        // The current version's manifest, by its digest: gc only removes, never writes.
+        let manifest = store::VersionManifest::of(artifact).to_bytes();
+        keep.insert(aigate_integrity::hash::Digest(
+            sha2::Sha256::digest(&manifest).into(),
+        ));
         for record in artifact
             .history
             .iter()

@@ -62,16 +62,10 @@ fn manifest_of(
         return Ok((VersionManifest::of(artifact), true));
     }
     let Some(record) = artifact.record(version) else {
-        let known: Vec<String> = artifact
-            .history
-            .iter()
-            .map(|r| r.version.to_string())
-            .chain([artifact.version.to_string()])
-            .collect();
         fail!(
             "{} has no version {version} in aigate.lock (known: {})",
             artifact.name,
-            known.join(", ")
+            artifact.known_versions()
         );
     };
     let (Some(digest), Some(store)) = (record.manifest, store) else {

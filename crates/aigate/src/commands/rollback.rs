@@ -204,12 +204,8 @@ fn restore_all(
         .collect();
     for (path, result) in results {
         result.map_err(|e| {
-            let hint = e.hint();
-            let f = Failure::new(format!("cannot restore {path}: {e}; nothing was changed"));
-            match hint {
-                Some(h) => f.hint(h),
-                None => f,
-            }
+            Failure::new(format!("cannot restore {path}: {e}; nothing was changed"))
+                .maybe_hint(e.hint())
         })?;
     }
     Ok(())
@@ -232,17 +228,13 @@ pub fn run(args: &RollbackArgs, settings: &Settings) -> Result<Finished> {
         );
     };
     let manifest = store::manifest(store.as_ref(), &manifest_digest).map_err(|e| {
-        let hint = e.hint();
-        let f = Failure::new(format!(
+        Failure::new(format!(
             "cannot read {}@{} from {}: {e}",
             artifact.name,
             record.version,
             store.describe()
-        ));
-        match hint {
-            Some(h) => f.hint(h),
-            None => f,
-        }
+        ))
+        .maybe_hint(e.hint())
     })?;
     // The manifest must describe the approved bytes: the digest the lock recorded is over the
     // name, kind, path, source and files, so a manifest swapped in the store cannot pass.
