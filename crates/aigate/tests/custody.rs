@@ -512,3 +512,31 @@ fn help_snapshots() {
         );
     }
 }
+
+#[test]
+fn store_gc_removes_only_what_no_kept_version_refers_to() {
+    let p = Project::new();
+    p.two_versions();
+    let objects = |p: &Project| -> usize {
+        fs::read_dir(p.root().join(".aigate/store/sha256"))
+            .unwrap()
+            .map(|s| fs::read_dir(s.unwrap().path()).unwrap().count())
+            .sum()
+    };
+    // A version 3 that is locked (pushed) but never approved, then the files go back to 2.
+    let config = p.root().join("models/bert/config.json");
+    let v2 = fs::read(&config).unwrap();
+    fs::write(&config, b"{\"hidden\": 4}\n").unwrap();
+    p.ok(&["lock"]);
+    fs::write(&config, &v2).unwrap();
+    p.ok(&["lock"]);
+    let before = objects(&p);
+    p.ok(&["store", "gc", "--dry-run"]);
+    assert_eq!(objects(&p), before);
+    p.ok(&["store", "gc"]);
+    // Version 3's config and its manifest are gone; versions 1 and 2 still restore.
+    assert_eq!(objects(&p), before - 2);
+    p.ok(&["rollback", "bert", "--to", "1"]);
+    p.ok(&["rollback", "bert", "--to", "2"]);
+    assert_eq!(fs::read(&config).unwrap(), v2);
+}
