@@ -120,6 +120,9 @@ pub struct Finding {
     /// Extra facts, machine-readable (`global`, `opcode`, `limit`, …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, String>,
+    /// In a report of `aigate check`: the check that found it (`scan`, `verify`, `policy`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
 }
 
 impl Finding {
@@ -133,6 +136,7 @@ impl Finding {
             location,
             hint: None,
             details: BTreeMap::new(),
+            check: None,
         }
     }
 
@@ -363,10 +367,85 @@ pub struct Report {
     /// What changed between two versions of an artifact (`diff`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub file_changes: Vec<FileChange>,
+    /// One section per check `aigate check` ran or could not run; when present, the sections
+    /// decide the outcome, each at its own threshold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckSection>,
     /// Inputs that could not be read.
     pub errors: Vec<InputError>,
     /// Counts.
     pub summary: Summary,
+}
+
+/// How one check of `aigate check` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckStatus {
+    /// Ran; nothing at or above its threshold.
+    Passed,
+    /// Ran; a finding at or above its threshold.
+    Failed,
+    /// Ran, but an input could not be read or analysed: nothing can be concluded.
+    Error,
+    /// Enabled but could not run (no lock yet, no advisory database): `reason` says what to run.
+    Missing,
+    /// Not enabled by the configuration, or skipped on request.
+    Skipped,
+}
+
+impl CheckStatus {
+    /// The name used in JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Passed => "passed",
+            CheckStatus::Failed => "failed",
+            CheckStatus::Error => "error",
+            CheckStatus::Missing => "missing",
+            CheckStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// One check of `aigate check`: how it ended, at which threshold, what it found, how long it took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckSection {
+    /// `scan`, `verify`, `policy`, `audit`, `custody` or `sbom`.
+    pub name: String,
+    /// How it ended.
+    pub status: CheckStatus,
+    /// Findings at or above this fail the check.
+    pub threshold: Severity,
+    /// For `missing`: whether `--allow-missing` named it, so that it does not fail the run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allowed: bool,
+    /// Why it was skipped or could not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What to run so that it can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Its findings per severity (every severity present).
+    pub findings: BTreeMap<Severity, u64>,
+    /// How many of them fail it.
+    pub failing: u64,
+    /// Inputs it could not read.
+    pub errors: u64,
+    /// Files and inputs it read.
+    pub files: u64,
+    /// Wall-clock time, in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl CheckSection {
+    /// Whether this section makes the run exit 2: an error, or a check that could not run and
+    /// that `--allow-missing` did not name.
+    pub fn is_error(&self) -> bool {
+        match self.status {
+            CheckStatus::Error => true,
+            CheckStatus::Missing => !self.allowed,
+            _ => false,
+        }
+    }
 }
 
 /// One version of a model or dataset, as `aigate inventory` lists it.
@@ -554,6 +633,7 @@ pub struct ReportBuilder {
     inventory: Vec<InventoryEntry>,
     events: Vec<CustodyEvent>,
     file_changes: Vec<FileChange>,
+    checks: Vec<CheckSection>,
     errors: Vec<InputError>,
     files: u64,
     suppressed: u64,
@@ -623,6 +703,12 @@ impl ReportBuilder {
         self
     }
 
+    /// Adds the section of one check (`aigate check`).
+    pub fn check(&mut self, section: CheckSection) -> &mut Self {
+        self.checks.push(section);
+        self
+    }
+
     /// Adds an input that could not be read.
     pub fn error(&mut self, error: InputError) -> &mut Self {
         self.errors.push(error);
@@ -677,6 +763,7 @@ impl ReportBuilder {
             inventory: self.inventory,
             events: self.events,
             file_changes: self.file_changes,
+            checks: self.checks,
             errors: self.errors,
             summary: Summary {
                 files: self.files,
@@ -703,6 +790,7 @@ impl Report {
             inventory: Vec::new(),
             events: Vec::new(),
             file_changes: Vec::new(),
+            checks: Vec::new(),
             errors: Vec::new(),
             files: 0,
             suppressed: 0,
@@ -727,8 +815,18 @@ impl Report {
         self.failing(threshold).count()
     }
 
-    /// How the run ends at `threshold`: findings win over errors, errors over a clean pass.
+    /// How the run ends at `threshold`: findings win over errors, errors over a clean pass. A
+    /// report with check sections (`aigate check`) is decided by them, each at its own threshold.
     pub fn outcome(&self, threshold: Severity) -> Outcome {
+        if !self.checks.is_empty() {
+            return if self.checks.iter().any(|c| c.status == CheckStatus::Failed) {
+                Outcome::Findings
+            } else if self.checks.iter().any(CheckSection::is_error) {
+                Outcome::Error
+            } else {
+                Outcome::Clean
+            };
+        }
         if self.count_failing(threshold) > 0 {
             Outcome::Findings
         } else if !self.errors.is_empty() || self.findings.iter().any(Finding::is_internal_error) {

@@ -21,6 +21,18 @@ pub struct Cli {
 /// Commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run every check aigate.toml enables, in one report: the gate for CI and pre-commit.
+    ///
+    /// `scan` of every declared model and dataset (and [scan] paths), `verify` against
+    /// aigate.lock (with its signature when [trust] names keys), `policy` and `audit` of the
+    /// Python dependencies (when the project has any, or [policy] or [audit] is set), `custody`
+    /// (`log verify`, once there is a custody log) and `sbom` ([sbom] require-completeness).
+    /// Independent checks run in parallel. Each is judged at its own threshold (scan: medium or
+    /// [scan] fail-on; the others: low), or all at --fail-on. A check that cannot run (no lock
+    /// yet, no advisory database) says what to run. Exit status: 0 when every check passed, 1
+    /// when one found something at or above its threshold, 2 when one could not run (unless
+    /// --allow-missing names it) or an input could not be read.
+    Check(CheckArgs),
     /// Find code that runs on load in model files (pickle, PyTorch, NumPy, joblib, archives).
     ///
     /// Formats are recognised from content, never from names; directories are walked
@@ -668,6 +680,74 @@ pub struct OutputArgs {
     /// Print only findings: no summary, no progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// A check of `aigate check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum CheckName {
+    /// Model and dataset files scanned for code that runs on load.
+    Scan,
+    /// The files on disk against aigate.lock (and its signature).
+    Verify,
+    /// The Python dependencies against [policy].
+    Policy,
+    /// The Python dependencies against known vulnerabilities and malware.
+    Audit,
+    /// The custody log's hash chain.
+    Custody,
+    /// The AI bill of materials against [sbom] require-completeness.
+    Sbom,
+}
+
+impl CheckName {
+    /// Every check, in the order reports list them.
+    pub const ALL: [CheckName; 6] = [
+        CheckName::Scan,
+        CheckName::Verify,
+        CheckName::Policy,
+        CheckName::Audit,
+        CheckName::Custody,
+        CheckName::Sbom,
+    ];
+
+    /// Its name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::Scan => "scan",
+            CheckName::Verify => "verify",
+            CheckName::Policy => "policy",
+            CheckName::Audit => "audit",
+            CheckName::Custody => "custody",
+            CheckName::Sbom => "sbom",
+        }
+    }
+}
+
+/// `aigate check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The project: a folder with an aigate.toml (or below one) [default: the current folder].
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Lowest severity that fails any check [default: each check's own].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// A check that may be missing (it cannot run yet) without failing the run.
+    #[arg(long, value_enum, value_name = "CHECK", value_delimiter = ',')]
+    pub allow_missing: Vec<CheckName>,
+    /// A check not to run.
+    #[arg(long, value_enum, value_name = "CHECK", value_delimiter = ',')]
+    pub skip: Vec<CheckName>,
+    /// The advisory database for `audit` (as for `aigate audit --db`).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Do not re-hash installed files against their RECORD (faster on large environments).
+    #[arg(long)]
+    pub no_record_check: bool,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `aigate scan`.

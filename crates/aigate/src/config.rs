@@ -55,6 +55,36 @@ pub struct Config {
     /// `[custody]`: the custody log.
     #[serde(default)]
     pub custody: CustodySection,
+    /// `[sbom]`: what `aigate check` requires of the AI bill of materials.
+    #[serde(default)]
+    pub sbom: SbomSection,
+}
+
+/// `[sbom]`: what `aigate check` requires of the project's AI bill of materials.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SbomSection {
+    /// Frameworks of minimum elements every model and dataset must carry: `"g7"` (the G7 SBOM
+    /// for AI minimum elements) and `"eu-ai-act"` (the EU AI Act's model documentation).
+    #[serde(default)]
+    pub require_completeness: Vec<Spanned<CompletenessName>>,
+}
+
+/// A completeness framework spelled in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletenessName(pub aigate_sbom::completeness::Framework);
+
+impl<'de> Deserialize<'de> for CompletenessName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use aigate_sbom::completeness::Framework;
+        match String::deserialize(d)?.as_str() {
+            "g7" => Ok(CompletenessName(Framework::G7)),
+            "eu-ai-act" => Ok(CompletenessName(Framework::EuAiAct)),
+            other => Err(serde::de::Error::custom(format!(
+                "unknown framework {other:?}: expected \"g7\" or \"eu-ai-act\""
+            ))),
+        }
+    }
 }
 
 /// `[store]`: the content-addressed store of locked files.
@@ -161,6 +191,10 @@ pub struct ScanSection {
     pub deny: Vec<String>,
     /// The lowest severity that fails a run (overridden by `--fail-on`).
     pub fail_on: Option<SeverityName>,
+    /// Files and folders (relative to the project) that `aigate check` scans besides the
+    /// declared models and datasets.
+    #[serde(default)]
+    pub paths: Vec<String>,
 }
 
 /// A severity spelled in the config.

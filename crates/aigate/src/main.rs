@@ -86,6 +86,7 @@ fn announced(settings: Settings, output: &OutputArgs) -> Settings {
 /// The output settings of a command other than `audit`, which alone writes VEX.
 fn non_audit_output(command: &Command) -> Option<&OutputArgs> {
     Some(match command {
+        Command::Check(a) => &a.output,
         Command::Scan(a) => &a.output,
         Command::Lock(a) => &a.output,
         Command::Approve(a) => &a.output,
@@ -136,6 +137,13 @@ fn run(cli: &Cli) -> Result<(Finished, Cow<'_, OutputArgs>)> {
     }
     let project = |output: &OutputArgs| Settings::project(config).map(|s| announced(s, output));
     Ok(match &cli.command {
+        Command::Check(args) => {
+            let settings = Settings::project_in(config, args.path.as_deref())?;
+            (
+                commands::check::run(args, &announced(settings, &args.output))?,
+                Cow::Borrowed(&args.output),
+            )
+        }
         Command::Scan(args) => (
             commands::scan::run(args, &announced(Settings::optional(config)?, &args.output))?,
             Cow::Borrowed(&args.output),

@@ -77,6 +77,40 @@ impl Settings {
         Settings::from_file(path, named)
     }
 
+    /// The project of `aigate check [PATH]`: `--config` when given, else the `aigate.toml` in
+    /// `dir` (or the current folder) or the nearest parent; it must exist.
+    pub fn project_in(explicit: Option<&Path>, dir: Option<&Path>) -> Result<Settings> {
+        if explicit.is_some() {
+            return Settings::project(explicit);
+        }
+        let start = match dir {
+            Some(dir) if dir.is_file() => dir.parent().map(Path::to_path_buf).unwrap_or_default(),
+            Some(dir) => dir.to_path_buf(),
+            None => PathBuf::from("."),
+        };
+        let start = if start.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            start
+        };
+        let absolute = std::path::absolute(&start).unwrap_or_else(|_| start.clone());
+        let Some(found) = config::discover(&absolute) else {
+            return Err(crate::failure::Failure::new(format!(
+                "no {} in {} or its parents",
+                config::FILE_NAME,
+                start.display()
+            ))
+            .hint("run `aigate init` to write a starter configuration for this project")
+            .into());
+        };
+        // Keep the path as the user named the folder, so that reports name files as they do.
+        let path = match found.parent().and_then(|p| p.strip_prefix(&absolute).ok()) {
+            Some(rest) if rest.as_os_str().is_empty() => start.join(config::FILE_NAME),
+            _ => found,
+        };
+        Settings::from_file(path, false)
+    }
+
     fn from_file(path: PathBuf, named: bool) -> Result<Settings> {
         let (mut config, config_text) = config::load(&path)?;
         let trust = if named {

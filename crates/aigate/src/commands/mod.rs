@@ -2,6 +2,7 @@
 
 pub mod approve;
 pub mod audit;
+pub mod check;
 pub mod custody;
 pub mod db;
 pub mod deps;

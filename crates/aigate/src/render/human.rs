@@ -7,7 +7,9 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Write};
 
-use aigate_report::{ArtifactOutcome, ArtifactState, Finding, Level, Report, Severity};
+use aigate_report::{
+    ArtifactOutcome, ArtifactState, CheckSection, CheckStatus, Finding, Level, Report, Severity,
+};
 
 use crate::registry;
 use crate::render::RenderOptions;
@@ -157,7 +159,111 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
     if options.quiet || (wrote_a_file && report.findings.is_empty()) {
         return Ok(());
     }
+    if !report.checks.is_empty() {
+        return write!(out, "{}", check_table(&report.checks));
+    }
     writeln!(out, "{}", summary(report, options.threshold))
+}
+
+/// The summary of `aigate check`: one row per check (result, findings by severity, time), why
+/// each one that did not run did not, and the verdict.
+pub fn check_table(checks: &[CheckSection]) -> String {
+    let mut out = String::new();
+    let severities: Vec<Severity> = Severity::ALL.iter().rev().copied().collect();
+    out.push_str(&format!(
+        "{:<8}  {:<8}  {:<9}",
+        "check", "result", "fails at"
+    ));
+    for s in &severities {
+        out.push_str(&format!("  {:>8}", s.as_str()));
+    }
+    out.push_str("      time\n");
+    for c in checks {
+        let ran = matches!(
+            c.status,
+            CheckStatus::Passed | CheckStatus::Failed | CheckStatus::Error
+        );
+        let result = match (c.status, c.allowed) {
+            (CheckStatus::Missing, true) => "missing*",
+            (status, _) => status.as_str(),
+        };
+        out.push_str(&format!(
+            "{:<8}  {:<8}  {:<9}",
+            c.name,
+            result,
+            c.threshold.as_str()
+        ));
+        for s in &severities {
+            let cell = if ran {
+                c.findings.get(s).copied().unwrap_or(0).to_string()
+            } else {
+                "-".to_owned()
+            };
+            out.push_str(&format!("  {cell:>8}"));
+        }
+        if ran || c.status == CheckStatus::Missing {
+            out.push_str(&format!("  {:>5} ms\n", c.duration_ms));
+        } else {
+            out.push_str("         -\n");
+        }
+    }
+    let mut notes = String::new();
+    for c in checks {
+        if let Some(reason) = &c.reason {
+            let what = match (c.status, c.allowed) {
+                (CheckStatus::Missing, true) => "could not run (allowed by --allow-missing)",
+                (CheckStatus::Missing, false) => "could not run",
+                _ => "skipped",
+            };
+            notes.push_str(&format!("{}: {what}: {}\n", c.name, printable(reason)));
+            if let Some(hint) = &c.hint {
+                notes.push_str(&format!("  hint: {}\n", printable(hint)));
+            }
+        } else if c.status == CheckStatus::Error {
+            notes.push_str(&format!(
+                "{}: {} input(s) could not be read (see the errors above)\n",
+                c.name, c.errors
+            ));
+        }
+    }
+    if !notes.is_empty() {
+        out.push('\n');
+        out.push_str(&notes);
+    }
+    let names = |status: CheckStatus| -> Vec<&str> {
+        checks
+            .iter()
+            .filter(|c| c.status == status)
+            .map(|c| c.name.as_str())
+            .collect()
+    };
+    let failed = names(CheckStatus::Failed);
+    let unconcluded: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.is_error())
+        .map(|c| c.name.as_str())
+        .collect();
+    let passed = names(CheckStatus::Passed);
+    out.push('\n');
+    if !failed.is_empty() {
+        let failing: u64 = checks.iter().map(|c| c.failing).sum();
+        out.push_str(&format!(
+            "check failed: {} ({failing} finding(s) at or above their check's threshold)\n",
+            failed.join(", ")
+        ));
+    } else if !unconcluded.is_empty() {
+        out.push_str(&format!(
+            "check could not conclude: {} did not run or could not read an input (--allow-missing CHECK lets a check that cannot run pass)\n",
+            unconcluded.join(", ")
+        ));
+    } else {
+        out.push_str(&format!(
+            "check passed: {} of {} check(s) ran and passed\n",
+            passed.len(),
+            checks.len()
+        ));
+    }
+    out
 }
 
 /// The dependency list (`deps`) and the changes (`deps diff`), one line each.

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use aigate_report::{Finding, Level, Report, Severity};
+use aigate_report::{CheckStatus, Finding, Level, Report, Severity};
 
 use crate::registry;
 
@@ -121,6 +121,9 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
     if let Some(level) = finding.level {
         properties["level"] = json!(level);
     }
+    if let Some(check) = &finding.check {
+        properties["check"] = json!(check);
+    }
     if let (Some(index), Some(obj)) = (rule_index, result.as_object_mut()) {
         obj.insert("ruleIndex".into(), json!(index));
     }
@@ -224,6 +227,32 @@ pub fn to_value(report: &Report) -> Value {
             })
         })
         .collect();
+    let mut notifications = notifications;
+    for check in report
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Missing)
+    {
+        let reason = check.reason.as_deref().unwrap_or("it could not run");
+        let text = match &check.hint {
+            Some(hint) => format!(
+                "check `{}` could not run: {reason}. Hint: {hint}",
+                check.name
+            ),
+            None => format!("check `{}` could not run: {reason}", check.name),
+        };
+        notifications.push(json!({
+            "level": if check.allowed { "warning" } else { "error" },
+            "message": { "text": text },
+        }));
+    }
+    let mut invocation = json!({
+        "executionSuccessful": report.errors.is_empty() && !report.checks.iter().any(|c| c.is_error()),
+        "toolExecutionNotifications": notifications,
+    });
+    if !report.checks.is_empty() {
+        invocation["properties"] = json!({ "checks": report.checks });
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -237,10 +266,7 @@ pub fn to_value(report: &Report) -> Value {
                     "rules": rule_objects,
                 }
             },
-            "invocations": [{
-                "executionSuccessful": report.errors.is_empty(),
-                "toolExecutionNotifications": notifications,
-            }],
+            "invocations": [invocation],
             "results": results,
         }]
     })
