@@ -33,6 +33,15 @@ pub enum Command {
     /// when one found something at or above its threshold, 2 when one could not run (unless
     /// --allow-missing names it) or an input could not be read.
     Check(CheckArgs),
+    /// Write a commented starter aigate.toml for a project: what it has, declared.
+    ///
+    /// Model and dataset files are recognised by their content (Hugging Face model folders as
+    /// one model each), Python dependency inputs (lock files, requirements, pyproject.toml, a
+    /// .venv) are listed for `policy` and `audit`, and Hub models named in the project's
+    /// configuration files are suggested for `aigate fetch`. Every policy section is present and
+    /// explained. Nothing is loaded. Refuses to overwrite an existing aigate.toml; --dry-run
+    /// prints the file instead. Exit status: 0 when written, 2 on errors.
+    Init(InitArgs),
     /// Find code that runs on load in model files (pickle, PyTorch, NumPy, joblib, archives).
     ///
     /// Formats are recognised from content, never from names; directories are walked
@@ -748,6 +757,17 @@ pub struct CheckArgs {
     pub inputs: InputArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `aigate init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The project's folder [default: the current folder].
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Print the configuration instead of writing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `aigate scan`.

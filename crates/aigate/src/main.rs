@@ -116,6 +116,7 @@ fn non_audit_output(command: &Command) -> Option<&OutputArgs> {
             cli::StoreCommand::Gc(g) => &g.output,
         },
         Command::Audit(_)
+        | Command::Init(_)
         | Command::Keygen(_)
         | Command::Trust(_)
         | Command::Sbom(_)
@@ -144,6 +145,7 @@ fn run(cli: &Cli) -> Result<(Finished, Cow<'_, OutputArgs>)> {
                 Cow::Borrowed(&args.output),
             )
         }
+        Command::Init(args) => (commands::init::run(args)?, Cow::Borrowed(&QUIET_HUMAN)),
         Command::Scan(args) => (
             commands::scan::run(args, &announced(Settings::optional(config)?, &args.output))?,
             Cow::Borrowed(&args.output),

@@ -8,6 +8,7 @@ pub mod db;
 pub mod deps;
 pub mod diff;
 pub mod fetch;
+pub mod init;
 pub mod lock;
 pub mod policy;
 pub mod rollback;
