@@ -14,8 +14,28 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// When to colour the report for people: auto (on a terminal, unless NO_COLOR is set;
+    /// CLICOLOR_FORCE forces it), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
+    /// Say more on standard error: how long the run and each check took.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// When the human report is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces colour).
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Commands.
@@ -42,6 +62,17 @@ pub enum Command {
     /// explained. Nothing is loaded. Refuses to overwrite an existing aigate.toml; --dry-run
     /// prints the file instead. Exit status: 0 when written, 2 on errors.
     Init(InitArgs),
+    /// Print a shell completion script for bash, zsh, fish, powershell or elvish.
+    ///
+    /// For example: `aigate completions bash > ~/.local/share/bash-completion/completions/aigate`,
+    /// `aigate completions zsh > "${fpath[1]}/_aigate"`,
+    /// `aigate completions fish > ~/.config/fish/completions/aigate.fish`.
+    Completions(CompletionsArgs),
+    /// Print the man page generated from this command line (or write one page per command).
+    ///
+    /// `aigate man | man -l -` reads it; `aigate man --out DIR` writes aigate.1 and
+    /// aigate-COMMAND.1 for every command into DIR.
+    Man(ManArgs),
     /// Find code that runs on load in model files (pickle, PyTorch, NumPy, joblib, archives).
     ///
     /// Formats are recognised from content, never from names; directories are walked
@@ -351,7 +382,7 @@ pub enum SbomFormat {
 /// A framework of minimum SBOM elements `aigate sbom --completeness --require` can demand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CompletenessFramework {
-    /// The G7 "Software Bill of Materials for AI — Minimum Elements" (May 2026).
+    /// The G7 Software Bill of Materials for AI: Minimum Elements (May 2026).
     G7,
     /// The EU AI Act's model documentation: authenticity by hash, model dependencies.
     EuAiAct,
@@ -757,6 +788,22 @@ pub struct CheckArgs {
     pub inputs: InputArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `aigate completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `aigate man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write aigate.1 and one page per command into this folder instead of printing aigate.1.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `aigate init`.

@@ -117,6 +117,8 @@ fn non_audit_output(command: &Command) -> Option<&OutputArgs> {
         },
         Command::Audit(_)
         | Command::Init(_)
+        | Command::Completions(_)
+        | Command::Man(_)
         | Command::Keygen(_)
         | Command::Trust(_)
         | Command::Sbom(_)
@@ -145,6 +147,11 @@ fn run(cli: &Cli) -> Result<(Finished, Cow<'_, OutputArgs>)> {
                 Cow::Borrowed(&args.output),
             )
         }
+        Command::Completions(args) => (
+            commands::manual::completions(args)?,
+            Cow::Borrowed(&QUIET_HUMAN),
+        ),
+        Command::Man(args) => (commands::manual::man(args)?, Cow::Borrowed(&QUIET_HUMAN)),
         Command::Init(args) => (commands::init::run(args)?, Cow::Borrowed(&QUIET_HUMAN)),
         Command::Scan(args) => (
             commands::scan::run(args, &announced(Settings::optional(config)?, &args.output))?,
@@ -254,11 +261,12 @@ fn run(cli: &Cli) -> Result<(Finished, Cow<'_, OutputArgs>)> {
 
 /// Renders and writes the report; the exit status is the report's verdict, whatever became of
 /// standard output.
-fn finish(finished: &Finished, output: &OutputArgs) -> Result<ExitStatus> {
+fn finish(finished: &Finished, output: &OutputArgs, color: cli::ColorWhen) -> Result<ExitStatus> {
     let options = RenderOptions {
         format: output.format,
         threshold: finished.threshold,
         quiet: output.quiet,
+        color: output.format == cli::Format::Human && use_color(color, output),
     };
     let bytes = render::to_bytes(&finished.report, &options)?;
     Destination::from_flag(output.output.as_ref()).write(&bytes)?;
@@ -269,6 +277,47 @@ fn finish(finished: &Finished, output: &OutputArgs) -> Result<ExitStatus> {
         }
     }
     Ok(finished.report.outcome(finished.threshold).into())
+}
+
+/// Whether the human report is coloured: `--color`, else NO_COLOR and CLICOLOR_FORCE (as
+/// no-color.org and bixense.com/clicolors say), else whether standard output is a terminal.
+fn use_color(when: cli::ColorWhen, output: &OutputArgs) -> bool {
+    use std::io::IsTerminal;
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    match when {
+        cli::ColorWhen::Always => true,
+        cli::ColorWhen::Never => false,
+        cli::ColorWhen::Auto if set("NO_COLOR") => false,
+        cli::ColorWhen::Auto
+            if set("CLICOLOR_FORCE")
+                && std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v != "0") =>
+        {
+            true
+        }
+        cli::ColorWhen::Auto => {
+            output.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    }
+}
+
+/// With `-v`: how long the run and each check took, on standard error.
+fn verbose_notes(finished: &Finished, elapsed: std::time::Duration) {
+    for check in &finished.report.checks {
+        output::note(&format!(
+            "check {}: {} in {} ms ({} file(s) or input(s))",
+            check.name,
+            check.status.as_str(),
+            check.duration_ms,
+            check.files
+        ));
+    }
+    output::note(&format!(
+        "{} finished in {} ms",
+        finished.report.command,
+        elapsed.as_millis()
+    ));
 }
 
 /// Prints an error that ended a command, with its hint, and gives the exit status of errors.
@@ -286,7 +335,13 @@ fn exit_status(err: &anyhow::Error) -> ExitStatus {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cleanup::install();
-    let status = match run(&cli).and_then(|(finished, output)| finish(&finished, &output)) {
+    let start = std::time::Instant::now();
+    let status = match run(&cli).and_then(|(finished, output)| {
+        if cli.verbose > 0 {
+            verbose_notes(&finished, start.elapsed());
+        }
+        finish(&finished, &output, cli.color)
+    }) {
         Ok(status) => status,
         Err(err) => exit_status(&err),
     };

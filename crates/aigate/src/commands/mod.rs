@@ -10,6 +10,7 @@ pub mod diff;
 pub mod fetch;
 pub mod init;
 pub mod lock;
+pub mod manual;
 pub mod policy;
 pub mod rollback;
 pub mod sbom;

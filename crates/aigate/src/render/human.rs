@@ -61,6 +61,38 @@ fn place(finding: &Finding) -> String {
     parts.join(" > ")
 }
 
+/// `text` in `style` when colour is on.
+fn paint(text: &str, style: anstyle::Style, color: bool) -> String {
+    if color {
+        format!("{}{text}{}", style.render(), style.render_reset())
+    } else {
+        text.to_owned()
+    }
+}
+
+fn severity_style(severity: Severity) -> anstyle::Style {
+    use anstyle::{AnsiColor, Style};
+    match severity {
+        Severity::Critical => Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+        Severity::High => Style::new().fg_color(Some(AnsiColor::Red.into())),
+        Severity::Medium => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+        Severity::Low => Style::new().fg_color(Some(AnsiColor::Cyan.into())),
+        Severity::Info => Style::new().dimmed(),
+    }
+}
+
+fn status_style(status: CheckStatus) -> anstyle::Style {
+    use anstyle::{AnsiColor, Style};
+    match status {
+        CheckStatus::Passed => Style::new().fg_color(Some(AnsiColor::Green.into())),
+        CheckStatus::Failed => Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+        CheckStatus::Error | CheckStatus::Missing => {
+            Style::new().fg_color(Some(AnsiColor::Yellow.into()))
+        }
+        CheckStatus::Skipped => Style::new().dimmed(),
+    }
+}
+
 fn severity_label(finding: &Finding) -> String {
     match finding.level {
         Some(Level::Warn) => format!("{} (warn)", finding.severity),
@@ -128,11 +160,12 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         }
         let mut advised = BTreeSet::new();
         for f in findings {
+            let label = format!("{:<8}", severity_label(f));
             writeln!(
                 out,
-                "  {:<8}  {}: {}",
-                severity_label(f),
-                f.rule,
+                "  {}  {}: {}",
+                paint(&label, severity_style(f.severity), options.color),
+                paint(&f.rule, anstyle::Style::new().bold(), options.color),
                 printable(&f.message)
             )?;
             let place = place(f);
@@ -160,14 +193,14 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         return Ok(());
     }
     if !report.checks.is_empty() {
-        return write!(out, "{}", check_table(&report.checks));
+        return write!(out, "{}", check_table(&report.checks, options.color));
     }
     writeln!(out, "{}", summary(report, options.threshold))
 }
 
 /// The summary of `aigate check`: one row per check (result, findings by severity, time), why
 /// each one that did not run did not, and the verdict.
-pub fn check_table(checks: &[CheckSection]) -> String {
+pub fn check_table(checks: &[CheckSection], color: bool) -> String {
     let mut out = String::new();
     let severities: Vec<Severity> = Severity::ALL.iter().rev().copied().collect();
     out.push_str(&format!(
@@ -187,10 +220,10 @@ pub fn check_table(checks: &[CheckSection]) -> String {
             (CheckStatus::Missing, true) => "missing*",
             (status, _) => status.as_str(),
         };
+        let result = paint(&format!("{result:<8}"), status_style(c.status), color);
         out.push_str(&format!(
-            "{:<8}  {:<8}  {:<9}",
+            "{:<8}  {result}  {:<9}",
             c.name,
-            result,
             c.threshold.as_str()
         ));
         for s in &severities {

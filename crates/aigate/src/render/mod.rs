@@ -20,6 +20,8 @@ pub struct RenderOptions {
     pub threshold: Severity,
     /// Findings only: no summary.
     pub quiet: bool,
+    /// Severities and results in colour (human output only).
+    pub color: bool,
 }
 
 /// Renders `report` as `options` say.
