@@ -43,6 +43,13 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The shipped example project as it was before `aigate lock`: without its lock and log.
+fn unlocked_example(to: &Path) {
+    copy_tree(&repo().join("examples"), to);
+    let _ = std::fs::remove_file(to.join("aigate.lock"));
+    let _ = std::fs::remove_dir_all(to.join(".aigate"));
+}
+
 /// The demo project, locked, with the uv fixture's lock beside its requirements.
 fn demo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -52,7 +59,7 @@ fn demo() -> tempfile::TempDir {
 
 /// Writes the demo project into `dir` and locks it.
 fn demo_in(dir: &Path) {
-    copy_tree(&repo().join("examples"), dir);
+    unlocked_example(dir);
     std::fs::copy(
         repo().join("fixtures/python/uv/uv.lock"),
         dir.join("uv.lock"),
@@ -197,7 +204,7 @@ fn random_serials_differ_and_derived_ones_do_not() {
 #[test]
 fn an_unlocked_artifact_is_an_error_that_says_to_lock() {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&repo().join("examples"), dir.path());
+    unlocked_example(dir.path());
     let out = aigate(dir.path(), &["sbom", "-r", "requirements.txt"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -231,6 +231,23 @@ fn zero_counts() -> std::collections::BTreeMap<Severity, u64> {
     Severity::ALL.iter().map(|s| (*s, 0)).collect()
 }
 
+/// A path `verify` and `log verify` give relative to the project, as seen from where aigate
+/// runs, so that every section of the report (and SARIF's URIs) names files the same way.
+fn from_here(root: &Path, path: &str) -> String {
+    let relative = Path::new(path);
+    if root == Path::new(".")
+        || root.as_os_str().is_empty()
+        || relative.is_absolute()
+        || path.starts_with('$')
+        || relative.starts_with(root)
+    {
+        return path.to_owned();
+    }
+    dependencies::shown(&root.join(relative))
+        .display()
+        .to_string()
+}
+
 /// Runs `aigate check`.
 pub fn run(args: &CheckArgs, settings: &Settings) -> Result<Finished> {
     let deps = has_dependency_inputs(args, settings);
@@ -329,6 +346,10 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<Finished> {
                         files += own.summary.files;
                         report.suppressed(own.summary.suppressed);
                         for mut finding in own.findings {
+                            if matches!(name, CheckName::Verify | CheckName::Custody) {
+                                finding.location.path =
+                                    from_here(&settings.root, &finding.location.path);
+                            }
                             let key = (
                                 finding.rule.clone(),
                                 finding.location.clone(),
