@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The pre-commit hooks, with the real pre-commit from PyPI: a throwaway git repository whose
+# .pre-commit-config.yaml takes this checkout (at HEAD) as its hook repository, so pre-commit
+# reads the real .pre-commit-hooks.yaml, clones the repository and pip-installs it (maturin
+# builds aigate from the clone). A clean commit must pass; a staged malicious pickle must be
+# refused, naming the rule.
+#
+#   bash scripts/test_precommit.sh
+#
+# pre-commit clones the committed state: commit before running it. The build reuses the
+# checkout's compiled dependencies (CARGO_TARGET_DIR is this checkout's target/); aigate's own
+# crates are compiled again, since the clone's sources are newer than their artifacts.
+# AIGATE_PRECOMMIT_PROFILE=release (the default) builds as a user's install does (about 3 min
+# on two cores after `cargo build --release`; the checkout's next release build then relinks
+# aigate). AIGATE_PRECOMMIT_PROFILE=dev passes `--profile dev` to maturin (MATURIN_PEP517_ARGS)
+# and reuses what `cargo test --workspace` built (about 2 min); CI uses that.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+checkout=$PWD
+
+PRE_COMMIT_VERSION=4.7.0
+profile=${AIGATE_PRECOMMIT_PROFILE:-release}
+
+fail() {
+  echo "test_precommit: $*" >&2
+  exit 1
+}
+
+for f in .pre-commit-hooks.yaml pyproject.toml; do
+  git ls-files --error-unmatch "$f" >/dev/null 2>&1 || fail "$f is not committed; pre-commit clones HEAD, commit first"
+done
+if ! git diff --quiet HEAD -- .pre-commit-hooks.yaml pyproject.toml Cargo.toml Cargo.lock crates; then
+  fail "the hooks, pyproject.toml or the crates differ from HEAD; pre-commit clones HEAD, commit first"
+fi
+rev=$(git rev-parse HEAD)
+
+if ! target/precommit-venv/bin/pre-commit --version 2>/dev/null | grep -qx "pre-commit $PRE_COMMIT_VERSION"; then
+  python3 -m venv target/precommit-venv
+  target/precommit-venv/bin/pip install --quiet --disable-pip-version-check "pre-commit==$PRE_COMMIT_VERSION"
+fi
+pre_commit=$checkout/target/precommit-venv/bin/pre-commit
+
+# The manifest itself, both hooks (aigate-check included), as pre-commit validates it.
+"$pre_commit" validate-manifest .pre-commit-hooks.yaml
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# A fresh pre-commit cache: the hook's environment is installed from nothing, as for a user.
+export PRE_COMMIT_HOME=$work/pre-commit-home
+export CARGO_TARGET_DIR=$checkout/target
+unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+case "$profile" in
+  release) unset MATURIN_PEP517_ARGS ;;
+  dev) export MATURIN_PEP517_ARGS="--profile dev" ;;
+  *) fail "AIGATE_PRECOMMIT_PROFILE must be release or dev, not '$profile'" ;;
+esac
+
+project=$work/project
+mkdir -p "$project/models"
+cd "$project"
+git init -q .
+git config user.name "aigate CI"
+git config user.email "ci@aigate.invalid"
+git config commit.gpgsign false
+cat >.pre-commit-config.yaml <<EOF
+repos:
+  - repo: $checkout
+    rev: $rev
+    hooks:
+      - id: aigate-scan
+EOF
+"$pre_commit" install >/dev/null
+
+# A clean commit: a benign pickle (written, never loaded), a text file and the configuration.
+python3 -c 'import pickle, sys; open(sys.argv[1], "wb").write(pickle.dumps({"a": [1, 2]}))' models/clean.pkl
+echo "a project with one benign pickle" >README.txt
+git add .pre-commit-config.yaml README.txt models/clean.pkl
+start=$(date +%s)
+status=0
+git commit -q -m "clean files" >"$work/clean.log" 2>&1 || status=$?
+echo "first commit (installs the hook environment: clone and pip install, $profile profile): $(( $(date +%s) - start )) s"
+if [ "$status" -ne 0 ]; then
+  cat "$work/clean.log" >&2
+  fail "the clean commit was refused (exit $status)"
+fi
+grep -q 'aigate scan.*Passed' "$work/clean.log" || { cat "$work/clean.log" >&2; fail "the aigate-scan hook did not run and pass on the clean commit"; }
+
+# A malicious pickle: __reduce__ returns (os.system, ("echo hi",)). pickle.dumps only writes
+# the opcodes that would call it; nothing here ever loads the file.
+python3 - models/evil.pkl <<'EOF'
+import os, pickle, sys
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("echo hi",))
+
+with open(sys.argv[1], "wb") as f:
+    f.write(pickle.dumps(Payload(), protocol=2))
+EOF
+git add models/evil.pkl
+start=$(date +%s)
+status=0
+git commit -q -m "a malicious pickle" >"$work/evil.log" 2>&1 || status=$?
+echo "second commit (a staged malicious pickle): $(( $(date +%s) - start )) s"
+if [ "$status" -eq 0 ]; then
+  cat "$work/evil.log" >&2
+  fail "git commit accepted a staged malicious pickle"
+fi
+grep -q 'aigate scan.*Failed' "$work/evil.log" || { cat "$work/evil.log" >&2; fail "the commit failed, but not by the aigate-scan hook"; }
+grep -q 'pickle-unsafe-global' "$work/evil.log" || { cat "$work/evil.log" >&2; fail "the hook's output does not name pickle-unsafe-global"; }
+grep -q 'models/evil.pkl' "$work/evil.log" || { cat "$work/evil.log" >&2; fail "the hook's output does not name models/evil.pkl"; }
+[ "$(git rev-list --count HEAD)" -eq 1 ] || fail "a second commit was made"
+grep -A3 'pickle-unsafe-global' "$work/evil.log" | head -n 2
+echo "test_precommit: the clean commit passed; the malicious pickle was refused (exit $status)"
