@@ -87,6 +87,7 @@ def large_project(size: int) -> Path:
 
 def example_project() -> Path:
     root = WORK / "example"
+    WORK.mkdir(parents=True, exist_ok=True)
     subprocess.run(["rm", "-rf", str(root)], check=True)
     subprocess.run(["cp", "-r", str(REPO / "examples"), str(root)], check=True)
     return root
@@ -151,10 +152,14 @@ def main():
     root = large_project(size)
     total, report, one_by_one = measure(aigate, root, args.runs, lock_it=True)
     show(f"{size >> 20} MiB checkpoint + 300-package uv.lock", total, report, one_by_one)
-    start = time.perf_counter()
-    subprocess.run(["sha256sum", str(root / "models" / "model.pt")], check=True,
-                   stdout=subprocess.DEVNULL)
-    floor = time.perf_counter() - start
+    def sha256sum():
+        start = time.perf_counter()
+        subprocess.run(["sha256sum", str(root / "models" / "model.pt")], check=True,
+                       stdout=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+    sha256sum()  # the page cache again, as for aigate
+    floor = statistics.median(sha256sum() for _ in range(args.runs))
     print(f"  sha256sum of the checkpoint alone: {floor * 1000:7.1f} ms "
           f"(check takes {total / floor:.2f}x that)")
     target = "under 1 s" if total < 1 else "OVER the 1 s target"

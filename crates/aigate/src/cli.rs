@@ -861,6 +861,12 @@ pub struct VerifyArgs {
     /// Lowest severity that fails the run.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "low")]
     pub fail_on: Severity,
+    /// Who verifies, for the custody log [default: AIGATE_ACTOR, else the git identity].
+    #[arg(long, value_name = "WHO")]
+    pub by: Option<String>,
+    /// Do not record the result in the custody log.
+    #[arg(long)]
+    pub no_record: bool,
 
     #[command(flatten)]
     pub output: OutputArgs,

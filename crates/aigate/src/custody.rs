@@ -135,6 +135,26 @@ pub fn record(settings: &Settings, events: &[NewEvent]) -> Result<Head> {
     custody::append(&path, events).map_err(|e| log_failure(e, "cannot record in the custody log"))
 }
 
+/// Records `events` when the project keeps a custody log (the log exists, or `lock` anchors
+/// one), without moving the lock's anchor: commands that only read the lock (`verify`, `sign`,
+/// `deps diff`) do not rewrite it. A log that cannot be written is said on standard error; what
+/// the command found stands.
+pub fn record_if_kept(settings: &Settings, lock: Option<&Lockfile>, events: &[NewEvent]) {
+    if events.is_empty() {
+        return;
+    }
+    let Ok(path) = log_path(settings) else {
+        return;
+    };
+    let anchored = lock.is_some_and(|l| l.custody.is_some());
+    if !anchored && !path.exists() {
+        return;
+    }
+    if let Err(err) = record(settings, events) {
+        crate::output::note(&format!("{err:#}; the events were not recorded"));
+    }
+}
+
 /// A log error as a failure with its hint.
 pub fn log_failure(err: LogError, context: &str) -> anyhow::Error {
     Failure::new(format!("{context}: {err}"))

@@ -221,6 +221,7 @@ fn lock_approve_change_relock_approve_and_roll_back_to_the_approved_bytes() {
         ("lock", 2, "bob"),
         ("approve", 2, "bob"),
         ("rollback", 1, "carol"),
+        ("verify-passed", 1, "ci"),
     ]
     .iter()
     .map(|(a, v, b)| ((*a).to_owned(), *v, (*b).to_owned()))
@@ -539,4 +540,92 @@ fn store_gc_removes_only_what_no_kept_version_refers_to() {
     p.ok(&["rollback", "bert", "--to", "1"]);
     p.ok(&["rollback", "bert", "--to", "2"]);
     assert_eq!(fs::read(&config).unwrap(), v2);
+}
+
+/// The action of each event in the log, in order.
+fn actions(project: &Project) -> Vec<(String, Option<String>)> {
+    fs::read_to_string(project.log_path())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["artifact"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn verify_sign_and_deps_diff_are_recorded_and_check_records_nothing() {
+    let p = Project::new();
+    p.ok(&["lock"]);
+    p.ok(&["approve", "bert", "--by", "alice"]);
+    p.ok(&["approve", "train", "--by", "alice"]);
+    let before = actions(&p).len();
+    p.ok(&["verify"]);
+    let after_verify = actions(&p);
+    assert_eq!(
+        after_verify[before..],
+        [
+            ("verify-passed".to_owned(), Some("bert".to_owned())),
+            ("verify-passed".to_owned(), Some("train".to_owned())),
+        ]
+    );
+    // Tampered: the dataset fails, the model still passes.
+    fs::write(p.root().join("data/train.csv"), b"id,text\n1,HELLO\n").unwrap();
+    assert_eq!(p.run(&["verify"]).status.code(), Some(1));
+    let events = actions(&p);
+    assert_eq!(
+        events[after_verify.len()..],
+        [
+            ("verify-passed".to_owned(), Some("bert".to_owned())),
+            ("verify-failed".to_owned(), Some("train".to_owned())),
+        ]
+    );
+    let failed: serde_json::Value = serde_json::from_str(
+        fs::read_to_string(p.log_path())
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(failed["details"]["findings"], "1");
+    // --no-record and `check` leave the log as it is.
+    let n = events.len();
+    assert_eq!(p.run(&["verify", "--no-record"]).status.code(), Some(1));
+    assert_eq!(p.run(&["check", "--skip", "scan"]).status.code(), Some(1));
+    assert_eq!(actions(&p).len(), n);
+    fs::write(p.root().join("data/train.csv"), b"id,text\n1,hello\n").unwrap();
+
+    p.ok(&["keygen", "--out", "keys/release"]);
+    p.ok(&["sign", "--lock", "--key", "keys/release.key.pem"]);
+    let events = actions(&p);
+    assert_eq!(
+        events[n..],
+        [
+            ("sign".to_owned(), Some("bert".to_owned())),
+            ("sign".to_owned(), Some("train".to_owned())),
+        ]
+    );
+
+    fs::write(p.root().join("old.txt"), "numpy==2.1.0\n").unwrap();
+    fs::write(p.root().join("new.txt"), "numpy==2.1.3\ntorch==2.5.1\n").unwrap();
+    p.ok(&["deps", "diff", "old.txt", "new.txt"]);
+    let last: serde_json::Value = serde_json::from_str(
+        fs::read_to_string(p.log_path())
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["action"], "deps-change");
+    assert_eq!(last["details"]["added"], "1");
+    assert_eq!(last["details"]["upgraded"], "1");
+    assert_eq!(last["details"]["new"], "new.txt");
+    // The chain holds, and the lock's anchor (left where `approve` put it) is still in it.
+    p.ok(&["log", "verify"]);
 }

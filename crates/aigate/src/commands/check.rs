@@ -137,6 +137,9 @@ fn run_one(name: CheckName, args: &CheckArgs, settings: &Settings) -> Result<Fin
         CheckName::Verify => verify::run(
             &VerifyArgs {
                 fail_on: Severity::Low,
+                by: None,
+                // The gate reads; it runs on every commit and would grow the log each time.
+                no_record: true,
                 output: silent(),
             },
             settings,
@@ -334,17 +337,13 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<Finished> {
                         let threshold = args.fail_on.unwrap_or(finished.threshold);
                         let own = finished.report;
                         section.threshold = threshold;
-                        section.status = match own.outcome(threshold) {
-                            Outcome::Findings => CheckStatus::Failed,
-                            Outcome::Error => CheckStatus::Error,
-                            Outcome::Clean => CheckStatus::Passed,
-                        };
-                        section.findings = own.summary.findings.clone();
-                        section.failing = own.count_failing(threshold) as u64;
+                        let outcome = own.outcome(threshold);
                         section.errors = own.summary.errors;
                         section.files = own.summary.files;
                         files += own.summary.files;
                         report.suppressed(own.summary.suppressed);
+                        // A finding two checks share (an untrusted configuration) is reported
+                        // and counted once, by the first check that found it.
                         for mut finding in own.findings {
                             if matches!(name, CheckName::Verify | CheckName::Custody) {
                                 finding.location.path =
@@ -356,10 +355,21 @@ pub fn run(args: &CheckArgs, settings: &Settings) -> Result<Finished> {
                                 finding.message.clone(),
                             );
                             if seen.insert(key) {
+                                *section.findings.entry(finding.severity).or_default() += 1;
+                                if !finding.is_internal_error() && finding.fails(threshold) {
+                                    section.failing += 1;
+                                }
                                 finding.check = Some(name.as_str().to_owned());
                                 report.finding(finding);
                             }
                         }
+                        section.status = if section.failing > 0 {
+                            CheckStatus::Failed
+                        } else if outcome == Outcome::Error {
+                            CheckStatus::Error
+                        } else {
+                            CheckStatus::Passed
+                        };
                         report.scanned(own.scanned);
                         for error in own.errors {
                             report.error(error);

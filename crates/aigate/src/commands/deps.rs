@@ -87,6 +87,38 @@ fn source(s: &Source) -> String {
     source_of(s).0
 }
 
+/// Records what a dependency change brings in, in the project's custody log (when it keeps
+/// one): the two files and how many packages were added, removed, upgraded, downgraded, moved
+/// to another source, or republished with other hashes.
+fn record_change(settings: &Settings, args: &DiffArgs, diff: &aigate_python::DependencyDiff) {
+    let counts = [
+        ("added", diff.added.len()),
+        ("removed", diff.removed.len()),
+        ("upgraded", diff.upgraded.len()),
+        ("downgraded", diff.downgraded.len()),
+        ("source-changed", diff.source_changed.len()),
+        ("hashes-changed", diff.hashes_changed.len()),
+    ];
+    if settings.config_path.is_none() || counts.iter().all(|(_, n)| *n == 0) {
+        return;
+    }
+    let lock = crate::project::read_lock(settings).ok().flatten();
+    let by = crate::custody::actor(settings, None);
+    let mut event = aigate_integrity::custody::NewEvent::new(
+        aigate_integrity::custody::Action::DepsChange,
+        &by,
+        &crate::settings::now_rfc3339(),
+    )
+    .detail("old", dependencies::shown(&args.old).display().to_string())
+    .detail("new", dependencies::shown(&args.new).display().to_string());
+    for (what, n) in counts {
+        if n > 0 {
+            event = event.detail(what, n.to_string());
+        }
+    }
+    crate::custody::record_if_kept(settings, lock.as_ref(), &[event]);
+}
+
 /// Runs `aigate deps diff`.
 pub fn diff(args: &DiffArgs, settings: &Settings) -> Result<Finished> {
     let mut report = Report::builder(tool(), "deps-diff");
@@ -170,6 +202,7 @@ pub fn diff(args: &DiffArgs, settings: &Settings) -> Result<Finished> {
         ));
     }
     changes.sort_by(|a, b| (&a.name, &a.change).cmp(&(&b.name, &b.change)));
+    record_change(settings, args, &diff);
     let mut findings = aigate_policy::diff_findings(&diff);
     dependencies::add_source_lines(&mut findings);
     report

@@ -44,6 +44,7 @@ pub fn keygen(args: &KeygenArgs) -> Result<Finished> {
 /// Runs `aigate sign`.
 pub fn sign(args: &SignArgs, config: Option<&Path>) -> Result<Finished> {
     let key = signing_key(&args.signing)?;
+    let mut signed_lock = None;
     let (bundle, target) = if args.lock {
         let settings = Settings::project(config)?;
         let lock = require_lock(&settings)?;
@@ -57,7 +58,9 @@ pub fn sign(args: &SignArgs, config: Option<&Path>) -> Result<Finished> {
                     .unwrap_or(LOCK_SIGNATURE),
             )
         });
-        (aigate_attest::sign_lock(&lock, &key)?, target)
+        let bundle = aigate_attest::sign_lock(&lock, &key)?;
+        signed_lock = Some((settings, lock));
+        (bundle, target)
     } else {
         let model = args.path.as_deref().unwrap_or(Path::new("."));
         let hash: Algorithm = args
@@ -83,6 +86,20 @@ pub fn sign(args: &SignArgs, config: Option<&Path>) -> Result<Finished> {
     aigate_integrity::files::write_atomic(&target, bundle.to_json().as_bytes())
         .with_context(|| format!("cannot write {}", target.display()))?;
     note(&format!("wrote {}", target.display()));
+    if let Some((settings, lock)) = signed_lock {
+        let by = crate::custody::actor(&settings, None);
+        let at = crate::settings::now_rfc3339();
+        let signature = crate::dependencies::shown(&target).display().to_string();
+        let events: Vec<_> = lock
+            .artifacts
+            .iter()
+            .map(|a| {
+                crate::custody::event_about(aigate_integrity::custody::Action::Sign, &by, &at, a)
+                    .detail("signature", signature.clone())
+            })
+            .collect();
+        crate::custody::record_if_kept(&settings, Some(&lock), &events);
+    }
     Ok(Finished {
         report: Report::builder(tool(), "sign").build(),
         threshold: Severity::Info,

@@ -3,6 +3,8 @@
 use anyhow::Result;
 
 use aigate_fetch::source::redacted;
+use aigate_integrity::custody::{Action, NewEvent};
+use aigate_integrity::lock::Lockfile;
 use aigate_integrity::verify::{Declared, verify};
 use aigate_report::Report;
 
@@ -52,8 +54,57 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Result<Finished> {
         .chain(aigate_attest::RULES)
         .collect();
     settings.rule_levels().apply(&mut report, &rules);
+    let report = report.build();
+    if !args.no_record {
+        record(args, settings, &lock, &report);
+    }
     Ok(Finished {
-        report: report.build(),
+        report,
         threshold: args.fail_on,
     })
+}
+
+/// Whether `path` (as a finding names it) is one of `artifact`'s files.
+fn belongs(artifact: &aigate_integrity::lock::LockedArtifact, path: &str) -> bool {
+    path == artifact.path
+        || path
+            .strip_prefix(artifact.path.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
+        || artifact.files.iter().any(|f| f.path == path)
+}
+
+/// One custody event per locked artifact: verify passed, or failed with how many findings.
+/// A failing finding about the lock itself (its signature) fails every artifact.
+fn record(args: &VerifyArgs, settings: &Settings, lock: &Lockfile, report: &Report) {
+    let failing: Vec<&aigate_report::Finding> = report.failing(args.fail_on).collect();
+    let lock_wide = failing
+        .iter()
+        .filter(|f| !lock.artifacts.iter().any(|a| belongs(a, &f.location.path)))
+        .count();
+    let by = crate::custody::actor(settings, args.by.as_deref());
+    let at = crate::settings::now_rfc3339();
+    let events: Vec<NewEvent> = lock
+        .artifacts
+        .iter()
+        .map(|artifact| {
+            let own = failing
+                .iter()
+                .filter(|f| belongs(artifact, &f.location.path))
+                .count();
+            let action = if own + lock_wide > 0 {
+                Action::VerifyFailed
+            } else {
+                Action::VerifyPassed
+            };
+            let mut event = crate::custody::event_about(action, &by, &at, artifact);
+            if own > 0 {
+                event = event.detail("findings", own.to_string());
+            }
+            if lock_wide > 0 {
+                event = event.detail("lock-findings", lock_wide.to_string());
+            }
+            event
+        })
+        .collect();
+    crate::custody::record_if_kept(settings, Some(lock), &events);
 }
