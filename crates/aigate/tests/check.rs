@@ -8,7 +8,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod support;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -22,32 +24,14 @@ fn pypa_db() -> String {
         .to_string()
 }
 
-const INDEX_VARIABLES: &[&str] = &[
-    "PIP_INDEX_URL",
-    "PIP_EXTRA_INDEX_URL",
-    "PIP_FIND_LINKS",
-    "PIP_TRUSTED_HOST",
-    "PIP_NO_INDEX",
-    "UV_INDEX_URL",
-    "UV_DEFAULT_INDEX",
-    "UV_EXTRA_INDEX_URL",
-    "UV_INDEX",
-    "UV_FIND_LINKS",
-];
-
 /// aigate in `dir`, isolated from this machine's environment, pip configuration and caches.
 fn aigate(dir: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aigate"));
-    command
-        .current_dir(dir)
-        .env_remove("VIRTUAL_ENV")
-        .env("PIP_CONFIG_FILE", "/dev/null")
+    support::isolated(dir)
         .env("AIGATE_CACHE_DIR", dir.join(".cache"))
-        .env("AIGATE_ACTOR", "ci");
-    for name in INDEX_VARIABLES {
-        command.env_remove(name);
-    }
-    command.args(args).output().unwrap()
+        .env("AIGATE_ACTOR", "ci")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn json(out: &Output) -> serde_json::Value {

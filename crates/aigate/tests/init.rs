@@ -7,17 +7,16 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod support;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn aigate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aigate"))
-        .current_dir(dir)
-        .env_remove("VIRTUAL_ENV")
-        .env("PIP_CONFIG_FILE", "/dev/null")
+    support::isolated(dir)
         .env("AIGATE_CACHE_DIR", dir.join(".cache"))
         .env("AIGATE_ACTOR", "ci")
         .args(args)
@@ -25,18 +24,7 @@ fn aigate(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use support::copy_dir;
 
 /// The example project without its configuration, plus a training config that names Hub models.
 fn example_without_config() -> tempfile::TempDir {

@@ -7,7 +7,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod support;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -17,32 +19,7 @@ fn fixtures() -> PathBuf {
     repo().join("fixtures/python")
 }
 
-/// The index variables pip and uv read, which the machine running the tests may set.
-const INDEX_VARIABLES: &[&str] = &[
-    "PIP_INDEX_URL",
-    "PIP_EXTRA_INDEX_URL",
-    "PIP_FIND_LINKS",
-    "PIP_TRUSTED_HOST",
-    "PIP_NO_INDEX",
-    "UV_INDEX_URL",
-    "UV_DEFAULT_INDEX",
-    "UV_EXTRA_INDEX_URL",
-    "UV_INDEX",
-    "UV_FIND_LINKS",
-];
-
-/// aigate in `dir`, isolated from this machine's virtual environment and pip configuration.
-fn isolated(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aigate"));
-    command
-        .current_dir(dir)
-        .env_remove("VIRTUAL_ENV")
-        .env("PIP_CONFIG_FILE", "/dev/null");
-    for name in INDEX_VARIABLES {
-        command.env_remove(name);
-    }
-    command
-}
+use support::isolated;
 
 fn aigate_in(dir: &Path, args: &[&str]) -> Output {
     isolated(dir)

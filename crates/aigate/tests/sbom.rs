@@ -5,11 +5,12 @@
 // Test setup fails loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/cyclonedx.rs"]
-mod cyclonedx;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use support::cyclonedx;
 
 use sha2::Digest;
 
@@ -30,18 +31,7 @@ fn aigate(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
+use support::copy_dir as copy_tree;
 
 /// The shipped example project as it was before `aigate lock`: without its lock and log.
 fn unlocked_example(to: &Path) {
