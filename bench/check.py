@@ -7,7 +7,9 @@
 
 Baselines measured in the same run: the same checks run one after another as separate commands
 (`scan`, `verify`, `policy`, `audit`, `log verify`), which is what a CI script did before `check`;
-and `sha256sum` of the checkpoint, the floor for re-hashing it. The advisory database is the
+and `sha256sum` of the checkpoint, the floor for re-hashing it. The large project is timed twice:
+with verify's digest cache warm (what a laptop and pre-commit see from the second run on) and
+with `--rehash` (a fresh CI runner, which has no cache: every file is read). The advisory database is the
 PyPA records shipped for tests; its index is built once before timing (first-time import
 excluded, as the issue asks). Median of --runs after a warm-up (files in the page cache).
 
@@ -93,12 +95,23 @@ def example_project() -> Path:
     return root
 
 
-def measure(aigate, root, runs, lock_it):
+def settle(root: Path):
+    """Waits until every file under `root` was last changed over two seconds ago: verify's digest
+    cache never remembers a file changed more recently (it could change again in the same tick)."""
+    newest = max(max(p.stat().st_mtime, p.stat().st_ctime) for p in root.rglob("*") if p.is_file())
+    time.sleep(max(0.0, newest + 2.2 - time.time()))
+
+
+def measure(aigate, root, runs, lock_it, rehash):
+    """Median time of `aigate check` and of the same checks one by one. With `rehash`, verify
+    reads every file (a fresh CI runner); without, it uses the digest cache (a laptop, pre-commit)."""
     if lock_it:
         run([aigate, "lock", "--no-store"], root, ok=(0,))
         run([aigate, "approve", "model", "--by", "bench"], root, ok=(0,))
-    check = [aigate, "check", "--db", str(DB), "--format", "json"]
-    timed(check, root)  # warm-up: builds the database index, fills the page cache
+    settle(root)
+    flag = ["--rehash"] if rehash else []
+    check = [aigate, "check", "--db", str(DB), "--format", "json", *flag]
+    timed(check, root)  # warm-up: builds the database index, fills the page and digest caches
     samples, report = [], None
     for _ in range(runs):
         t, out = timed(check, root)
@@ -106,7 +119,7 @@ def measure(aigate, root, runs, lock_it):
         report = json.loads(out.stdout)
     sequential = [
         [aigate, "scan", *scan_paths(root)],
-        [aigate, "verify"],
+        [aigate, "verify", "--no-record", *flag],
         [aigate, "policy"],
         [aigate, "audit", "--db", str(DB)],
         [aigate, "log", "verify"],
@@ -146,12 +159,17 @@ def main():
     size = (64 << 20) if args.quick else (2 << 30)
     print(f"{os.cpu_count()} cores, median of {args.runs} runs")
 
-    total, report, one_by_one = measure(aigate, example_project(), args.runs, lock_it=False)
+    total, report, one_by_one = measure(aigate, example_project(), args.runs, False, False)
     show("example project", total, report, one_by_one)
 
     root = large_project(size)
-    total, report, one_by_one = measure(aigate, root, args.runs, lock_it=True)
-    show(f"{size >> 20} MiB checkpoint + 300-package uv.lock", total, report, one_by_one)
+    label = f"{size >> 20} MiB checkpoint + 300-package uv.lock"
+    total, report, one_by_one = measure(aigate, root, args.runs, True, False)
+    show(f"{label}, digest cache warm (a laptop, pre-commit)", total, report, one_by_one)
+    cold, cold_report, cold_one_by_one = measure(aigate, root, args.runs, False, True)
+    show(f"{label}, --rehash (a fresh CI runner: every file read)", cold, cold_report,
+         cold_one_by_one)
+
     def sha256sum():
         start = time.perf_counter()
         subprocess.run(["sha256sum", str(root / "models" / "model.pt")], check=True,
@@ -161,9 +179,10 @@ def main():
     sha256sum()  # the page cache again, as for aigate
     floor = statistics.median(sha256sum() for _ in range(args.runs))
     print(f"  sha256sum of the checkpoint alone: {floor * 1000:7.1f} ms "
-          f"(check takes {total / floor:.2f}x that)")
+          f"(check --rehash takes {cold / floor:.2f}x that; with the digest cache "
+          f"{total / floor:.2f}x)")
     target = "under 1 s" if total < 1 else "OVER the 1 s target"
-    print(f"  target (large project, database imported): {target}")
+    print(f"  target (large project, database imported, digest cache warm): {target}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! What custody reads back that others could have written: the custody log (checked against
 //! its chain and an anchor), version manifests from the store, and the safetensors headers
-//! `aigate diff` compares: no input panics, hangs or allocates without bound.
+//! `aigate diff` compares, and the digest cache `verify` reads from the user's cache folder: no
+//! input panics, hangs or allocates without bound.
 #![no_main]
 
 use aigate_integrity::custody::{Head, verify_bytes};
@@ -16,5 +17,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = verify_bytes(data, None);
     let _ = verify_bytes(data, Some(anchor));
     let _ = VersionManifest::from_bytes(Digest([0; 32]), data);
+    let _ = aigate_integrity::digest_cache::parse_cache(data);
     let _ = aigate_scan::safetensors_tensors(&mut &data[..], data.len() as u64);
 });

@@ -19,6 +19,7 @@
 
 pub mod clock;
 pub mod custody;
+pub mod digest_cache;
 pub mod files;
 pub mod hash;
 pub mod lock;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use aigate_report::{Finding, InputError, Location, Rule};
 
-use crate::hash::{Algorithm, hash_files};
+use crate::digest_cache::{CacheStats, DigestCache};
 use crate::lock::{LockedArtifact, LockedFile, Lockfile, Status};
 use crate::manifest::Kind;
 use crate::paths;
@@ -39,6 +39,8 @@ pub struct Verified {
     pub errors: Vec<InputError>,
     /// Files checked.
     pub files: u64,
+    /// How many of them the digest cache answered, and how many were read.
+    pub cache: CacheStats,
 }
 
 /// Whether every path of a locked artifact is in its one spelling, stays inside the project
@@ -54,8 +56,14 @@ fn paths_are_contained(root: &Path, a: &LockedArtifact) -> bool {
 }
 
 /// Compares the files under `root` with `lock`, and both with what `aigate.toml` declares.
-/// Linear in the number of files: each is looked up once.
-pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Verified {
+/// Linear in the number of files: each is looked up once. Digests come from `cache` where a
+/// file's fingerprint is unchanged (pass [`DigestCache::disabled`] to read every file).
+pub fn verify(
+    root: &Path,
+    declared: &[Declared<'_>],
+    lock: &Lockfile,
+    cache: &mut DigestCache,
+) -> Verified {
     let mut out = Verified::default();
     let locked: HashMap<&str, &LockedArtifact> = lock
         .artifacts
@@ -246,8 +254,9 @@ pub fn verify(root: &Path, declared: &[Declared<'_>], lock: &Lockfile) -> Verifi
     }
     let paths: Vec<PathBuf> = to_hash.iter().map(|(p, _, _)| p.clone()).collect();
     out.files = paths.len() as u64;
-    for ((_, pinned, artifact), result) in to_hash.iter().zip(hash_files(&paths, Algorithm::Sha256))
-    {
+    let (digests, stats) = cache.hash_files(&paths);
+    out.cache = stats;
+    for ((_, pinned, artifact), result) in to_hash.iter().zip(digests) {
         let now = match result {
             Ok(now) => now,
             Err(err) => {

@@ -784,6 +784,9 @@ pub struct CheckArgs {
     /// Do not re-hash installed files against their RECORD (faster on large environments).
     #[arg(long)]
     pub no_record_check: bool,
+    /// `verify` reads and hashes every file, ignoring the digest cache.
+    #[arg(long)]
+    pub rehash: bool,
     #[command(flatten)]
     pub inputs: InputArgs,
     #[command(flatten)]
@@ -867,6 +870,10 @@ pub struct VerifyArgs {
     /// Do not record the result in the custody log.
     #[arg(long)]
     pub no_record: bool,
+    /// Read and hash every file, ignoring the digest cache (which answers for files whose
+    /// device, inode, size, mtime and ctime are unchanged since they were last hashed).
+    #[arg(long)]
+    pub rehash: bool,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -80,6 +80,7 @@ impl Project {
             .current_dir(self.root())
             .env("SOURCE_DATE_EPOCH", "1795305600")
             .env("AIGATE_CONFIG_DIR", self.user.path())
+            .env("AIGATE_CACHE_DIR", self.user.path().join("cache"))
             .env("AIGATE_ACTOR", "ci")
             .args(args)
             .output()

@@ -56,6 +56,7 @@ impl Project {
             .current_dir(self.root())
             .env("SOURCE_DATE_EPOCH", "1795305600")
             .env("AIGATE_CONFIG_DIR", self.user.path())
+            .env("AIGATE_CACHE_DIR", self.user.path().join("cache"))
             .args(args)
             .output()
             .unwrap()
@@ -778,5 +779,48 @@ fn an_added_link_is_not_answered_with_a_lock_that_would_refuse_it() {
     assert!(
         hints.iter().any(|h| h.contains("aigate approve sentiment")),
         "{hints:?}"
+    );
+}
+
+#[test]
+fn the_digest_cache_answers_for_unchanged_files_and_never_hides_an_edit() {
+    let p = approved_project();
+    let cache_file = p.user.path().join("cache/digests.json");
+    let dataset = p.root().join("data/tickets.csv");
+    // Files changed within two seconds of a run are never cached (git's racy-file rule).
+    std::thread::sleep(std::time::Duration::from_millis(2300));
+    assert_eq!(p.verify_rules(), (0, vec![]));
+    let mut cache: serde_json::Value = serde_json::from_slice(&fs::read(&cache_file).unwrap())
+        .expect("verify wrote the digest cache");
+    let entries = cache["entries"].as_object_mut().unwrap();
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    // A digest the file does not have: verify reporting it proves the cache answered.
+    let (_, entry) = entries
+        .iter_mut()
+        .find(|(path, _)| path.ends_with("data/tickets.csv"))
+        .unwrap();
+    entry["sha256"] = "00".repeat(32).into();
+    fs::write(&cache_file, serde_json::to_vec(&cache).unwrap()).unwrap();
+    assert_eq!(
+        p.verify_rules(),
+        (1, vec!["verify-file-modified".to_owned()])
+    );
+    let rehashed = p.run(&["verify", "--rehash"]);
+    assert_eq!(rehashed.status.code(), Some(0), "{}", stderr(&rehashed));
+
+    // Same size, mtime put back: the edit still moves ctime, so the entry no longer answers.
+    fs::remove_file(&cache_file).unwrap();
+    assert_eq!(p.verify_rules(), (0, vec![]));
+    let mtime = fs::metadata(&dataset).unwrap().modified().unwrap();
+    fs::write(&dataset, b"id,text\n1,HELLO\n").unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&dataset)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(
+        p.verify_rules(),
+        (1, vec!["verify-file-modified".to_owned()])
     );
 }

@@ -22,6 +22,7 @@ fn reference() -> PathBuf {
 fn aigate(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aigate"))
         .current_dir(dir)
+        .env("AIGATE_CACHE_DIR", dir.join(".cache"))
         .args(args)
         .output()
         .unwrap()

@@ -140,6 +140,7 @@ fn run_one(name: CheckName, args: &CheckArgs, settings: &Settings) -> Result<Fin
                 by: None,
                 // The gate reads; it runs on every commit and would grow the log each time.
                 no_record: true,
+                rehash: args.rehash,
                 output: silent(),
             },
             settings,

@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use aigate_fetch::source::redacted;
 use aigate_integrity::custody::{Action, NewEvent};
+use aigate_integrity::digest_cache::DigestCache;
 use aigate_integrity::lock::Lockfile;
 use aigate_integrity::verify::{Declared, verify};
 use aigate_report::Report;
@@ -32,7 +33,14 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Result<Finished> {
             source: source.as_deref(),
         })
         .collect();
-    let verified = verify(&settings.root, &declared, &lock);
+    let mut cache = if args.rehash {
+        DigestCache::disabled()
+    } else {
+        digest_cache()
+    };
+    let verified = verify(&settings.root, &declared, &lock, &mut cache);
+    // A cache that cannot be written costs time on the next run, never a wrong answer.
+    let _ = cache.save();
     let mut report = Report::builder(tool(), "verify");
     for artifact in &lock.artifacts {
         if let Some(revoked) = artifact.revoked(&artifact.content_digest()) {
@@ -62,6 +70,14 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Result<Finished> {
         report,
         threshold: args.fail_on,
     })
+}
+
+/// The user's digest cache (`digests.json` in the cache folder), or none where there is no
+/// cache folder.
+fn digest_cache() -> DigestCache {
+    crate::trust::cache_dir()
+        .map(|dir| DigestCache::open(dir.join("digests.json")))
+        .unwrap_or_else(DigestCache::disabled)
 }
 
 /// Whether `path` (as a finding names it) is one of `artifact`'s files.
