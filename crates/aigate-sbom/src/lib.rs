@@ -12,6 +12,7 @@
 pub mod card;
 pub mod check;
 pub mod completeness;
+pub mod hub_refs;
 pub mod licence;
 pub mod spdx;
 

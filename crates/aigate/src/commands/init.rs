@@ -70,17 +70,6 @@ const DATA_EXTENSIONS: &[&str] = &[
     "csv", "tsv", "parquet", "jsonl", "arrow", "feather", "tfrecord", "avro", "orc",
 ];
 
-/// Keys of configuration files that name a Hub model.
-const HUB_KEYS: &[&str] = &[
-    "model_name_or_path",
-    "pretrained_model_name_or_path",
-    "model_id",
-    "model-id",
-    "repo_id",
-    "base_model",
-    "hf_model",
-];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
     Model,
@@ -252,23 +241,6 @@ fn classify(root: &Path, files: &[PathBuf]) -> Result<Vec<Found>> {
     Ok(found)
 }
 
-/// Whether `value` looks like a Hub repository id: `ORG/NAME`.
-fn hub_repo(value: &str) -> Option<String> {
-    let value = value
-        .trim()
-        .trim_matches(|c| c == '"' || c == '\'' || c == ',');
-    let value = value.strip_prefix("hf://").unwrap_or(value);
-    let (org, name) = value.split_once('/')?;
-    let ok = |s: &str| {
-        !s.is_empty()
-            && !s.starts_with('.')
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
-    let name = name.split('@').next().unwrap_or(name);
-    (ok(org) && ok(name) && org != "datasets").then(|| format!("{org}/{name}"))
-}
-
 /// Hub models that the project's configuration files (YAML, JSON, TOML, INI) name, outside model
 /// folders (whose own config names the model they were trained from).
 fn hub_references(root: &Path, files: &[PathBuf], found: &[Found]) -> Vec<HubReference> {
@@ -291,36 +263,12 @@ fn hub_references(root: &Path, files: &[PathBuf], found: &[Found]) -> Vec<HubRef
         let Ok(text) = aigate_integrity::files::read_regular(path, MAX_CONFIG_TEXT) else {
             continue;
         };
-        for (index, line) in text.lines().enumerate() {
-            let mut push = |repo: String| {
-                refs.insert(HubReference {
-                    repo,
-                    file: relative(root, path),
-                    line: index + 1,
-                });
-            };
-            let mut rest = line;
-            while let Some(at) = rest.find("hf://") {
-                let tail = &rest[at..];
-                let end = tail
-                    .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ']'))
-                    .unwrap_or(tail.len());
-                if let Some(repo) = hub_repo(&tail[..end]) {
-                    push(repo);
-                }
-                rest = &tail[end..];
-            }
-            let trimmed = line.trim_start().trim_start_matches('"');
-            for key in HUB_KEYS {
-                if let Some(after) = trimmed.strip_prefix(key) {
-                    let after = after.trim_start_matches('"').trim_start();
-                    if let Some(value) = after.strip_prefix(':').or_else(|| after.strip_prefix('='))
-                        && let Some(repo) = hub_repo(value)
-                    {
-                        push(repo);
-                    }
-                }
-            }
+        for found in aigate_sbom::hub_refs::find(&text) {
+            refs.insert(HubReference {
+                repo: found.repo,
+                file: relative(root, path),
+                line: found.line,
+            });
         }
     }
     refs.into_iter().collect()
@@ -563,21 +511,6 @@ pub fn run(args: &InitArgs) -> Result<Finished> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hub_repositories_are_recognised_and_other_values_are_not() {
-        assert_eq!(
-            hub_repo(" \"acme/sentiment\""),
-            Some("acme/sentiment".into())
-        );
-        assert_eq!(
-            hub_repo("hf://acme/bert-base@4f3c"),
-            Some("acme/bert-base".into())
-        );
-        assert_eq!(hub_repo("./models/local"), None);
-        assert_eq!(hub_repo("bert-base-uncased"), None);
-        assert_eq!(hub_repo("a/b/c"), None);
-    }
 
     #[test]
     fn names_are_valid_and_unique() {
