@@ -2,8 +2,9 @@
 # The pre-commit hooks, with the real pre-commit from PyPI: a throwaway git repository whose
 # .pre-commit-config.yaml takes this checkout (at HEAD) as its hook repository, so pre-commit
 # reads the real .pre-commit-hooks.yaml, clones the repository and pip-installs it (maturin
-# builds aigate from the clone). A clean commit must pass; a staged malicious pickle must be
-# refused, naming the rule.
+# builds aigate from the clone). Both hooks run: a clean commit of a pinned, approved project must
+# pass; a staged malicious pickle must be refused by aigate-scan, and a commit that changes a
+# pinned dataset must be refused by aigate-check, each naming the rule.
 #
 #   bash scripts/test_precommit.sh
 #
@@ -20,12 +21,18 @@ checkout=$PWD
 
 PRE_COMMIT_VERSION=4.7.0
 profile=${AIGATE_PRECOMMIT_PROFILE:-release}
+# The aigate that pins the test project before its first commit (the hooks use their own).
+case "$profile" in
+  release) aigate=$checkout/target/release/aigate ;;
+  *) aigate=$checkout/target/debug/aigate ;;
+esac
 
 fail() {
   echo "test_precommit: $*" >&2
   exit 1
 }
 
+[ -x "$aigate" ] || fail "$aigate is missing: build it first (cargo build, with --release for the release profile)"
 for f in .pre-commit-hooks.yaml pyproject.toml; do
   git ls-files --error-unmatch "$f" >/dev/null 2>&1 || fail "$f is not committed; pre-commit clones HEAD, commit first"
 done
@@ -48,6 +55,8 @@ trap 'rm -rf "$work"' EXIT
 # A fresh pre-commit cache: the hook's environment is installed from nothing, as for a user.
 export PRE_COMMIT_HOME=$work/pre-commit-home
 export CARGO_TARGET_DIR=$checkout/target
+# aigate's own user folders, away from this machine's (the hooks inherit the environment).
+export AIGATE_CACHE_DIR=$work/aigate-cache AIGATE_CONFIG_DIR=$work/aigate-config
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 case "$profile" in
   release) unset MATURIN_PEP517_ARGS ;;
@@ -68,13 +77,33 @@ repos:
     rev: $rev
     hooks:
       - id: aigate-scan
+      - id: aigate-check
 EOF
 "$pre_commit" install >/dev/null
 
-# A clean commit: a benign pickle (written, never loaded), a text file and the configuration.
+# A clean commit: a benign pickle (written, never loaded) and a dataset, declared in aigate.toml,
+# pinned and approved in aigate.lock, with the custody log; the store stays out of git.
 python3 -c 'import pickle, sys; open(sys.argv[1], "wb").write(pickle.dumps({"a": [1, 2]}))' models/clean.pkl
-echo "a project with one benign pickle" >README.txt
-git add .pre-commit-config.yaml README.txt models/clean.pkl
+mkdir -p data
+printf 'id,text\n1,hello\n' >data/tickets.csv
+echo "a project with one benign pickle and one dataset" >README.txt
+cat >aigate.toml <<'EOF'
+[[model]]
+name = "clean"
+path = "models/clean.pkl"
+owner = "ml-platform"
+
+[[dataset]]
+name = "tickets"
+path = "data/tickets.csv"
+owner = "data-eng"
+EOF
+printf '.aigate/*\n!.aigate/custody.jsonl\n' >.gitignore
+"$aigate" lock --quiet >/dev/null
+"$aigate" approve clean --by ci >/dev/null
+"$aigate" approve tickets --by ci >/dev/null
+git add .gitignore .pre-commit-config.yaml README.txt aigate.toml aigate.lock .aigate/custody.jsonl \
+  models/clean.pkl data/tickets.csv
 start=$(date +%s)
 status=0
 git commit -q -m "clean files" >"$work/clean.log" 2>&1 || status=$?
@@ -84,6 +113,7 @@ if [ "$status" -ne 0 ]; then
   fail "the clean commit was refused (exit $status)"
 fi
 grep -q 'aigate scan.*Passed' "$work/clean.log" || { cat "$work/clean.log" >&2; fail "the aigate-scan hook did not run and pass on the clean commit"; }
+grep -q 'aigate check.*Passed' "$work/clean.log" || { cat "$work/clean.log" >&2; fail "the aigate-check hook did not run and pass on the clean commit"; }
 
 # A malicious pickle: __reduce__ returns (os.system, ("echo hi",)). pickle.dumps only writes
 # the opcodes that would call it; nothing here ever loads the file.
@@ -111,4 +141,22 @@ grep -q 'pickle-unsafe-global' "$work/evil.log" || { cat "$work/evil.log" >&2; f
 grep -q 'models/evil.pkl' "$work/evil.log" || { cat "$work/evil.log" >&2; fail "the hook's output does not name models/evil.pkl"; }
 [ "$(git rev-list --count HEAD)" -eq 1 ] || fail "a second commit was made"
 grep -A3 'pickle-unsafe-global' "$work/evil.log" | head -n 2
-echo "test_precommit: the clean commit passed; the malicious pickle was refused (exit $status)"
+git rm -q --cached models/evil.pkl
+rm models/evil.pkl
+
+# A pinned dataset changed after approval: no model file is staged, so aigate-scan is skipped and
+# aigate-check (which runs on every commit) refuses it through verify.
+printf 'id,text\n1,hello\n2,injected\n' >data/tickets.csv
+git add data/tickets.csv
+start=$(date +%s)
+status=0
+git commit -q -m "a changed dataset" >"$work/tampered.log" 2>&1 || status=$?
+echo "third commit (a pinned dataset changed): $(( $(date +%s) - start )) s"
+if [ "$status" -eq 0 ]; then
+  cat "$work/tampered.log" >&2
+  fail "git commit accepted a change to a pinned, approved dataset"
+fi
+grep -q 'aigate check.*Failed' "$work/tampered.log" || { cat "$work/tampered.log" >&2; fail "the commit failed, but not by the aigate-check hook"; }
+grep -q 'verify-file-modified' "$work/tampered.log" || { cat "$work/tampered.log" >&2; fail "the aigate-check hook's output does not name verify-file-modified"; }
+[ "$(git rev-list --count HEAD)" -eq 1 ] || fail "a commit was made"
+echo "test_precommit: the clean commit passed; the malicious pickle was refused by aigate-scan and the changed dataset by aigate-check"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The Python package: builds the wheel (maturin, bin bindings, pyproject.toml) and the sdist from
-# this checkout, installs the wheel into a fresh venv and runs the installed `aigate`.
+# this checkout, installs the wheel the three ways Python teams install tools (pip into a fresh
+# venv, `uv tool install`, `pipx install`; uv and pipx from PyPI at pinned versions) and runs each
+# installed `aigate`.
 #
 #   bash scripts/test_wheel.sh
 #
@@ -14,6 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MATURIN_VERSION=1.16.0
+UV_VERSION=0.13.9
+PIPX_VERSION=1.18.4
 
 fail() {
   echo "test_wheel: $*" >&2
@@ -54,6 +58,9 @@ for line in (f"Version: {version}", "Name: aigate", "Requires-Python: >=3.9"):
         sys.exit(f"test_wheel: METADATA lacks {line!r}")
 if not any(l in ("License-Expression: Apache-2.0", "License: Apache-2.0") for l in meta.splitlines()):
     sys.exit("test_wheel: METADATA does not give the licence Apache-2.0")
+licences = [n for n in names if n.startswith(f"aigate-{version}.dist-info/") and "LICENSE" in n]
+if not licences:
+    sys.exit(f"test_wheel: the wheel carries no LICENSE in its dist-info: {names}")
 extra = [n for n in names if not n.startswith((data, f"aigate-{version}.dist-info/"))]
 if extra:
     sys.exit(f"test_wheel: unexpected files in the wheel: {extra}")
@@ -99,3 +106,29 @@ fi
 grep -q 'pickle-unsafe-global' target/wheel-scan.txt \
   || fail "aigate scan examples/ from the wheel did not report pickle-unsafe-global"
 echo "$installed scan examples/: exit 1, $(tail -n 1 target/wheel-scan.txt)"
+
+# `uv tool install` and `pipx install` of the same wheel, each into its own throwaway homes so
+# that nothing of this machine's tools is touched; neither needs the network for a wheel with no
+# dependencies (pipx may refresh its shared pip from PyPI).
+tools=target/wheel-tools
+rm -rf "$tools"
+python3 -m venv "$tools/venv"
+"$tools/venv/bin/pip" install --quiet --disable-pip-version-check "uv==$UV_VERSION" "pipx==$PIPX_VERSION"
+absolute_wheel=$PWD/$wheel
+UV_TOOL_DIR=$PWD/$tools/uv UV_TOOL_BIN_DIR=$PWD/$tools/uv-bin UV_CACHE_DIR=$PWD/$tools/uv-cache \
+  UV_PYTHON_DOWNLOADS=never UV_NO_CONFIG=1 \
+  "$tools/venv/bin/uv" tool install --quiet --python "$(command -v python3)" "$absolute_wheel" \
+  || fail "uv tool install of the wheel failed"
+PIPX_HOME=$PWD/$tools/pipx PIPX_BIN_DIR=$PWD/$tools/pipx-bin PIPX_MAN_DIR=$PWD/$tools/pipx-man \
+  "$tools/venv/bin/pipx" install --quiet --python "$(command -v python3)" "$absolute_wheel" >/dev/null \
+  || fail "pipx install of the wheel failed"
+for tool in uv pipx; do
+  bin=$tools/$tool-bin/aigate
+  [ -x "$bin" ] || fail "$tool installed no aigate in $tools/$tool-bin"
+  line=$("$bin" --version)
+  [ "$line" = "aigate $expected_version" ] || fail "aigate from $tool printed '$line'"
+  status=0
+  "$bin" scan examples/ >"$tools/$tool-scan.txt" 2>&1 || status=$?
+  [ "$status" -eq 1 ] || { cat "$tools/$tool-scan.txt" >&2; fail "aigate scan examples/ from $tool exited $status, expected 1"; }
+  echo "$tool-installed $bin: $line; scan examples/: exit 1"
+done
