@@ -4,7 +4,8 @@
 //! The check re-hashes every listed file and reports, as data, files whose hash or size differ,
 //! listed files that are missing, files in the distribution's own folders that RECORD does not
 //! list, and a missing RECORD. Bytecode caches are treated as pip treats them: `__pycache__/*.pyc`
-//! files are neither required nor reported when unlisted. Listed paths that lead outside the
+//! files are neither required nor reported when unlisted, and listed bytecode that was never
+//! written (virtualenv lists some) is not missing. Listed paths that lead outside the
 //! environment are reported and never read.
 
 use std::collections::{BTreeSet, HashSet};
@@ -351,6 +352,15 @@ fn resolve(site_packages: &Path, relative: &str) -> Option<PathBuf> {
     Some(normalised)
 }
 
+/// Whether a listed path is bytecode or a bytecode folder, which installers list without having
+/// written it: pip lists `__pycache__/*.pyc` it compiles (skipped with `--no-compile`), and
+/// virtualenv's seeder lists `pkg/mod.cpython-311.pyc` and `pkg/__pycache__` rows for pip and
+/// setuptools that it never writes. Absent bytecode cannot run; Python recompiles from source.
+fn is_optional_bytecode(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "pyc" || e == "pyo")
+        || path.file_name().is_some_and(|n| n == "__pycache__")
+}
+
 fn is_bytecode_cache(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "pyc")
         && path
@@ -409,7 +419,7 @@ fn check_entry(entry: &RecordEntry, path: &Path, boundary: &Path, issues: &mut V
     let metadata = match fs::symlink_metadata(path) {
         Ok(metadata) => metadata,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if !is_bytecode_cache(path) {
+            if !is_optional_bytecode(path) {
                 issues.push(RecordIssue::Missing { path: listed() });
             }
             return;
@@ -422,6 +432,10 @@ fn check_entry(entry: &RecordEntry, path: &Path, boundary: &Path, issues: &mut V
             return;
         }
     };
+    if metadata.is_dir() && path.file_name().is_some_and(|n| n == "__pycache__") {
+        // virtualenv lists the folder itself; its files are checked as bytecode caches.
+        return;
+    }
     if !metadata.file_type().is_file() {
         issues.push(RecordIssue::NotAFile { path: listed() });
         return;

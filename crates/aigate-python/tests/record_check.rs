@@ -206,3 +206,32 @@ fn a_linked_folder_leading_outside_is_not_read() {
         "{found:?}"
     );
 }
+
+/// virtualenv (21.x, the seeder behind pre-commit, tox, nox, hatch and poetry environments)
+/// writes pip's and setuptools' RECORD with bytecode rows for files it never creates:
+/// `_distutils_hack/__init__.cpython-311.pyc,,` beside the source and `pkg/__pycache__,,` for the
+/// folder itself. These rows are appended to mdurl's real RECORD the same way.
+#[test]
+fn bytecode_a_virtualenv_seeded_record_lists_but_never_wrote_is_not_missing() {
+    let (dir, site) = scratch_env();
+    let record = site.join(DIST_INFO).join("RECORD");
+    let mut text = ok(fs::read_to_string(&record));
+    text.push_str("mdurl/_url.cpython-311.pyc,,\nmdurl/__pycache__,,\nmdurl/old.pyo,,\n");
+    ok(fs::write(&record, &text));
+    assert_eq!(issues(dir.path()), []);
+    // Once Python has compiled the package, the listed folder exists: still clean.
+    ok(fs::create_dir_all(site.join("mdurl/__pycache__")));
+    ok(fs::write(
+        site.join("mdurl/__pycache__/_url.cpython-311.pyc"),
+        b"\0",
+    ));
+    assert_eq!(issues(dir.path()), []);
+    // A listed source file that is gone is still missing.
+    ok(fs::remove_file(site.join("mdurl/_format.py")));
+    assert_eq!(
+        issues(dir.path()),
+        [RecordIssue::Missing {
+            path: "mdurl/_format.py".into()
+        }]
+    );
+}
