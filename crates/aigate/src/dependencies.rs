@@ -28,6 +28,24 @@ pub struct Inputs {
     pub errors: Vec<InputError>,
 }
 
+/// The active virtual environment (`VIRTUAL_ENV`) as a dependency input of the project at
+/// `root`, unless it is aigate's own tool environment: the one the running binary is installed in,
+/// outside the project. pre-commit runs a hook with `VIRTUAL_ENV` set to the hook's environment,
+/// and `pipx` and `uv tool` environments hold aigate alone; none of them is what the project
+/// installs. An environment inside the project, or one that does not hold this binary, counts.
+pub fn active_environment(root: &Path) -> Option<PathBuf> {
+    let venv = PathBuf::from(std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty())?);
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let venv_real = real(&venv);
+    let ours = std::env::current_exe()
+        .map(|exe| real(&exe).starts_with(&venv_real))
+        .unwrap_or(false);
+    if ours && !venv_real.starts_with(real(root)) {
+        return None;
+    }
+    Some(venv)
+}
+
 /// A path as the user reads it best: `./uv.lock` as `uv.lock`, and a path under the current
 /// directory (the project root found upwards, made absolute) relative to it.
 pub fn shown(path: &Path) -> PathBuf {
@@ -107,7 +125,7 @@ pub fn read(args: &InputArgs, settings: &Settings, records: bool) -> Inputs {
     let named_pip_conf = !args.pip_confs.is_empty();
     let mut environment = None;
     if wanted.is_empty() && !named_pip_conf {
-        let virtual_env = std::env::var_os("VIRTUAL_ENV").map(PathBuf::from);
+        let virtual_env = active_environment(&settings.root);
         match aigate_python::discover(&settings.root, virtual_env.as_deref()) {
             Ok(found) => {
                 wanted.extend(found.into_iter().map(|d| (d.path, Some(d.format))));

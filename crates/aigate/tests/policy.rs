@@ -692,3 +692,78 @@ fn pips_own_configuration_and_variables_are_checked_like_the_projects() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// A virtual environment holding one distribution, `demo 1.0`, at `root`.
+fn fake_environment(root: &Path) {
+    let site = root.join("lib/python3.11/site-packages");
+    let dist_info = site.join("demo-1.0.dist-info");
+    fs::create_dir_all(&dist_info).unwrap();
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::write(root.join("pyvenv.cfg"), "version = 3.11.7\n").unwrap();
+    fs::write(
+        dist_info.join("METADATA"),
+        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+    )
+    .unwrap();
+    fs::write(
+        dist_info.join("RECORD"),
+        "demo-1.0.dist-info/METADATA,,\ndemo-1.0.dist-info/RECORD,,\n",
+    )
+    .unwrap();
+}
+
+fn dependency_names(out: &Output) -> Vec<String> {
+    let report = json(out);
+    let mut names: Vec<String> = report["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// pre-commit runs a Python hook with VIRTUAL_ENV set to the hook's own environment, where
+/// aigate is installed; that environment is not the project's and must not be judged as it.
+#[test]
+fn the_environment_aigate_is_installed_in_is_not_the_projects() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    fs::create_dir_all(&project).unwrap();
+    fs::write(project.join("requirements.txt"), "numpy==2.1.0\n").unwrap();
+    let tool_env = dir.path().join("hook-env");
+    fake_environment(&tool_env);
+    let installed = tool_env.join("bin/aigate");
+    fs::copy(env!("CARGO_BIN_EXE_aigate"), &installed).unwrap();
+    let deps = |binary: &Path| {
+        let mut command = std::process::Command::new(binary);
+        command
+            .current_dir(&project)
+            .env("VIRTUAL_ENV", &tool_env)
+            .env("PIP_CONFIG_FILE", "/dev/null")
+            .args(["deps", "--format", "json"]);
+        for name in support::INDEX_VARIABLES {
+            command.env_remove(name);
+        }
+        command.output().unwrap()
+    };
+    // Run from inside it (the hook's case): only the project's requirements.
+    let from_inside = deps(&installed);
+    assert_eq!(
+        from_inside.status.code(),
+        Some(0),
+        "{}",
+        stderr(&from_inside)
+    );
+    assert_eq!(dependency_names(&from_inside), ["numpy"]);
+    // Another aigate with the same environment active: the user's environment, read.
+    let from_outside = deps(Path::new(env!("CARGO_BIN_EXE_aigate")));
+    assert_eq!(
+        from_outside.status.code(),
+        Some(0),
+        "{}",
+        stderr(&from_outside)
+    );
+    assert_eq!(dependency_names(&from_outside), ["demo", "numpy"]);
+}

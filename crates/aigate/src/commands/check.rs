@@ -63,7 +63,7 @@ fn has_dependency_inputs(args: &CheckArgs, settings: &Settings) -> bool {
     {
         return true;
     }
-    let virtual_env = std::env::var_os("VIRTUAL_ENV").map(PathBuf::from);
+    let virtual_env = dependencies::active_environment(&settings.root);
     match aigate_python::discover(&settings.root, virtual_env.as_deref()) {
         Ok(found) => !found.is_empty(),
         // The check itself will report why the folder cannot be read.
