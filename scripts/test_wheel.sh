@@ -2,7 +2,7 @@
 # The Python package: builds the wheel (maturin, bin bindings, pyproject.toml) and the sdist from
 # this checkout, installs the wheel the three ways Python teams install tools (pip into a fresh
 # venv, `uv tool install`, `pipx install`; uv and pipx from PyPI at pinned versions) and runs each
-# installed `aigate`.
+# installed `aigate`; last, `cargo install --path crates/aigate --locked` installs it too.
 #
 #   bash scripts/test_wheel.sh
 #
@@ -132,3 +132,14 @@ for tool in uv pipx; do
   [ "$status" -eq 1 ] || { cat "$tools/$tool-scan.txt" >&2; fail "aigate scan examples/ from $tool exited $status, expected 1"; }
   echo "$tool-installed $bin: $line; scan examples/: exit 1"
 done
+
+# `cargo install --path crates/aigate --locked`, the Rust way, into a throwaway root. With the
+# release build above in the same target directory it compiles nothing and copies the binary.
+root=$PWD/target/cargo-install
+rm -rf "$root"
+env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS CARGO_TARGET_DIR="$PWD/target" \
+  cargo install --path crates/aigate --locked --root "$root" --quiet \
+  || fail "cargo install --path crates/aigate --locked failed"
+line=$("$root/bin/aigate" --version)
+[ "$line" = "aigate $expected_version" ] || fail "aigate from cargo install printed '$line'"
+echo "cargo-installed $root/bin/aigate: $line"
