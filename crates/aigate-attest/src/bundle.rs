@@ -88,7 +88,7 @@ pub(crate) fn decode_b64(field: &str, text: &str) -> Result<Vec<u8>, AttestError
         .map_err(|e| malformed(format!("`{field}` is not base64: {e}")))
 }
 
-fn encode_b64(bytes: &[u8]) -> String {
+pub(crate) fn encode_b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 

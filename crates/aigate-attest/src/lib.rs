@@ -18,7 +18,8 @@
 //! refused with [`AttestError::Keyless`]: they are never reported as verified.
 //!
 //! Entry points: [`sign_path`] and [`verify_path`] for a model folder or file;
-//! [`sign_lock`] and [`verify_lock`] for the files `aigate.lock` pins; [`keygen`]. Differences
+//! [`sign_lock`] and [`verify_lock`] for the files `aigate.lock` pins; [`KeyEventSigner`] and
+//! [`check_event`] for custody-log events; [`keygen`]. Differences
 //! between a model and its signature come back as [`aigate_report::Finding`]s with the rules
 //! of [`RULES`]; an [`AttestError`] means the signature itself could not be checked, and
 //! [`AttestError::to_finding`] turns it into a finding when the caller reports rather than
@@ -39,6 +40,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bundle;
+pub mod custody;
 pub mod dsse;
 mod error;
 pub mod keys;
@@ -58,6 +60,7 @@ use std::path::{Component, Path, PathBuf};
 use aigate_report::{Finding, Location};
 
 pub use bundle::{Bundle, MAX_BUNDLE_BYTES, MEDIA_TYPE, Material};
+pub use custody::{EventCheck, KeyEventSigner, check_event};
 pub use error::AttestError;
 pub use keys::{Curve, KeyPair, SigningKey, VerifyingKey, keygen, write_key_pair};
 pub use lock::{LOCK_SUBJECT, lock_unsigned, sign_lock, verify_lock};

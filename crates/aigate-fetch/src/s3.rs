@@ -11,9 +11,14 @@
 //! Objects are keyed `PREFIX/sha256/HEX`. Uploads of more than one part are multipart; every
 //! request carries the SHA-256 of its payload (`x-amz-checksum-sha256`), which the server
 //! checks, and the whole file is hashed while it is read, so a file that changed since it was
-//! locked is aborted, never stored. Downloads are hashed while they are written; a corrupted
-//! object is an error and its partial copy is removed.
+//! locked is aborted, never stored. Parts go up eight at a time, and after each one the
+//! upload's state (its id, and each part's SHA-256 and id) is saved in the resume folder, so
+//! that a rerun after an interruption sends only the parts the server does not have, once the
+//! bytes now read for each part it has hash as they did. Downloads are ranged GETs, eight at a
+//! time, hashed and written in order; a corrupted object is an error and its partial copy is
+//! removed.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -22,6 +27,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use http_body_util::BodyExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::client::{
@@ -29,15 +35,24 @@ use object_store::client::{
     HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpResponseBody, HttpService,
     SigningAlgorithm,
 };
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{
+    ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion,
+};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use aigate_integrity::hash::Digest;
 use aigate_integrity::store::{Put, Store, StoreError};
 
-/// Parts of a multipart upload; files up to this size go up in one request.
+/// Parts of a multipart upload and of a ranged download; files up to this size go up in one
+/// request.
 const PART: usize = 16 << 20;
+/// Parts in flight at once, up or down (`aws s3 cp` runs ten).
+const PARALLEL: usize = 8;
+/// The largest upload state read back: a part takes about 200 bytes.
+const MAX_STATE_BYTES: u64 = 64 << 20;
 /// Chunks of a download delivered from the blocking reader to the async side.
 const CHUNK: usize = 1 << 20;
 
@@ -60,6 +75,39 @@ pub struct S3Options {
     pub session_token: Option<String>,
     /// A PEM bundle that replaces the built-in roots.
     pub ca_file: Option<PathBuf>,
+    /// Where the state of unfinished multipart uploads is kept, so that a rerun resumes
+    /// them; none: an interrupted upload starts over.
+    pub resume_dir: Option<PathBuf>,
+}
+
+/// What one upload did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Transfer {
+    /// Parts sent by this call (1 for an object sent in one request).
+    pub parts_sent: u64,
+    /// Parts an interrupted earlier upload had sent, found unchanged and kept.
+    pub parts_resumed: u64,
+    /// The store had the object already: nothing was sent.
+    pub already_there: bool,
+}
+
+/// An unfinished multipart upload, as saved between parts.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct UploadState {
+    store: String,
+    key: String,
+    upload_id: String,
+    part_size: u64,
+    parts: BTreeMap<usize, SentPart>,
+}
+
+/// A part the server has: the SHA-256 of its bytes and the id that completes the upload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct SentPart {
+    sha256: Digest,
+    id: String,
 }
 
 impl std::fmt::Debug for S3Options {
@@ -80,6 +128,7 @@ pub struct S3Store {
     prefix: String,
     client: Arc<AmazonS3>,
     runtime: tokio::runtime::Runtime,
+    resume_dir: Option<PathBuf>,
 }
 
 /// SHA-256 and HMAC-SHA-256 from RustCrypto, for request signing.
@@ -307,7 +356,20 @@ impl S3Store {
             prefix,
             client: Arc::new(client),
             runtime,
+            resume_dir: options.resume_dir.clone(),
         })
+    }
+
+    fn log_key(&self) -> ObjectPath {
+        if self.prefix.is_empty() {
+            ObjectPath::from(aigate_integrity::store::LOG_NAME)
+        } else {
+            ObjectPath::from(format!(
+                "{}/{}",
+                self.prefix,
+                aigate_integrity::store::LOG_NAME
+            ))
+        }
     }
 
     fn key(&self, digest: &Digest) -> ObjectPath {
@@ -319,22 +381,61 @@ impl S3Store {
         }
     }
 
-    /// Uploads `reader`'s bytes as the object `digest`, hashing them on the way; a mismatch
-    /// aborts the upload and is reported by `mismatch`.
-    fn upload(
+    /// Where the state of an interrupted upload of `key` is kept, if anywhere.
+    fn state_path(&self, key: &ObjectPath) -> Option<PathBuf> {
+        let dir = self.resume_dir.as_ref()?;
+        let name = Sha256::digest(format!("{}\n{key}", self.url).as_bytes());
+        Some(dir.join(format!("{}.json", aigate_integrity::hash::hex(&name))))
+    }
+
+    /// The state an interrupted upload of `key` left, when it is this store's and this part
+    /// size's; anything else (absent, damaged, another store's) is no state.
+    fn load_state(&self, key: &ObjectPath) -> Option<UploadState> {
+        let path = self.state_path(key)?;
+        let bytes = aigate_integrity::files::read_regular_bytes(&path, MAX_STATE_BYTES).ok()?;
+        serde_json::from_slice::<UploadState>(&bytes)
+            .ok()
+            .filter(|s| s.store == self.url && s.key == key.as_ref() && s.part_size == PART as u64)
+    }
+
+    /// Saves the state after every part, so that an interruption loses at most the parts in
+    /// flight. A state that cannot be written costs only the resumption.
+    fn save_state(&self, key: &ObjectPath, state: &UploadState) {
+        let Some(path) = self.state_path(key) else {
+            return;
+        };
+        if let Some(dir) = path.parent() {
+            let _ = fs::create_dir_all(dir);
+        }
+        if let Ok(bytes) = serde_json::to_vec(state) {
+            let _ = aigate_integrity::files::write_atomic(&path, &bytes);
+        }
+    }
+
+    fn forget_state(&self, key: &ObjectPath) {
+        if let Some(path) = self.state_path(key) {
+            let _ = fs::remove_file(path);
+        }
+    }
+
+    /// Uploads the bytes `open` reads as the object `digest`, hashing them on the way; a
+    /// mismatch aborts the upload and is reported by `mismatch`. An upload of more than one
+    /// part resumes the one an earlier call left unfinished: each part it sent is kept when
+    /// the bytes now read for it hash as they did then, and sent again otherwise. When the
+    /// server no longer knows the earlier upload, it starts over once.
+    fn upload<'r>(
         &self,
-        reader: &mut dyn Read,
+        open: &dyn Fn() -> std::io::Result<Box<dyn Read + 'r>>,
         digest: &Digest,
-        mismatch: impl FnOnce(Digest) -> StoreError,
-    ) -> Result<(), StoreError> {
+        mismatch: &dyn Fn(Digest) -> StoreError,
+    ) -> Result<Transfer, StoreError> {
         let key = self.key(digest);
-        let mut hasher = Sha256::new();
+        let mut reader = open().map_err(backend)?;
         let mut first = vec![0u8; PART];
-        let n = read_full(reader, &mut first).map_err(backend)?;
+        let n = read_full(&mut reader, &mut first).map_err(backend)?;
         first.truncate(n);
         if n < PART {
-            hasher.update(&first);
-            let actual = Digest(hasher.finalize().into());
+            let actual = Digest(Sha256::digest(&first).into());
             if actual != *digest {
                 return Err(mismatch(actual));
             }
@@ -342,41 +443,220 @@ impl S3Store {
                 self.client
                     .put(&key, PutPayload::from(first))
                     .await
-                    .map(|_| ())
+                    .map(|_| Transfer {
+                        parts_sent: 1,
+                        ..Transfer::default()
+                    })
                     .map_err(backend)
             });
         }
+        let state = self.load_state(&key);
+        let resuming = state.is_some();
+        match self.upload_parts(&key, first, reader, digest, mismatch, state) {
+            Err(PartsError::Upload(_)) if resuming => {
+                // The earlier upload may have expired or been aborted: once more, from nothing.
+                self.forget_state(&key);
+                let mut reader = open().map_err(backend)?;
+                let mut first = vec![0u8; PART];
+                let n = read_full(&mut reader, &mut first).map_err(backend)?;
+                first.truncate(n);
+                self.upload_parts(&key, first, reader, digest, mismatch, None)
+                    .map_err(PartsError::into_inner)
+            }
+            other => other.map_err(PartsError::into_inner),
+        }
+    }
+
+    /// The multipart upload: parts read in order, the whole stream hashed as it is read, up
+    /// to [`PARALLEL`] parts in flight, the state saved after each.
+    fn upload_parts(
+        &self,
+        key: &ObjectPath,
+        first: Vec<u8>,
+        mut reader: Box<dyn Read + '_>,
+        digest: &Digest,
+        mismatch: &dyn Fn(Digest) -> StoreError,
+        state: Option<UploadState>,
+    ) -> Result<Transfer, PartsError> {
         self.runtime.block_on(async {
-            let upload = self.client.put_multipart(&key).await.map_err(backend)?;
-            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
-            hasher.update(&first);
-            writer.put(Bytes::from(first));
-            let mut buf = vec![0u8; PART];
-            loop {
-                let n = match read_full(reader, &mut buf) {
+            let upload_err = |e: object_store::Error| PartsError::Upload(backend(e));
+            let mut state = match state {
+                Some(state) => state,
+                None => {
+                    let upload_id = self
+                        .client
+                        .create_multipart(key)
+                        .await
+                        .map_err(upload_err)?;
+                    UploadState {
+                        store: self.url.clone(),
+                        key: key.as_ref().to_owned(),
+                        upload_id,
+                        part_size: PART as u64,
+                        parts: BTreeMap::new(),
+                    }
+                }
+            };
+            self.save_state(key, &state);
+            let mut transfer = Transfer::default();
+            let mut hasher = Sha256::new();
+            let mut in_flight = FuturesUnordered::new();
+            let mut index = 0usize;
+            let mut part = Some(first);
+            while let Some(bytes) = part.take() {
+                hasher.update(&bytes);
+                let part_digest = Digest(Sha256::digest(&bytes).into());
+                let sent = state
+                    .parts
+                    .get(&index)
+                    .filter(|p| p.sha256 == part_digest)
+                    .is_some();
+                if sent {
+                    transfer.parts_resumed += 1;
+                } else {
+                    let client = Arc::clone(&self.client);
+                    let (key, id) = (key.clone(), state.upload_id.clone());
+                    let at = index;
+                    in_flight.push(async move {
+                        let part = client
+                            .put_part(&key, &id, at, PutPayload::from(bytes))
+                            .await;
+                        (at, part_digest, part)
+                    });
+                }
+                while in_flight.len() >= PARALLEL {
+                    if let Some(done) = in_flight.next().await {
+                        self.record_part(key, &mut state, &mut transfer, done)?;
+                    }
+                }
+                let mut next = vec![0u8; PART];
+                let n = match read_full(&mut reader, &mut next) {
                     Ok(n) => n,
                     Err(e) => {
-                        let _ = writer.abort().await;
-                        return Err(backend(e));
+                        // The parts on the way are kept for the next attempt to resume.
+                        while let Some(done) = in_flight.next().await {
+                            let _ = self.record_part(key, &mut state, &mut transfer, done);
+                        }
+                        return Err(PartsError::Read(backend(e)));
                     }
                 };
-                if n == 0 {
-                    break;
+                if n > 0 {
+                    next.truncate(n);
+                    part = Some(next);
+                    index += 1;
                 }
-                hasher.update(&buf[..n]);
-                writer.wait_for_capacity(4).await.map_err(backend)?;
-                writer.write(&buf[..n]);
-                if n < PART {
-                    break;
-                }
+            }
+            while let Some(done) = in_flight.next().await {
+                self.record_part(key, &mut state, &mut transfer, done)?;
             }
             let actual = Digest(hasher.finalize().into());
             if actual != *digest {
-                let _ = writer.abort().await;
-                return Err(mismatch(actual));
+                let _ = self.client.abort_multipart(key, &state.upload_id).await;
+                self.forget_state(key);
+                return Err(PartsError::Read(mismatch(actual)));
             }
-            writer.finish().await.map(|_| ()).map_err(backend)
+            let parts: Vec<PartId> = (0..=index)
+                .map(|i| {
+                    state.parts.get(&i).map(|p| PartId {
+                        content_id: p.id.clone(),
+                    })
+                })
+                .collect::<Option<_>>()
+                .ok_or_else(|| PartsError::Read(backend("a part of the upload was not sent")))?;
+            self.client
+                .complete_multipart(key, &state.upload_id, parts)
+                .await
+                .map_err(upload_err)?;
+            self.forget_state(key);
+            Ok(transfer)
         })
+    }
+
+    fn record_part(
+        &self,
+        key: &ObjectPath,
+        state: &mut UploadState,
+        transfer: &mut Transfer,
+        (index, sha256, part): (usize, Digest, object_store::Result<PartId>),
+    ) -> Result<(), PartsError> {
+        let part = part.map_err(|e| PartsError::Upload(backend(e)))?;
+        state.parts.insert(
+            index,
+            SentPart {
+                sha256,
+                id: part.content_id,
+            },
+        );
+        transfer.parts_sent += 1;
+        self.save_state(key, state);
+        Ok(())
+    }
+
+    /// Stores what `reader` reads as the object `expected`, resuming an interrupted upload of
+    /// it; what was done, in parts. A reader that fails leaves the parts sent so far for the
+    /// next call to resume.
+    pub fn put_reader(
+        &self,
+        reader: &mut dyn Read,
+        expected: &Digest,
+    ) -> Result<Transfer, StoreError> {
+        if self.contains(expected)? {
+            return Ok(Transfer {
+                already_there: true,
+                ..Transfer::default()
+            });
+        }
+        let cell = std::cell::RefCell::new(Some(reader));
+        let open = || -> std::io::Result<Box<dyn Read + '_>> {
+            match cell.borrow_mut().take() {
+                Some(reader) => Ok(Box::new(reader)),
+                None => Err(std::io::Error::other("the stream cannot be read twice")),
+            }
+        };
+        self.upload(&open, expected, &|actual| StoreError::Corrupt {
+            expected: *expected,
+            actual,
+        })
+    }
+
+    /// Stores the file at `source` as `expected` ([`Store::put_file`]), with what was done.
+    pub fn put_file_counted(
+        &self,
+        source: &Path,
+        expected: &Digest,
+    ) -> Result<Transfer, StoreError> {
+        if self.contains(expected)? {
+            return Ok(Transfer {
+                already_there: true,
+                ..Transfer::default()
+            });
+        }
+        let open = || -> std::io::Result<Box<dyn Read + '_>> {
+            Ok(Box::new(std::io::BufReader::with_capacity(
+                CHUNK,
+                File::open(source)?,
+            )))
+        };
+        self.upload(&open, expected, &|actual| StoreError::Changed {
+            path: source.display().to_string(),
+            expected: *expected,
+            actual,
+        })
+    }
+}
+
+/// Why a multipart upload stopped: the store refused (an earlier upload being resumed may be
+/// gone), or the bytes could not be read or were not the expected ones.
+enum PartsError {
+    Upload(StoreError),
+    Read(StoreError),
+}
+
+impl PartsError {
+    fn into_inner(self) -> StoreError {
+        match self {
+            PartsError::Upload(e) | PartsError::Read(e) => e,
+        }
     }
 }
 
@@ -410,22 +690,20 @@ impl Store for S3Store {
     }
 
     fn put_file(&self, source: &Path, expected: &Digest) -> Result<Put, StoreError> {
-        if self.contains(expected)? {
-            return Ok(Put::AlreadyThere);
-        }
-        let mut file = File::open(source).map_err(|e| io_error(source, e))?;
-        self.upload(&mut file, expected, |actual| StoreError::Changed {
-            path: source.display().to_string(),
-            expected: *expected,
-            actual,
-        })?;
-        Ok(Put::Stored)
+        File::open(source).map_err(|e| io_error(source, e))?;
+        let transfer = self.put_file_counted(source, expected)?;
+        Ok(if transfer.already_there {
+            Put::AlreadyThere
+        } else {
+            Put::Stored
+        })
     }
 
     fn put_bytes(&self, bytes: &[u8]) -> Result<Digest, StoreError> {
         let digest = Digest(Sha256::digest(bytes).into());
         if !self.contains(&digest)? {
-            self.upload(&mut &bytes[..], &digest, |actual| StoreError::Corrupt {
+            let open = || -> std::io::Result<Box<dyn Read + '_>> { Ok(Box::new(bytes)) };
+            self.upload(&open, &digest, &|actual| StoreError::Corrupt {
                 expected: digest,
                 actual,
             })?;
@@ -436,8 +714,8 @@ impl Store for S3Store {
     fn restore(&self, digest: &Digest, dest: &Path) -> Result<(), StoreError> {
         let key = self.key(digest);
         let result = self.runtime.block_on(async {
-            let got = match self.client.get(&key).await {
-                Ok(g) => g,
+            let size = match self.client.head(&key).await {
+                Ok(meta) => meta.size,
                 Err(object_store::Error::NotFound { .. }) => {
                     return Err(StoreError::Missing(*digest));
                 }
@@ -445,11 +723,25 @@ impl Store for S3Store {
             };
             let mut out = File::create_new(dest).map_err(|e| io_error(dest, e))?;
             let mut hasher = Sha256::new();
-            let mut stream = got.into_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(backend)?;
-                hasher.update(&chunk);
-                out.write_all(&chunk).map_err(|e| io_error(dest, e))?;
+            // Ranged GETs, PARALLEL at once, taken in order: the bytes are hashed and written
+            // as one stream while the next parts are on the way. An object replaced between
+            // the HEAD and the GETs fails the digest, as any corruption does.
+            let ranges = (0..size.div_ceil(PART as u64))
+                .map(|i| i * PART as u64..size.min((i + 1) * PART as u64));
+            let mut parts = futures::stream::iter(ranges)
+                .map(|range| {
+                    let client = Arc::clone(&self.client);
+                    let key = key.clone();
+                    async move { client.get_range(&key, range).await }
+                })
+                .buffered(PARALLEL);
+            while let Some(part) = parts.next().await {
+                let part = part.map_err(|e| match e {
+                    object_store::Error::NotFound { .. } => StoreError::Missing(*digest),
+                    e => backend(e),
+                })?;
+                hasher.update(&part);
+                out.write_all(&part).map_err(|e| io_error(dest, e))?;
             }
             let actual = Digest(hasher.finalize().into());
             if actual != *digest {
@@ -520,6 +812,61 @@ impl Store for S3Store {
         self.runtime.block_on(async {
             match self.client.delete(&key).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(backend(e)),
+            }
+        })
+    }
+
+    fn read_log(&self, max: u64) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+        let key = self.log_key();
+        self.runtime.block_on(async {
+            let got = match self.client.get(&key).await {
+                Ok(g) => g,
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                Err(e) => return Err(backend(e)),
+            };
+            if got.meta.size > max {
+                return Err(backend(format!(
+                    "{key} is {} bytes, more than the {max} read here",
+                    got.meta.size
+                )));
+            }
+            let Some(version) = got.meta.e_tag.clone() else {
+                return Err(backend(format!(
+                    "the server gave {key} no ETag, so it cannot be updated safely"
+                )));
+            };
+            let bytes = got.bytes().await.map_err(backend)?;
+            Ok(Some((bytes.to_vec(), version)))
+        })
+    }
+
+    fn replace_log(&self, bytes: &[u8], version: Option<&str>) -> Result<bool, StoreError> {
+        let key = self.log_key();
+        // S3's conditional writes (If-Match on the ETag read, If-None-Match: * for the first):
+        // two writers that read the same log cannot both replace it.
+        let mode = match version {
+            Some(e_tag) => PutMode::Update(UpdateVersion {
+                e_tag: Some(e_tag.to_owned()),
+                version: None,
+            }),
+            None => PutMode::Create,
+        };
+        let options = PutOptions {
+            mode,
+            ..PutOptions::default()
+        };
+        self.runtime.block_on(async {
+            match self
+                .client
+                .put_opts(&key, PutPayload::from(bytes.to_vec()), options)
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(
+                    object_store::Error::Precondition { .. }
+                    | object_store::Error::AlreadyExists { .. },
+                ) => Ok(false),
                 Err(e) => Err(backend(e)),
             }
         })

@@ -13,6 +13,12 @@
 //! a last line without its newline: it is reported as torn ([`LogError::Torn`]), nothing is
 //! appended after it, and it is never dropped or rewritten silently; [`set_aside_torn_tail`]
 //! moves it, byte for byte, into a file beside the log when the user asks.
+//!
+//! An event may carry a signature (`signature`: a key id and an ECDSA signature) made when it
+//! was appended, over the DSSE pre-authentication encoding of [`EVENT_PAYLOAD_TYPE`] and the
+//! event without its signature ([`Event::unsigned_json`]), so it covers the event's place in
+//! the chain (`seq`, `prev`) as well as what it says. The keys are the signing crate's; this
+//! module only asks an [`EventSigner`] and keeps what it returns.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -172,6 +178,40 @@ pub struct Event {
     /// Anything else.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, String>,
+    /// A signature over the rest of the event, by the key that recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<EventSignature>,
+}
+
+impl Event {
+    /// The event without its signature, as the log writes it: what a signature is over.
+    pub fn unsigned_json(&self) -> Vec<u8> {
+        let unsigned = Event {
+            signature: None,
+            ..self.clone()
+        };
+        serde_json::to_vec(&unsigned).unwrap_or_default()
+    }
+}
+
+/// The DSSE payload type of an event signature; no other signature aigate makes uses it, so an
+/// event signature is never taken for a signature of something else by the same key.
+pub const EVENT_PAYLOAD_TYPE: &str = "application/vnd.aigate.custody-event+json";
+
+/// One event's signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSignature {
+    /// The key's id: the hex SHA-256 of its public key as PEM (model-signing's key hint).
+    pub keyid: String,
+    /// The ECDSA signature, ASN.1 DER, base64.
+    pub sig: String,
+}
+
+/// Signs events as they are appended, once their place in the chain is known.
+pub trait EventSigner {
+    /// A signature over `event`, whose `signature` is `None`.
+    fn sign(&self, event: &Event) -> Result<EventSignature, String>;
 }
 
 /// The log's last event: where the next one goes, and what a lock records as the anchor.
@@ -314,6 +354,16 @@ fn open_locked(path: &Path) -> io::Result<File> {
 /// one before; returns the new head. Refuses when the log ends in a torn line or its last
 /// line is not an event.
 pub fn append(path: &Path, events: &[NewEvent]) -> Result<Head, LogError> {
+    append_signed(path, events, None)
+}
+
+/// [`append`], each event signed by `signer` when there is one; a signature that cannot be
+/// made appends nothing.
+pub fn append_signed(
+    path: &Path,
+    events: &[NewEvent],
+    signer: Option<&dyn EventSigner>,
+) -> Result<Head, LogError> {
     let shown = path.display().to_string();
     let io_err = |source| LogError::Io {
         path: shown.clone(),
@@ -328,11 +378,46 @@ pub fn append(path: &Path, events: &[NewEvent]) -> Result<Head, LogError> {
             len: tail.torn_len,
         });
     }
-    let (mut seq, mut prev) = match &tail.last_line {
+    let text = chain_after(tail.last_line.as_deref(), events, signer, &shown)?;
+    // One write in append mode while the lock is held: no other writer interleaves, and a
+    // crash leaves a prefix of it, which the next reader sees as torn.
+    file.write_all(&text.bytes).map_err(io_err)?;
+    file.sync_data().map_err(io_err)?;
+    match text.head {
+        Some(head) => Ok(head),
+        None => Ok(head(path)?.unwrap_or(Head {
+            seq: 0,
+            digest: Digest([0; 32]),
+        })),
+    }
+}
+
+/// New lines to append, and the head they make (`None` when there were no events).
+pub struct Chained {
+    /// The lines, each ending in a newline.
+    pub bytes: Vec<u8>,
+    /// The last new event's head.
+    pub head: Option<Head>,
+}
+
+/// The lines that append `events` after a log whose last complete line is `last_line`
+/// (`None`: an empty log), each chained to the one before and signed by `signer`; `shown`
+/// names the log in errors. Every way of keeping a log appends through this.
+pub fn chain_after(
+    last_line: Option<&[u8]>,
+    events: &[NewEvent],
+    signer: Option<&dyn EventSigner>,
+    shown: &str,
+) -> Result<Chained, LogError> {
+    let io_err = |source| LogError::Io {
+        path: shown.to_owned(),
+        source,
+    };
+    let (mut seq, mut prev) = match last_line {
         None => (0, None),
         Some(line) => {
             let event: Event = serde_json::from_slice(line).map_err(|e| LogError::BadTail {
-                path: shown.clone(),
+                path: shown.to_owned(),
                 why: e.to_string(),
             })?;
             (event.seq, Some(sha256(line)))
@@ -351,6 +436,21 @@ pub fn append(path: &Path, events: &[NewEvent]) -> Result<Head, LogError> {
             version: new.version,
             digest: new.digest,
             details: new.details.clone(),
+            signature: None,
+        };
+        let event = match signer {
+            Some(signer) => {
+                let signature = signer.sign(&event).map_err(|why| {
+                    io_err(io::Error::other(format!(
+                        "cannot sign event {seq} for the custody log: {why}"
+                    )))
+                })?;
+                Event {
+                    signature: Some(signature),
+                    ..event
+                }
+            }
+            None => event,
         };
         let line = serde_json::to_vec(&event)
             .map_err(|e| io_err(io::Error::new(io::ErrorKind::InvalidData, e)))?;
@@ -367,18 +467,111 @@ pub fn append(path: &Path, events: &[NewEvent]) -> Result<Head, LogError> {
         text.extend_from_slice(&line);
         text.push(b'\n');
     }
-    // One write in append mode while the lock is held: no other writer interleaves, and a
-    // crash leaves a prefix of it, which the next reader sees as torn.
-    file.write_all(&text).map_err(io_err)?;
-    file.sync_data().map_err(io_err)?;
-    let head = match prev {
-        Some(digest) => Head { seq, digest },
-        None => head(path)?.unwrap_or(Head {
-            seq: 0,
-            digest: Digest([0; 32]),
-        }),
+    Ok(Chained {
+        bytes: text,
+        head: (!events.is_empty())
+            .then_some(prev.map(|digest| Head { seq, digest }))
+            .flatten(),
+    })
+}
+
+/// How often an append to a log in a store reads and tries again when other writers keep
+/// replacing the log first.
+const STORE_ATTEMPTS: u32 = 50;
+
+/// The last complete line of a log's bytes, and where a torn tail after it starts (`None`
+/// when the bytes end in a newline).
+fn split_tail(bytes: &[u8]) -> (Option<&[u8]>, Option<u64>) {
+    let Some(end) = bytes.iter().rposition(|b| *b == b'\n') else {
+        return (None, (!bytes.is_empty()).then_some(0));
     };
-    Ok(head)
+    let torn = (end + 1 < bytes.len()).then_some(end as u64 + 1);
+    let complete = &bytes[..end];
+    let start = complete
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    (Some(&complete[start..]), torn)
+}
+
+/// Appends `events` to the log kept in `store` ([`crate::store::LOG_NAME`]): reads it, chains
+/// the events after its last line and replaces it only if no other writer replaced it in the
+/// meantime (a conditional write), reading again when one did. What [`append_signed`] refuses,
+/// this refuses too.
+pub fn append_in_store(
+    store: &dyn crate::store::Store,
+    events: &[NewEvent],
+    signer: Option<&dyn EventSigner>,
+) -> Result<Head, LogError> {
+    let shown = store_log_name(store);
+    let failed = |e: crate::store::StoreError| LogError::Io {
+        path: shown.clone(),
+        source: io::Error::other(e.to_string()),
+    };
+    for attempt in 0..STORE_ATTEMPTS {
+        let current = store.read_log(MAX_LOG_BYTES).map_err(failed)?;
+        let (bytes, version) = match &current {
+            Some((bytes, version)) => (bytes.as_slice(), Some(version.as_str())),
+            None => (&[][..], None),
+        };
+        let (last_line, torn) = split_tail(bytes);
+        if let Some(offset) = torn {
+            return Err(LogError::Torn {
+                path: shown,
+                offset,
+                len: bytes.len() as u64 - offset,
+            });
+        }
+        let chained = chain_after(last_line, events, signer, &shown)?;
+        let Some(head) = chained.head else {
+            return verify_bytes(bytes, None).head.ok_or(LogError::BadTail {
+                path: shown,
+                why: "the log is empty".into(),
+            });
+        };
+        if u64::try_from(bytes.len() + chained.bytes.len()).unwrap_or(u64::MAX) > MAX_LOG_BYTES {
+            return Err(failed(crate::store::StoreError::Backend(format!(
+                "the log would grow past {MAX_LOG_BYTES} bytes"
+            ))));
+        }
+        let mut next = Vec::with_capacity(bytes.len() + chained.bytes.len());
+        next.extend_from_slice(bytes);
+        next.extend_from_slice(&chained.bytes);
+        if store.replace_log(&next, version).map_err(failed)? {
+            return Ok(head);
+        }
+        // Another writer got there first: back off a little, longer each time, and chain
+        // after what it wrote.
+        std::thread::sleep(std::time::Duration::from_millis(5 * u64::from(attempt + 1)));
+    }
+    Err(failed(crate::store::StoreError::Backend(format!(
+        "other writers replaced the log {STORE_ATTEMPTS} times in a row while this one tried to append"
+    ))))
+}
+
+/// Reads and checks the log kept in `store`, as [`verify`] does for a file.
+pub fn verify_in_store(
+    store: &dyn crate::store::Store,
+    anchor: Option<Head>,
+) -> Result<Verified, LogError> {
+    let bytes = store
+        .read_log(MAX_LOG_BYTES)
+        .map_err(|e| LogError::Io {
+            path: store_log_name(store),
+            source: io::Error::other(e.to_string()),
+        })?
+        .map(|(bytes, _)| bytes)
+        .unwrap_or_default();
+    Ok(verify_bytes(&bytes, anchor))
+}
+
+/// The log in `store`, for messages.
+pub fn store_log_name(store: &dyn crate::store::Store) -> String {
+    format!(
+        "{}/{}",
+        store.describe().trim_end_matches('/'),
+        crate::store::LOG_NAME
+    )
 }
 
 /// The log's head: `None` when it is empty or absent.
@@ -726,6 +919,119 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap().len() as u64, offset);
         append(&path, &[event(Action::Repair, "m", 2)]).unwrap();
         assert_eq!(verify(&path, None).unwrap().first_break, None);
+    }
+
+    /// Signs with the SHA-256 of what it is given, to show what it was given.
+    struct DigestSigner;
+
+    impl EventSigner for DigestSigner {
+        fn sign(&self, event: &Event) -> Result<EventSignature, String> {
+            assert!(event.signature.is_none());
+            Ok(EventSignature {
+                keyid: "test".into(),
+                sig: sha256(&event.unsigned_json()).hex(),
+            })
+        }
+    }
+
+    #[test]
+    fn a_signer_signs_each_event_in_its_place_in_the_chain() {
+        let (_dir, path) = log_with(1);
+        append_signed(
+            &path,
+            &[
+                event(Action::Approve, "m", 1),
+                event(Action::Deploy, "m", 1),
+            ],
+            Some(&DigestSigner),
+        )
+        .unwrap();
+        let verified = verify(&path, head(&path).unwrap()).unwrap();
+        assert_eq!(verified.first_break, None);
+        assert_eq!(verified.events[0].signature, None);
+        for e in &verified.events[1..] {
+            let sig = e.signature.as_ref().unwrap();
+            // Over the event as it stands in the log: its number and previous digest included.
+            assert_eq!(sig.sig, sha256(&e.unsigned_json()).hex());
+            assert!(e.prev.is_some());
+        }
+        assert_eq!(verified.events[2].seq, 3);
+    }
+
+    struct FailingSigner;
+
+    impl EventSigner for FailingSigner {
+        fn sign(&self, _: &Event) -> Result<EventSignature, String> {
+            Err("the key is gone".into())
+        }
+    }
+
+    #[test]
+    fn a_signature_that_cannot_be_made_appends_nothing() {
+        let (_dir, path) = log_with(2);
+        let before = fs::read(&path).unwrap();
+        let err = append_signed(
+            &path,
+            &[event(Action::Approve, "m", 2)],
+            Some(&FailingSigner),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("the key is gone"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn a_log_in_a_store_chains_signs_and_loses_nothing_to_concurrent_appenders() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::FileStore::new(dir.path().join("store"));
+        append_in_store(&store, &[event(Action::Lock, "m", 1)], Some(&DigestSigner)).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let store = &store;
+                s.spawn(move || {
+                    for i in 0..10 {
+                        append_in_store(
+                            store,
+                            &[event(Action::VerifyPassed, &format!("m{t}"), i)],
+                            None,
+                        )
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let head = append_in_store(&store, &[event(Action::Deploy, "m", 1)], None).unwrap();
+        assert_eq!(head.seq, 42);
+        let verified = verify_in_store(&store, Some(head)).unwrap();
+        assert_eq!(verified.first_break, None);
+        assert_eq!(verified.events.len(), 42);
+        assert!(verified.events[0].signature.is_some());
+        // The log is a file beside the objects, and an edit of it is caught like any other.
+        let path = dir.path().join("store").join(crate::store::LOG_NAME);
+        let text = fs::read_to_string(&path)
+            .unwrap()
+            .replacen("alice", "mallory", 2);
+        fs::write(&path, text).unwrap();
+        let b = verify_in_store(&store, Some(head))
+            .unwrap()
+            .first_break
+            .unwrap();
+        assert_eq!(b.seq, Some(1), "{b:?}");
+    }
+
+    #[test]
+    fn a_torn_log_in_a_store_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::FileStore::new(dir.path().join("store"));
+        append_in_store(&store, &[event(Action::Lock, "m", 1)], None).unwrap();
+        let path = dir.path().join("store").join(crate::store::LOG_NAME);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"seq":2"#).unwrap();
+        drop(f);
+        assert!(matches!(
+            append_in_store(&store, &[event(Action::Approve, "m", 1)], None),
+            Err(LogError::Torn { .. })
+        ));
     }
 
     #[test]

@@ -51,6 +51,15 @@ aigate_report::rules! {
     CUSTODY_LOG_TORN = "custody-log-torn", Medium,
         "the custody log ends in an incomplete event: a write was interrupted (a crash, a full disk)",
         "look at the last line; `aigate log repair` sets the torn bytes aside in a file beside the log and records that it did";
+    CUSTODY_EVENT_SIGNATURE_INVALID = "custody-event-signature-invalid", Critical,
+        "a custody event's signature does not verify with the trusted key it names: the event was changed after it was signed, or the signature was forged",
+        "the log is append-only; restore it from version control or a backup, and find out who changed it";
+    CUSTODY_EVENT_SIGNER_UNKNOWN = "custody-event-signer-unknown", High,
+        "a custody event is signed by a key that `[trust] keys` does not list",
+        "if the key is the project's, add its public key to `[trust] keys`; otherwise find out who recorded the event";
+    CUSTODY_EVENT_UNSIGNED = "custody-event-unsigned", High,
+        "`[custody] require-signed` is set and a custody event from the first signed one on has no signature",
+        "record events with the project's key (`[custody] key` or AIGATE_CUSTODY_KEY); an unsigned event after signing began was not written by a signer";
     PATH_OUTSIDE_PROJECT = "lock-path-outside-project", Critical,
         "aigate.lock or aigate.toml points outside the project (an absolute path, `..`, or a link that leaves it)",
         "pins must stay inside the project; fix the entry and run `aigate lock`";

@@ -115,7 +115,16 @@ pub trait Store: Sync {
     fn list(&self) -> Result<Vec<Digest>, StoreError>;
     /// Removes an object (absent is fine).
     fn remove(&self, digest: &Digest) -> Result<(), StoreError>;
+    /// The custody log kept in the store ([`LOG_NAME`] beside the objects), up to `max` bytes,
+    /// with the version a [`Store::replace_log`] names; `None` when the store keeps no log.
+    fn read_log(&self, max: u64) -> Result<Option<(Vec<u8>, String)>, StoreError>;
+    /// Replaces the custody log with `bytes` only if it is still at `version` (`None`: only if
+    /// there is no log yet), atomically; `Ok(false)` when another writer replaced it first.
+    fn replace_log(&self, bytes: &[u8], version: Option<&str>) -> Result<bool, StoreError>;
 }
+
+/// The custody log's name in a store, beside the `sha256/` objects.
+pub const LOG_NAME: &str = "custody.jsonl";
 
 /// One artifact version's files, as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -389,6 +398,41 @@ impl Store for FileStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(self.io(object.display())(e)),
         }
+    }
+
+    fn read_log(&self, max: u64) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+        let path = self.root.join(LOG_NAME);
+        match crate::files::read_regular_bytes(&path, max) {
+            Ok(bytes) => {
+                let version = Digest(Sha256::digest(&bytes).into()).hex();
+                Ok(Some((bytes, version)))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(path.display())(e)),
+        }
+    }
+
+    fn replace_log(&self, bytes: &[u8], version: Option<&str>) -> Result<bool, StoreError> {
+        fs::create_dir_all(&self.root).map_err(self.io(self.root.display()))?;
+        let path = self.root.join(LOG_NAME);
+        // Writers of the same folder are serialised by a lock file beside the log; the log
+        // itself is replaced by a rename, so a reader sees the old log or the new one.
+        let guard_path = self.root.join(format!("{LOG_NAME}.lock"));
+        let guard = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&guard_path)
+            .map_err(self.io(guard_path.display()))?;
+        guard.lock().map_err(self.io(guard_path.display()))?;
+        let current = self
+            .read_log(crate::custody::MAX_LOG_BYTES)?
+            .map(|(_, v)| v);
+        if current.as_deref() != version {
+            return Ok(false);
+        }
+        crate::files::write_atomic(&path, bytes).map_err(self.io(path.display()))?;
+        Ok(true)
     }
 }
 

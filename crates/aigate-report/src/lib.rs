@@ -516,6 +516,9 @@ pub struct CustodyEvent {
     /// Anything else the event records.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, String>,
+    /// The id of the key that signed the event (its public key's SHA-256), when it is signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
 }
 
 /// One difference between two versions of an artifact (`aigate diff`): a file, or a tensor of

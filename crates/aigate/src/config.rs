@@ -107,12 +107,21 @@ pub struct StoreSection {
 /// The store when `[store] url` does not say.
 pub const DEFAULT_STORE: &str = "file://.aigate/store";
 
-/// `[custody]`: where the custody log is.
+/// `[custody]`: where the custody log is, and how its events are signed.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CustodySection {
     /// The log's path, relative to the project [default: .aigate/custody.jsonl].
     pub log: Option<String>,
+    /// Keep the log in the store (`[store] url`) instead, beside the objects, for teams and
+    /// CI runners that share one [default: false].
+    pub in_store: Option<bool>,
+    /// The private key (PEM) every recorded event is signed with [default: the file
+    /// AIGATE_CUSTODY_KEY names, else none]; relative to the project, or absolute.
+    pub key: Option<String>,
+    /// `log verify` requires every event from the first signed one on to be signed by a key
+    /// of `[trust] keys` [default: false].
+    pub require_signed: Option<bool>,
 }
 
 /// `[trust]`: the keys whose signature of `aigate.lock` `verify` requires.

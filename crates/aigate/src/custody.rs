@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use aigate_integrity::custody::{self, Head, LogError, NewEvent};
+use aigate_attest::KeyEventSigner;
+use aigate_integrity::custody::{self, EventSigner, Head, LogError, NewEvent, Verified};
 use aigate_integrity::lock::{LockedArtifact, Lockfile};
 use aigate_integrity::store::{FileStore, Store};
 
@@ -74,6 +75,7 @@ pub fn store(settings: &Settings) -> Result<Box<dyn Store>> {
             secret_access_key: env("AWS_SECRET_ACCESS_KEY"),
             session_token: env("AWS_SESSION_TOKEN"),
             ca_file: env("SSL_CERT_FILE").map(PathBuf::from),
+            resume_dir: crate::trust::cache_dir().map(|d| d.join("uploads")),
         };
         return aigate_fetch::s3::S3Store::new(&options)
             .map(|s| Box::new(s) as Box<dyn Store>)
@@ -129,10 +131,110 @@ pub fn actor(settings: &Settings, by: Option<&str>) -> String {
     }
 }
 
-/// Appends events to the custody log; returns its new head.
+/// Where the custody log is kept.
+pub enum LogPlace {
+    /// A file in the project.
+    File(PathBuf),
+    /// In the store, beside its objects (`[custody] in-store`).
+    Store(Box<dyn Store>),
+}
+
+impl LogPlace {
+    /// The log, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            LogPlace::File(path) => path.display().to_string(),
+            LogPlace::Store(store) => custody::store_log_name(store.as_ref()),
+        }
+    }
+
+    /// Whether there is a log (a store that cannot be reached is taken to have one, so that
+    /// a check that needs it runs and says why it cannot).
+    pub fn exists(&self) -> bool {
+        match self {
+            LogPlace::File(path) => path.exists(),
+            LogPlace::Store(store) => !matches!(store.read_log(custody::MAX_LOG_BYTES), Ok(None)),
+        }
+    }
+
+    /// Appends `events`, signed by `signer` when there is one.
+    pub fn append(
+        &self,
+        events: &[NewEvent],
+        signer: Option<&dyn EventSigner>,
+    ) -> Result<Head, LogError> {
+        match self {
+            LogPlace::File(path) => custody::append_signed(path, events, signer),
+            LogPlace::Store(store) => custody::append_in_store(store.as_ref(), events, signer),
+        }
+    }
+
+    /// Reads and checks the whole log against the chain and `anchor`.
+    pub fn verify(&self, anchor: Option<Head>) -> Result<Verified, LogError> {
+        match self {
+            LogPlace::File(path) => custody::verify(path, anchor),
+            LogPlace::Store(store) => custody::verify_in_store(store.as_ref(), anchor),
+        }
+    }
+}
+
+/// Where the custody log is: in the store with `[custody] in-store = true`, else the file
+/// [`log_path`] names.
+pub fn log_place(settings: &Settings) -> Result<LogPlace> {
+    let section = &settings.config.custody;
+    if section.in_store == Some(true) {
+        if section.log.is_some() {
+            return Err(Failure::new(
+                "[custody] names both a log file (`log`) and the store (`in-store = true`)",
+            )
+            .hint("keep one: the log lives in one place")
+            .into());
+        }
+        return Ok(LogPlace::Store(store(settings)?));
+    }
+    Ok(LogPlace::File(log_path(settings)?))
+}
+
+/// The variable naming the private key custody events are signed with, for CI jobs that hold
+/// the key in a secret.
+pub const KEY_ENV: &str = "AIGATE_CUSTODY_KEY";
+
+/// The signer of recorded events: the key AIGATE_CUSTODY_KEY names, else `[custody] key`
+/// (relative to the project, or absolute); none when neither names one. A key named but not
+/// usable is an error: events are never written unsigned because a key could not be read.
+pub fn event_signer(settings: &Settings) -> Result<Option<KeyEventSigner>> {
+    let from_env = std::env::var_os(KEY_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let configured = settings.config.custody.key.as_deref().map(|k| {
+        let path = std::path::Path::new(k);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            settings.root.join(path)
+        }
+    });
+    let Some(key) = from_env.or(configured) else {
+        return Ok(None);
+    };
+    let args = crate::cli::SigningArgs {
+        key,
+        password_env: None,
+        certificate: None,
+        certificate_chain: Vec::new(),
+    };
+    let key = crate::signatures::signing_key(&args)
+        .context("cannot sign custody events ([custody] key or AIGATE_CUSTODY_KEY)")?;
+    Ok(Some(KeyEventSigner::new(key)))
+}
+
+/// Appends events to the custody log, signed when a key is configured; returns its new head.
 pub fn record(settings: &Settings, events: &[NewEvent]) -> Result<Head> {
-    let path = log_path(settings)?;
-    custody::append(&path, events).map_err(|e| log_failure(e, "cannot record in the custody log"))
+    let place = log_place(settings)?;
+    let signer = event_signer(settings)?;
+    place
+        .append(events, signer.as_ref().map(|s| s as &dyn EventSigner))
+        .map_err(|e| log_failure(e, "cannot record in the custody log"))
 }
 
 /// Records `events` when the project keeps a custody log (the log exists, or `lock` anchors
@@ -143,11 +245,11 @@ pub fn record_if_kept(settings: &Settings, lock: Option<&Lockfile>, events: &[Ne
     if events.is_empty() {
         return;
     }
-    let Ok(path) = log_path(settings) else {
+    let Ok(place) = log_place(settings) else {
         return;
     };
     let anchored = lock.is_some_and(|l| l.custody.is_some());
-    if !anchored && !path.exists() {
+    if !anchored && !place.exists() {
         return;
     }
     if let Err(err) = record(settings, events) {

@@ -630,3 +630,177 @@ fn verify_sign_and_deps_diff_are_recorded_and_check_records_nothing() {
     // The chain holds, and the lock's anchor (left where `approve` put it) is still in it.
     p.ok(&["log", "verify"]);
 }
+
+/// The log rewritten as an attacker who can write both the log and the lock would: `edit`
+/// applied to the events, the chain recomputed, the lock's anchor moved to the new head.
+fn rewrite_consistently(p: &Project, edit: impl Fn(&mut serde_json::Value)) {
+    let mut prev: Option<String> = None;
+    let mut lines = Vec::new();
+    let mut seq = 0;
+    for line in p.log_lines() {
+        let original: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let mut event = original.clone();
+        edit(&mut event);
+        match &prev {
+            Some(d) => event["prev"] = serde_json::Value::String(d.clone()),
+            None => {
+                event.as_object_mut().unwrap().remove("prev");
+            }
+        }
+        // Lines the rewrite does not change keep their bytes.
+        let text = if event == original {
+            line
+        } else {
+            event.to_string()
+        };
+        prev = Some(
+            sha2::Sha256::digest(text.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        );
+        seq = event["seq"].as_u64().unwrap();
+        lines.push(text);
+    }
+    p.write_log(&lines);
+    let lock_path = p.root().join("aigate.lock");
+    let lock = fs::read_to_string(&lock_path).unwrap();
+    let mut out = String::new();
+    let mut in_custody = false;
+    for line in lock.lines() {
+        if line.starts_with('[') {
+            in_custody = line == "[custody]";
+        }
+        if in_custody && line.starts_with("seq = ") {
+            out.push_str(&format!("seq = {seq}\n"));
+        } else if in_custody && line.starts_with("digest = ") {
+            out.push_str(&format!("digest = \"{}\"\n", prev.as_deref().unwrap()));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    fs::write(&lock_path, out).unwrap();
+}
+
+/// The rules `log verify` reports, with the event each names.
+fn log_rules(p: &Project) -> (Option<i32>, Vec<(String, String)>) {
+    let out = p.run(&["log", "verify", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let rules = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["details"]["event"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    (out.status.code(), rules)
+}
+
+#[test]
+fn signed_events_verify_and_a_consistent_rewrite_of_log_and_lock_is_caught_by_the_signatures() {
+    let p = Project::new();
+    p.ok(&["keygen", "--out", "keys/custody"]);
+    let config = fs::read_to_string(p.root().join("aigate.toml")).unwrap();
+    fs::write(
+        p.root().join("aigate.toml"),
+        format!(
+            "{config}\n[custody]\nkey = \"keys/custody.key.pem\"\nrequire-signed = true\n\n[trust]\nkeys = [\"keys/custody.pub.pem\"]\n"
+        ),
+    )
+    .unwrap();
+    p.two_versions();
+    assert_eq!(log_rules(&p), (Some(0), vec![]));
+    let log = p.json(&["log"]);
+    let events = log["events"].as_array().unwrap();
+    assert!(events.len() >= 4, "{log}");
+    let keyid = events[0]["signed_by"].as_str().unwrap().to_owned();
+    assert_eq!(keyid.len(), 64);
+    assert!(events.iter().all(|e| e["signed_by"] == keyid.as_str()));
+    let original = p.log_lines();
+    let original_lock = fs::read_to_string(p.root().join("aigate.lock")).unwrap();
+
+    // Who approved version 1, rewritten with the chain and the anchor made to agree: only the
+    // signature shows it.
+    rewrite_consistently(&p, |e| {
+        if e["seq"] == 2 {
+            e["by"] = "mallory".into();
+        }
+    });
+    assert_eq!(
+        log_rules(&p),
+        (
+            Some(1),
+            vec![("custody-event-signature-invalid".into(), "2".into())]
+        )
+    );
+
+    // Signatures stripped from the last events: unsigned after signing began.
+    p.write_log(&original);
+    fs::write(p.root().join("aigate.lock"), &original_lock).unwrap();
+    let last = original.len() as u64;
+    rewrite_consistently(&p, |e| {
+        if e["seq"].as_u64().unwrap() >= last - 1 {
+            e.as_object_mut().unwrap().remove("signature");
+        }
+    });
+    assert_eq!(
+        log_rules(&p),
+        (
+            Some(1),
+            vec![("custody-event-unsigned".into(), (last - 1).to_string())]
+        )
+    );
+
+    // An event recorded with another key: a signer the project does not trust.
+    p.write_log(&original);
+    fs::write(p.root().join("aigate.lock"), &original_lock).unwrap();
+    p.ok(&["keygen", "--out", "keys/other"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(p.root())
+        .env("AIGATE_CONFIG_DIR", p.user.path())
+        .env("AIGATE_CACHE_DIR", p.user.path().join("cache"))
+        .env("AIGATE_CUSTODY_KEY", p.root().join("keys/other.key.pem"))
+        .args(["deploy", "bert", "--to", "staging", "--by", "eve"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        log_rules(&p),
+        (
+            Some(1),
+            vec![(
+                "custody-event-signer-unknown".into(),
+                (last + 1).to_string()
+            )]
+        )
+    );
+
+    // A key that cannot be read records nothing rather than an unsigned event.
+    let before = p.log_lines();
+    let out = Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(p.root())
+        .env("AIGATE_CONFIG_DIR", p.user.path())
+        .env("AIGATE_CACHE_DIR", p.user.path().join("cache"))
+        .env("AIGATE_CUSTODY_KEY", p.root().join("keys/missing.key.pem"))
+        .args(["deploy", "bert", "--to", "staging"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot sign custody events"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(p.log_lines(), before);
+}

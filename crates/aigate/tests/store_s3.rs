@@ -215,3 +215,178 @@ fn push_dedup_restore_and_a_corrupted_object_on_a_real_s3_server() {
         before
     );
 }
+
+fn s3_store(server: &Server, resume: &Path) -> aigate_fetch::s3::S3Store {
+    aigate_fetch::s3::S3Store::new(&aigate_fetch::s3::S3Options {
+        url: "s3://models/resume".into(),
+        endpoint: Some(format!("http://127.0.0.1:{}", server.port)),
+        region: None,
+        access_key_id: Some(KEY.into()),
+        secret_access_key: Some(SECRET.into()),
+        session_token: None,
+        ca_file: None,
+        resume_dir: Some(resume.to_path_buf()),
+    })
+    .unwrap()
+}
+
+/// Reads `limit` bytes of `inner`, then fails, as a dropped connection or a killed job stops
+/// an upload part of the way through.
+struct FailsAfter<R> {
+    inner: R,
+    limit: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for FailsAfter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.limit == 0 {
+            return Err(std::io::Error::other("the connection dropped"));
+        }
+        let n = buf.len().min(self.limit);
+        let n = self.inner.read(&mut buf[..n])?;
+        self.limit -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn an_interrupted_multipart_upload_resumes_from_the_parts_the_server_has() {
+    use aigate_integrity::store::Store;
+    let Some(server) = start() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let resume = work.path().join("uploads");
+    let store = s3_store(&server, &resume);
+    // Five 16 MiB parts and a short sixth.
+    let big: Vec<u8> = (0..(81u32 << 20) + 5)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let file = work.path().join("weights.bin");
+    fs::write(&file, &big).unwrap();
+    let digest = aigate_integrity::hash::Digest(sha2::Sha256::digest(&big).into());
+
+    // The first attempt stops inside the fourth part: three parts are on the server.
+    let mut reader = FailsAfter {
+        inner: fs::File::open(&file).unwrap(),
+        limit: (3 << 24) + (1 << 20),
+    };
+    assert!(store.put_reader(&mut reader, &digest).is_err());
+    assert!(!store.contains(&digest).unwrap());
+    assert_eq!(
+        fs::read_dir(&resume).unwrap().count(),
+        1,
+        "the state is kept"
+    );
+
+    // The rerun, even from another process's store client, sends only the other parts.
+    let store = s3_store(&server, &resume);
+    let transfer = store.put_file_counted(&file, &digest).unwrap();
+    assert_eq!(
+        (transfer.parts_resumed, transfer.parts_sent),
+        (3, 3),
+        "{transfer:?}"
+    );
+    assert_eq!(
+        fs::read_dir(&resume).unwrap().count(),
+        0,
+        "the state is gone"
+    );
+    let restored = work.path().join("restored.bin");
+    store.restore(&digest, &restored).unwrap();
+    assert_eq!(fs::read(&restored).unwrap(), big);
+
+    // The bytes read for part 1 changed between the attempts: part 1 goes up again, and the
+    // object is the bytes that hash to its name.
+    let third: Vec<u8> = big.iter().map(|b| b.wrapping_add(1)).collect();
+    let third_digest = aigate_integrity::hash::Digest(sha2::Sha256::digest(&third).into());
+    let mut first_try = third.clone();
+    first_try[(1 << 24) + 7] ^= 0xff;
+    let mut reader = FailsAfter {
+        inner: std::io::Cursor::new(first_try),
+        limit: 3 << 24,
+    };
+    assert!(store.put_reader(&mut reader, &third_digest).is_err());
+    let third_file = work.path().join("third.bin");
+    fs::write(&third_file, &third).unwrap();
+    let transfer = store.put_file_counted(&third_file, &third_digest).unwrap();
+    assert_eq!(
+        (transfer.parts_resumed, transfer.parts_sent),
+        (2, 4),
+        "{transfer:?}"
+    );
+    fs::remove_file(&restored).ok();
+    store.restore(&third_digest, &restored).unwrap();
+    assert_eq!(fs::read(&restored).unwrap(), third);
+}
+
+#[test]
+fn the_custody_log_kept_in_the_store_is_shared_chained_and_verified() {
+    use aigate_integrity::custody::{self, Action, NewEvent};
+    let Some(server) = start() else { return };
+    let work = tempfile::tempdir().unwrap();
+    use aigate_integrity::store::Store;
+    // Two CI runners sharing one bucket. s3s-fs checks a condition and then writes, without a
+    // lock, so truly simultaneous writers can race on it (S3, MinIO and R2 decide atomically);
+    // the conditional write itself is what is shown here: a replace from a stale read is
+    // refused, and the refused writer chains after the one that won.
+    let event = |by: &str, i: u32| {
+        NewEvent::new(Action::VerifyPassed, by, "2026-12-04T00:00:00Z").detail("run", i.to_string())
+    };
+    let a = s3_store(&server, &work.path().join("uploads"));
+    let b = s3_store(&server, &work.path().join("uploads"));
+    assert!(a.read_log(1 << 20).unwrap().is_none());
+    custody::append_in_store(&a, &[event("runner-a", 0)], None).unwrap();
+    let (stale, stale_version) = a.read_log(1 << 20).unwrap().unwrap();
+    assert!(
+        !a.replace_log(b"{}\n", None).unwrap(),
+        "a first write over an existing log is refused"
+    );
+    custody::append_in_store(&b, &[event("runner-b", 0)], None).unwrap();
+    let mut overwrite = stale.clone();
+    overwrite.extend_from_slice(b"{}\n");
+    assert!(
+        !a.replace_log(&overwrite, Some(&stale_version)).unwrap(),
+        "a replace from a stale read is refused"
+    );
+    for i in 1..5 {
+        custody::append_in_store(&a, &[event("runner-a", i)], None).unwrap();
+        custody::append_in_store(&b, &[event("runner-b", i)], None).unwrap();
+    }
+    let verified = custody::verify_in_store(&b, None).unwrap();
+    assert_eq!(verified.first_break, None);
+    assert_eq!(verified.events.len(), 10);
+    for runner in ["runner-a", "runner-b"] {
+        assert_eq!(verified.events.iter().filter(|e| e.by == runner).count(), 5);
+    }
+
+    // End to end: a project whose log is in the store keeps none of its own.
+    let project = tempfile::tempdir().unwrap();
+    let user = tempfile::tempdir().unwrap();
+    let dir = project.path();
+    fs::create_dir_all(dir.join("models/m")).unwrap();
+    fs::write(dir.join("models/m/config.json"), b"{}\n").unwrap();
+    fs::write(
+        dir.join("aigate.toml"),
+        format!(
+            "[[model]]\nname = \"m\"\npath = \"models/m\"\n\n[store]\nurl = \"s3://models/team\"\nendpoint = \"http://127.0.0.1:{}\"\n\n[custody]\nin-store = true\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    ok(dir, user.path(), &["lock"]);
+    ok(dir, user.path(), &["approve", "m", "--by", "alice"]);
+    ok(dir, user.path(), &["log", "verify"]);
+    assert!(!dir.join(".aigate/custody.jsonl").exists());
+    let remote = server.root.path().join("models/team/custody.jsonl");
+    let text = fs::read_to_string(&remote).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    // The anchor in the lock catches the store's log cut back.
+    let first = text.lines().next().unwrap().to_owned() + "\n";
+    fs::write(&remote, first).unwrap();
+    let out = aigate(dir, user.path(), &["log", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("custody-log-broken"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

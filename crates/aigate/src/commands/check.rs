@@ -103,12 +103,12 @@ fn plan(name: CheckName, args: &CheckArgs, settings: &Settings, deps: bool) -> P
             Plan::Skip("no Python dependency input in the project, and no [audit]".into())
         }
         CheckName::Custody => {
-            let log = crate::custody::log_path(settings).ok();
+            let log = crate::custody::log_place(settings).ok();
             let anchored = crate::project::read_lock(settings)
                 .ok()
                 .flatten()
                 .is_some_and(|l| l.custody.is_some());
-            if anchored || log.is_some_and(|p| p.exists()) {
+            if anchored || log.is_some_and(|place| place.exists()) {
                 Plan::Run
             } else {
                 Plan::Skip("no custody log yet (`aigate lock` starts one)".into())

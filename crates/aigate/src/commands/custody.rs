@@ -6,9 +6,13 @@ use std::collections::BTreeSet;
 use anyhow::Result;
 use sha2::Digest as _;
 
+use aigate_attest::EventCheck;
 use aigate_integrity::custody::{self, Action, Event, NewEvent};
 use aigate_integrity::lock::{LockedArtifact, Status, VersionRecord, VersionStatus};
-use aigate_integrity::rules::{CUSTODY_LOG_BROKEN, CUSTODY_LOG_TORN};
+use aigate_integrity::rules::{
+    CUSTODY_EVENT_SIGNATURE_INVALID, CUSTODY_EVENT_SIGNER_UNKNOWN, CUSTODY_EVENT_UNSIGNED,
+    CUSTODY_LOG_BROKEN, CUSTODY_LOG_TORN,
+};
 use aigate_integrity::store::{self, Store};
 use aigate_report::{CustodyEvent, Finding, InventoryEntry, Location, Report, Severity};
 
@@ -17,7 +21,7 @@ use crate::cli::{
     DeployArgs, InventoryArgs, InventoryFormat, LogArgs, LogRepairArgs, LogVerifyArgs, OutputArgs,
     RevokeArgs, StoreGcArgs, StorePushArgs,
 };
-use crate::custody::{actor, event_about, log_failure, log_path, record_in_lock};
+use crate::custody::{LogPlace, actor, event_about, log_failure, log_place, record_in_lock};
 use crate::failure::{Failure, fail};
 use crate::output::Destination;
 use crate::project::{begin_writing, locked, require_lock, tool, write_lock};
@@ -196,6 +200,7 @@ fn shown(event: &Event) -> CustodyEvent {
         version: event.version,
         digest: event.digest.map(|d| d.hex()),
         details: event.details.clone(),
+        signed_by: event.signature.as_ref().map(|s| s.keyid.clone()),
     }
 }
 
@@ -217,9 +222,10 @@ pub fn log(args: &LogArgs, settings: &Settings) -> Result<Finished> {
         Some(t) => fail!("--since {t:?} is neither RFC 3339 (2026-12-01T09:30:00Z) nor a date"),
         None => None,
     };
-    let path = log_path(settings)?;
-    let verified =
-        custody::verify(&path, None).map_err(|e| log_failure(e, "cannot read the custody log"))?;
+    let place = log_place(settings)?;
+    let verified = place
+        .verify(None)
+        .map_err(|e| log_failure(e, "cannot read the custody log"))?;
     let mut report = Report::builder(tool(), "log");
     report.events(
         verified
@@ -231,13 +237,132 @@ pub fn log(args: &LogArgs, settings: &Settings) -> Result<Finished> {
             .filter(|e| since.as_ref().is_none_or(|s| e.at.as_str() >= s.as_str()))
             .map(shown),
     );
-    report.findings(log_findings(&verified, &path));
+    report.findings(log_findings(&verified, &place));
+    report.findings(signature_findings(&verified, &place, settings)?);
     Ok(finished(report, Severity::Medium))
 }
 
+/// Where a finding about line `line` of the log points.
+fn at_line(place: &LogPlace, line: u64) -> Location {
+    Location::file(place.describe()).with_span(aigate_report::Span {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: 1,
+        end_line: None,
+        end_column: None,
+    })
+}
+
+/// The findings about the events' signatures, checked against `[trust] keys`: the first
+/// signature that does not verify, the first event signed by a key not trusted and, with
+/// `[custody] require-signed`, the first unsigned event from the first signed one on; each
+/// with how many events share the problem.
+fn signature_findings(
+    verified: &custody::Verified,
+    place: &LogPlace,
+    settings: &Settings,
+) -> Result<Vec<Finding>> {
+    let signed = verified.events.iter().any(|e| e.signature.is_some());
+    let required = settings.config.custody.require_signed == Some(true);
+    if !signed && !required {
+        return Ok(Vec::new());
+    }
+    let mut keys = Vec::new();
+    for key in &settings.config.trust.keys {
+        keys.push(crate::signatures::public_key(&settings.root.join(key))?);
+    }
+    let mut invalid: Vec<(u64, String)> = Vec::new();
+    let mut unknown: Vec<(u64, String)> = Vec::new();
+    let mut unsigned: Vec<u64> = Vec::new();
+    let mut began = false;
+    for event in &verified.events {
+        match aigate_attest::check_event(event, &keys) {
+            EventCheck::Valid { .. } => began = true,
+            EventCheck::Invalid { keyid } => {
+                began = true;
+                invalid.push((event.seq, keyid));
+            }
+            EventCheck::UnknownKey { keyid } => {
+                began = true;
+                unknown.push((event.seq, keyid));
+            }
+            EventCheck::Unsigned => {
+                if required && (began || !signed) {
+                    unsigned.push(event.seq);
+                }
+            }
+        }
+    }
+    // Lines and events agree while the chain is intact, and only the intact part is read.
+    let mut out = Vec::new();
+    if let Some((seq, keyid)) = invalid.first() {
+        out.push(
+            Finding::new(
+                &CUSTODY_EVENT_SIGNATURE_INVALID,
+                format!(
+                    "event {seq}'s signature does not verify with the key it names ({}…): the event was changed after it was signed{}",
+                    &keyid[..keyid.len().min(16)],
+                    more(invalid.len())
+                ),
+                at_line(place, *seq),
+            )
+            .with_detail("event", seq.to_string())
+            .with_detail("keyid", keyid.clone())
+            .with_detail("events", invalid.len().to_string()),
+        );
+    }
+    if let Some((seq, keyid)) = unknown.first() {
+        let trusted = if keys.is_empty() {
+            "`[trust] keys` lists no key to check it with".to_owned()
+        } else {
+            format!(
+                "`[trust] keys` ({}) does not list it",
+                settings.config.trust.keys.join(", ")
+            )
+        };
+        out.push(
+            Finding::new(
+                &CUSTODY_EVENT_SIGNER_UNKNOWN,
+                format!(
+                    "event {seq} is signed by key {}…, and {trusted}{}",
+                    &keyid[..keyid.len().min(16)],
+                    more(unknown.len())
+                ),
+                at_line(place, *seq),
+            )
+            .with_detail("event", seq.to_string())
+            .with_detail("keyid", keyid.clone())
+            .with_detail("events", unknown.len().to_string()),
+        );
+    }
+    if let Some(seq) = unsigned.first() {
+        out.push(
+            Finding::new(
+                &CUSTODY_EVENT_UNSIGNED,
+                format!(
+                    "event {seq} is not signed, and `[custody] require-signed` is set{}",
+                    more(unsigned.len())
+                ),
+                at_line(place, *seq),
+            )
+            .with_detail("event", seq.to_string())
+            .with_detail("events", unsigned.len().to_string()),
+        );
+    }
+    Ok(out)
+}
+
+/// " (and N more events)" for a problem `count` events share.
+fn more(count: usize) -> String {
+    match count {
+        0 | 1 => String::new(),
+        2 => " (and 1 more event)".to_owned(),
+        n => format!(" (and {} more events)", n - 1),
+    }
+}
+
 /// The findings about the log's state: its first break and a torn tail.
-fn log_findings(verified: &custody::Verified, path: &std::path::Path) -> Vec<Finding> {
-    let shown = path.display().to_string();
+fn log_findings(verified: &custody::Verified, place: &LogPlace) -> Vec<Finding> {
+    let shown = place.describe();
     let mut out = Vec::new();
     if let Some(b) = &verified.first_break {
         let mut f = Finding::new(
@@ -274,12 +399,14 @@ fn log_findings(verified: &custody::Verified, path: &std::path::Path) -> Vec<Fin
 /// Runs `aigate log verify`.
 pub fn log_verify(_args: &LogVerifyArgs, settings: &Settings) -> Result<Finished> {
     let lock = require_lock(settings)?;
-    let path = log_path(settings)?;
-    let verified = custody::verify(&path, lock.custody)
+    let place = log_place(settings)?;
+    let verified = place
+        .verify(lock.custody)
         .map_err(|e| log_failure(e, "cannot read the custody log"))?;
     let mut report = Report::builder(tool(), "log-verify");
     report
-        .findings(log_findings(&verified, &path))
+        .findings(log_findings(&verified, &place))
+        .findings(signature_findings(&verified, &place, settings)?)
         .files(verified.events.len() as u64);
     Ok(finished(report, Severity::Medium))
 }
@@ -287,7 +414,17 @@ pub fn log_verify(_args: &LogVerifyArgs, settings: &Settings) -> Result<Finished
 /// Runs `aigate log repair`.
 pub fn log_repair(args: &LogRepairArgs, settings: &Settings) -> Result<Finished> {
     let _writing = begin_writing(settings)?;
-    let path = log_path(settings)?;
+    let path = match log_place(settings)? {
+        LogPlace::File(path) => path,
+        LogPlace::Store(store) => {
+            return Err(Failure::new(format!(
+                "{} is replaced whole on every write, so it cannot be torn: there is nothing to repair",
+                custody::store_log_name(store.as_ref())
+            ))
+            .hint("`aigate log verify` shows what is wrong with it")
+            .into());
+        }
+    };
     let mut report = Report::builder(tool(), "log-repair");
     let Some((aside, digest, offset)) = custody::set_aside_torn_tail(&path)
         .map_err(|e| log_failure(e, "cannot repair the custody log"))?
