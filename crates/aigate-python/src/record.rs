@@ -96,7 +96,13 @@ fn record_hash(field: &str) -> Option<Hash> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// CSV rows, one per line (RECORD paths never hold newlines; a quoted field that would span
@@ -244,7 +250,16 @@ pub fn check_environment_records(path: &Path, limits: &Limits) -> Result<Vec<Rec
             }
             records.push(entries);
         }
-        for (dist_info, entries) in folders.iter().zip(records) {
+        let work: Vec<_> = folders.iter().zip(records).collect();
+        // The distributions are checked on every core (re-hashing is most of the time), each
+        // thread taking the next one in turn; the results keep the folders' order.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(8)
+            .min(work.len().max(1));
+        let check_one = |i: usize, cache: &mut CheckCache| {
+            let (dist_info, entries) = &work[i];
             // One unreadable RECORD is that distribution's issue; the others are still checked.
             let issues = match entries {
                 Ok(entries) => check_entries(
@@ -254,15 +269,70 @@ pub fn check_environment_records(path: &Path, limits: &Limits) -> Result<Vec<Rec
                     entries.as_deref(),
                     &listed_everywhere,
                     limits,
+                    cache,
                 ),
                 Err(e) => vec![RecordIssue::MalformedRecord {
                     message: e.to_string(),
                 }],
             };
-            checks.push(record_check(dist_info, issues));
+            record_check(dist_info, issues)
+        };
+        let mut done: Vec<(usize, RecordCheck)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut cache = CheckCache::default();
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if i >= work.len() {
+                                return done;
+                            }
+                            done.push((i, check_one(i, &mut cache)));
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        if done.len() != work.len() {
+            // A checking thread failed: check the rest here rather than report less.
+            let have: HashSet<usize> = done.iter().map(|(i, _)| *i).collect();
+            let mut cache = CheckCache::default();
+            for i in (0..work.len()).filter(|i| !have.contains(i)) {
+                done.push((i, check_one(i, &mut cache)));
+            }
         }
+        done.sort_by_key(|(i, _)| *i);
+        checks.extend(done.into_iter().map(|(_, check)| check));
     }
     Ok(checks)
+}
+
+/// What one checking thread reuses from file to file: a read buffer, and the real path of
+/// each folder it has resolved (files of one folder share it).
+#[derive(Default)]
+struct CheckCache {
+    buffer: Vec<u8>,
+    real_folders: std::collections::HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl CheckCache {
+    /// Whether `path` (a regular file, not a link: its own metadata says so) really lies inside
+    /// `boundary`: its folder's real path, with links on the way resolved, does.
+    fn is_inside(&mut self, path: &Path, boundary: &Path) -> bool {
+        let Some(parent) = path.parent() else {
+            return false;
+        };
+        let real = self
+            .real_folders
+            .entry(parent.to_path_buf())
+            .or_insert_with(|| fs::canonicalize(parent).ok());
+        real.as_ref().is_some_and(|r| r.starts_with(boundary))
+    }
 }
 
 /// Checks one `*.dist-info` folder (inside `site_packages`) against its RECORD. Listed paths may
@@ -290,6 +360,7 @@ pub fn check_record(
         entries.as_deref(),
         &listed,
         limits,
+        &mut CheckCache::default(),
     );
     Ok(record_check(dist_info, issues))
 }
@@ -376,6 +447,7 @@ fn check_entries(
     entries: Option<&[RecordEntry]>,
     listed_everywhere: &HashSet<PathBuf>,
     limits: &Limits,
+    cache: &mut CheckCache,
 ) -> Vec<RecordIssue> {
     let Some(entries) = entries else {
         return vec![RecordIssue::RecordMissing];
@@ -402,7 +474,7 @@ fn check_entries(
                 own_folders.insert(site_packages.join(first));
             }
         }
-        check_entry(entry, &path, boundary, &mut issues);
+        check_entry(entry, &path, boundary, &mut issues, cache);
     }
     find_unlisted(
         site_packages,
@@ -414,7 +486,13 @@ fn check_entries(
     issues
 }
 
-fn check_entry(entry: &RecordEntry, path: &Path, boundary: &Path, issues: &mut Vec<RecordIssue>) {
+fn check_entry(
+    entry: &RecordEntry,
+    path: &Path,
+    boundary: &Path,
+    issues: &mut Vec<RecordIssue>,
+    cache: &mut CheckCache,
+) {
     let listed = || entry.path.clone();
     let metadata = match fs::symlink_metadata(path) {
         Ok(metadata) => metadata,
@@ -442,7 +520,7 @@ fn check_entry(entry: &RecordEntry, path: &Path, boundary: &Path, issues: &mut V
     }
     // The path is inside the environment as written; a linked folder on the way could still
     // lead elsewhere, and what is outside is not read.
-    if !fs::canonicalize(path).is_ok_and(|real| real.starts_with(boundary)) {
+    if !cache.is_inside(path, boundary) {
         issues.push(RecordIssue::OutsideEnvironment { path: listed() });
         return;
     }
@@ -458,7 +536,7 @@ fn check_entry(entry: &RecordEntry, path: &Path, boundary: &Path, issues: &mut V
     let Some(expected) = &entry.hash else {
         return;
     };
-    match hash_file(path, &expected.algorithm) {
+    match hash_file(path, &expected.algorithm, &mut cache.buffer) {
         Ok(Some(actual)) if actual != *expected => issues.push(RecordIssue::HashMismatch {
             path: listed(),
             expected: expected.clone(),
@@ -477,13 +555,14 @@ fn check_entry(entry: &RecordEntry, path: &Path, boundary: &Path, issues: &mut V
 }
 
 /// The file's hash with `algorithm`, streamed; `None` for an algorithm this check cannot compute.
-fn hash_file(path: &Path, algorithm: &str) -> std::io::Result<Option<Hash>> {
-    fn stream<D: Digest>(path: &Path) -> std::io::Result<Vec<u8>> {
+/// `buffer` is reused from file to file, so that no read zeroes a fresh one.
+fn hash_file(path: &Path, algorithm: &str, buffer: &mut Vec<u8>) -> std::io::Result<Option<Hash>> {
+    fn stream<D: Digest>(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<Vec<u8>> {
         let mut file = fs::File::open(path)?;
         let mut hasher = D::new();
-        let mut buffer = vec![0u8; 64 * 1024];
+        buffer.resize(64 * 1024, 0);
         loop {
-            let n = file.read(&mut buffer)?;
+            let n = file.read(buffer)?;
             if n == 0 {
                 break;
             }
@@ -492,9 +571,9 @@ fn hash_file(path: &Path, algorithm: &str) -> std::io::Result<Option<Hash>> {
         Ok(hasher.finalize().to_vec())
     }
     let digest = match algorithm {
-        "sha256" => stream::<sha2::Sha256>(path)?,
-        "sha384" => stream::<sha2::Sha384>(path)?,
-        "sha512" => stream::<sha2::Sha512>(path)?,
+        "sha256" => stream::<sha2::Sha256>(path, buffer)?,
+        "sha384" => stream::<sha2::Sha384>(path, buffer)?,
+        "sha512" => stream::<sha2::Sha512>(path, buffer)?,
         _ => return Ok(None),
     };
     Ok(Hash::from_hex(algorithm, &hex(&digest)))

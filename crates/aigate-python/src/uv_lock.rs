@@ -79,6 +79,8 @@ struct Packages {
 
 /// Below this size a lock is parsed on one thread: splitting would cost more than it saves.
 const PARALLEL_PARSE_BYTES: usize = 256 << 10;
+/// The size of the parts a large lock is parsed in.
+const PART_BYTES: usize = 64 << 10;
 
 fn shifted<T>(spanned: Spanned<T>, by: usize) -> Spanned<T> {
     let span = spanned.span();
@@ -97,12 +99,15 @@ impl LockedPackage {
     }
 }
 
-/// Parses a large lock in parts, one per core, split at its `[[package]]` header lines; `None`
-/// when it is small, has no such lines, or any part does not parse (then the whole file is
-/// parsed, for the error it has). The parts are what one parse of the whole would read: the
-/// first part starts where TOML does, and a part that parses ends outside any string, so the
-/// next one starts at a real table header; a part holding anything but `[[package]]` tables
-/// (a top-level table after them) is refused and the whole file decides.
+/// Parses a large lock in parts split at its `[[package]]` header lines, on up to one thread
+/// per core; `None` when it is small, has no such lines, or any part does not parse (then the
+/// whole file is parsed, for the error it has). The parts are what one parse of the whole would
+/// read: the first part starts where TOML does, and a part that parses ends outside any
+/// string, so the next one starts at a real table header; a part holding anything but
+/// `[[package]]` tables (a top-level table after them) is refused and the whole file decides.
+/// Parts are small ([`PART_BYTES`]) and taken in turn by the threads, so that each thread's
+/// parse tree is freed and its memory reused part after part rather than grown for a whole
+/// share of the file: most of a big parse's cost is otherwise the kernel handing out pages.
 fn parse_in_parts(text: &str, threads: usize) -> Option<LockFile> {
     if threads < 2 || text.len() < PARALLEL_PARSE_BYTES {
         return None;
@@ -113,11 +118,9 @@ fn parse_in_parts(text: &str, threads: usize) -> Option<LockFile> {
         .map(|(at, _)| at + 1)
         .collect();
     let first = *headers.first()?;
-    // Cut points near equal byte shares of the packages.
-    let share = (text.len() - first) / threads;
     let mut cuts = vec![first];
     for &at in &headers {
-        if at >= cuts.last().copied().unwrap_or(first) + share && cuts.len() < threads {
+        if at >= cuts.last().copied().unwrap_or(first) + PART_BYTES {
             cuts.push(at);
         }
     }
@@ -126,24 +129,39 @@ fn parse_in_parts(text: &str, threads: usize) -> Option<LockFile> {
     if !header.package.is_empty() {
         return None;
     }
-    let parts: Vec<Option<Vec<LockedPackage>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cuts
-            .windows(2)
-            .map(|w| {
-                let (start, end) = (w[0], w[1]);
-                scope.spawn(move || {
-                    let part: Packages = toml::from_str(&text[start..end]).ok()?;
-                    Some(part.package.into_iter().map(|p| p.shift(start)).collect())
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let cuts = &cuts;
+    let parse_part = |i: usize| -> Option<Vec<LockedPackage>> {
+        let (start, end) = (cuts[i], cuts[i + 1]);
+        let part: Packages = toml::from_str(&text[start..end]).ok()?;
+        Some(part.package.into_iter().map(|p| p.shift(start)).collect())
+    };
+    let mut parts: Vec<(usize, Option<Vec<LockedPackage>>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.min(cuts.len() - 1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i + 1 >= cuts.len() {
+                            return done;
+                        }
+                        done.push((i, parse_part(i)));
+                    }
                 })
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().ok().flatten())
+            .flat_map(|h| h.join().unwrap_or_else(|_| vec![(0, None)]))
             .collect()
     });
+    parts.sort_by_key(|(i, _)| *i);
+    if parts.len() + 1 != cuts.len() {
+        return None;
+    }
     let mut lock = header;
-    for part in parts {
+    for (_, part) in parts {
         lock.package.extend(part?);
     }
     Some(lock)
@@ -544,10 +562,10 @@ source = { path = "wheels/idna-3.7-py3-none-any.whl" }
     fn a_package_header_inside_a_string_does_not_split_the_lock() {
         // A `[[package]]` line inside a multi-line string is text, not a table: the part before
         // it would end inside the string, so the whole file is parsed instead.
-        // The string spans the middle of the file, where a split in two falls.
+        // The string is longer than two parts, so a cut falls inside it.
         let hidden = format!(
             "\n[package.metadata]\nnote = \"\"\"\n{}name = \"hidden\"\n\"\"\"\n",
-            "[[package]]\n".repeat(3000)
+            "[[package]]\n".repeat(2 * PART_BYTES / 12)
         );
         let text = big_lock(3000, &hidden);
         assert!(parse_in_parts(&text, 2).is_none());
