@@ -36,6 +36,7 @@ fn artifact(name: &str, kind: Kind, files: &[(&str, u8)]) -> LockedArtifact {
             rules: BTreeMap::new(),
         },
         history: Vec::new(),
+        highest_version: None,
         files: files
             .iter()
             .map(|(p, b)| LockedFile {

@@ -321,6 +321,10 @@ impl S3Store {
             .max_redirects(0)
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(30)))
+            // A server that stops sending or taking bytes for a minute is gone: the request
+            // fails (and is retried) rather than hanging; long transfers are not capped.
+            .timeout_per_read(Some(Duration::from_secs(60)))
+            .timeout_per_write(Some(Duration::from_secs(60)))
             .user_agent(concat!("aigate/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
@@ -454,7 +458,13 @@ impl S3Store {
         let resuming = state.is_some();
         match self.upload_parts(&key, first, reader, digest, mismatch, state) {
             Err(PartsError::Upload(_)) if resuming => {
-                // The earlier upload may have expired or been aborted: once more, from nothing.
+                // The earlier upload may have expired or been aborted: once more, from nothing,
+                // after telling the server to drop what it may still hold of it.
+                if let Some(stale) = self.load_state(&key) {
+                    let _ = self
+                        .runtime
+                        .block_on(self.client.abort_multipart(&key, &stale.upload_id));
+                }
                 self.forget_state(&key);
                 let mut reader = open().map_err(backend)?;
                 let mut first = vec![0u8; PART];
@@ -713,6 +723,7 @@ impl Store for S3Store {
 
     fn restore(&self, digest: &Digest, dest: &Path) -> Result<(), StoreError> {
         let key = self.key(digest);
+        let mut created = false;
         let result = self.runtime.block_on(async {
             let size = match self.client.head(&key).await {
                 Ok(meta) => meta.size,
@@ -722,6 +733,7 @@ impl Store for S3Store {
                 Err(e) => return Err(backend(e)),
             };
             let mut out = File::create_new(dest).map_err(|e| io_error(dest, e))?;
+            created = true;
             let mut hasher = Sha256::new();
             // Ranged GETs, PARALLEL at once, taken in order: the bytes are hashed and written
             // as one stream while the next parts are on the way. An object replaced between
@@ -752,7 +764,7 @@ impl Store for S3Store {
             }
             out.sync_all().map_err(|e| io_error(dest, e))
         });
-        if result.is_err() {
+        if result.is_err() && created {
             let _ = fs::remove_file(dest);
         }
         result

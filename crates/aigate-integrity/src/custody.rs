@@ -475,6 +475,56 @@ pub fn chain_after(
     })
 }
 
+/// Whether the log at `path` can be appended to: absent, or ending in a newline after an
+/// event. For commands that change files and must then record it, to ask before they start.
+pub fn appendable(path: &Path) -> Result<(), LogError> {
+    let shown = path.display().to_string();
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(LogError::Io {
+                path: shown,
+                source,
+            });
+        }
+    };
+    let tail = read_tail(&mut file).map_err(|source| LogError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    if tail.torn_len > 0 {
+        return Err(LogError::Torn {
+            path: shown,
+            offset: tail.torn_at,
+            len: tail.torn_len,
+        });
+    }
+    chain_after(tail.last_line.as_deref(), &[], None, &shown).map(|_| ())
+}
+
+/// [`appendable`] for the log kept in `store`.
+pub fn appendable_in_store(store: &dyn crate::store::Store) -> Result<(), LogError> {
+    let shown = store_log_name(store);
+    let bytes = store
+        .read_log(MAX_LOG_BYTES)
+        .map_err(|e| LogError::Io {
+            path: shown.clone(),
+            source: io::Error::other(e.to_string()),
+        })?
+        .map(|(bytes, _)| bytes)
+        .unwrap_or_default();
+    let (last_line, torn) = split_tail(&bytes);
+    if let Some(offset) = torn {
+        return Err(LogError::Torn {
+            path: shown,
+            offset,
+            len: bytes.len() as u64 - offset,
+        });
+    }
+    chain_after(last_line, &[], None, &shown).map(|_| ())
+}
+
 /// How often an append to a log in a store reads and tries again when other writers keep
 /// replacing the log first.
 const STORE_ATTEMPTS: u32 = 50;
@@ -538,6 +588,14 @@ pub fn append_in_store(
         next.extend_from_slice(bytes);
         next.extend_from_slice(&chained.bytes);
         if store.replace_log(&next, version).map_err(failed)? {
+            return Ok(head);
+        }
+        // Refused: another writer got there first, or this write landed and its answer was
+        // lost, so a retry of it was refused. The chain tells: a log that begins with exactly
+        // what was written holds these events already, and they are not appended twice.
+        if let Some((now, _)) = store.read_log(MAX_LOG_BYTES).map_err(failed)?
+            && now.starts_with(&next)
+        {
             return Ok(head);
         }
         // Another writer got there first: back off a little, longer each time, and chain
@@ -743,7 +801,9 @@ pub fn verify_bytes(bytes: &[u8], anchor: Option<Head>) -> Verified {
                     ),
                 });
             }
-            None if out.torn.is_none() => {
+            // A torn tail does not excuse it: the lock is written only after the log's append
+            // is synced, so a crash can never leave the anchor past the intact events.
+            None => {
                 out.first_break = Some(Break {
                     line: line_no + 1,
                     seq: Some(out.head.map_or(1, |h| h.seq + 1)),
@@ -754,7 +814,6 @@ pub fn verify_bytes(bytes: &[u8], anchor: Option<Head>) -> Verified {
                     ),
                 });
             }
-            None => {}
         }
     }
     out
@@ -892,6 +951,19 @@ mod tests {
         l[2] = l[2].replace("alice", "mallory");
         fs::write(&path, l.join("\n") + "\n").unwrap();
         let b = verify(&path, anchor).unwrap().first_break.unwrap();
+        assert_eq!(b.seq, Some(3), "{b:?}");
+    }
+
+    #[test]
+    fn a_torn_tail_does_not_hide_events_cut_off_before_it() {
+        let (_dir, path) = log_with(4);
+        let anchor = head(&path).unwrap();
+        let mut l = lines(&path);
+        l.truncate(2);
+        fs::write(&path, l.join("\n") + "\n{\"seq\":3,").unwrap();
+        let verified = verify(&path, anchor).unwrap();
+        assert!(verified.torn.is_some());
+        let b = verified.first_break.unwrap();
         assert_eq!(b.seq, Some(3), "{b:?}");
     }
 

@@ -70,6 +70,11 @@ pub struct LockedArtifact {
     /// Every version approved or revoked so far, oldest first: what rollback can restore.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<VersionRecord>,
+    /// The highest version number the artifact has had, when it is above both `version` and
+    /// every number in `history` (a pending version replaced before it was approved, or rolled
+    /// back from), so that a number is never given to two contents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highest_version: Option<u64>,
     /// Its files, sorted by path.
     #[serde(default, rename = "file")]
     pub files: Vec<LockedFile>,
@@ -165,8 +170,22 @@ impl LockedArtifact {
             .iter()
             .map(|r| r.version)
             .chain([self.version])
+            .chain(self.highest_version)
             .max()
             .unwrap_or(1)
+    }
+
+    /// Keeps [`LockedArtifact::highest_version`] only when it says more than `version` and the
+    /// history do.
+    pub fn settle_highest_version(&mut self, highest: u64) {
+        let known = self
+            .history
+            .iter()
+            .map(|r| r.version)
+            .chain([self.version])
+            .max()
+            .unwrap_or(1);
+        self.highest_version = (highest > known).then_some(highest);
     }
 
     /// Records the current version as approved in the history (replacing an earlier record
@@ -604,6 +623,7 @@ mod tests {
                 owner: Some("ml-platform".into()),
                 version: 1,
                 history: Vec::new(),
+                highest_version: None,
                 approval: Approval::pending(),
                 scan: ScanRecord {
                     verdict: Verdict::Clean,

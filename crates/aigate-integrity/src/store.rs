@@ -332,8 +332,10 @@ impl Store for FileStore {
             }
             Err(e) => return Err(self.io(object.display())(e)),
         };
+        // A file already at `dest` is refused and left alone; only what was created here is
+        // removed on failure.
+        let mut out = File::create_new(dest).map_err(self.io(dest.display()))?;
         let result = (|| {
-            let mut out = File::create_new(dest).map_err(self.io(dest.display()))?;
             let actual = copy_hashing(&mut from, &mut out).map_err(self.io(dest.display()))?;
             if actual != *digest {
                 return Err(StoreError::Corrupt {

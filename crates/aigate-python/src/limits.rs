@@ -13,7 +13,7 @@ pub struct Limits {
     /// Largest lock, requirements, pyproject or JSON file read, in bytes.
     pub max_file_size: u64,
     /// Longest physical line of a requirements file, and longest logical line once `\`
-    /// continuations are joined, in bytes.
+    /// continuations are joined, in bytes; also the longest line of a lock or project file.
     pub max_line_length: usize,
     /// How deep `-r`/`-c` includes may nest.
     pub max_include_depth: usize,
@@ -66,6 +66,31 @@ pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
         ));
     }
     Ok(bytes)
+}
+
+/// Reads a bounded UTF-8 text file as [`read_text`] does, and refuses one with a line over
+/// [`Limits::max_line_length`] (the lock and project readers: a lock is many short lines, and a
+/// line of megabytes is not one a tool wrote), naming the line.
+pub(crate) fn read_input_text(path: &Path, limits: &Limits) -> Result<String, Error> {
+    let text = read_text(path, limits.max_file_size)?;
+    check_line_lengths(path, &text, limits.max_line_length)?;
+    Ok(text)
+}
+
+/// The first line of `text` longer than `limit` bytes, as an error naming it.
+pub(crate) fn check_line_lengths(path: &Path, text: &str, limit: usize) -> Result<(), Error> {
+    for (number, line) in text.split('\n').enumerate() {
+        if line.len() > limit {
+            return Err(Error::new(
+                Origin::line(path, crate::error::saturate(number + 1)),
+                ErrorKind::LineTooLong {
+                    length: line.len(),
+                    limit,
+                },
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Reads a bounded UTF-8 text file, without a leading byte-order mark.

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, LineIndex, Origin, json_error};
-use crate::limits::{Limits, read_text};
+use crate::limits::{Limits, read_input_text};
 use crate::model::{DependencySet, Hash, IndexKind, IndexRef, Input, InputFormat, Package, Source};
 use crate::pep::{parse_marker, parse_specifiers, parse_version, pinned_version};
 
@@ -69,7 +69,7 @@ struct Entry {
 
 /// Reads a `Pipfile.lock` file.
 pub fn read_pipfile_lock(path: &Path, limits: &Limits) -> Result<DependencySet, Error> {
-    let text = read_text(path, limits.max_file_size)?;
+    let text = read_input_text(path, limits)?;
     parse_pipfile_lock(path, &text, limits)
 }
 

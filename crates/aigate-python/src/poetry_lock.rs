@@ -13,7 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, ErrorKind, LineIndex, Origin, parse_toml};
-use crate::limits::{Limits, read_text};
+use crate::limits::{Limits, read_input_text};
 use crate::model::{DependencySet, Hash, Input, InputFormat, Package, Source};
 use crate::pep::{normalize_name, parse_marker, parse_version};
 
@@ -79,7 +79,7 @@ struct PackageSource {
 
 /// Reads a `poetry.lock` file.
 pub fn read_poetry_lock(path: &Path, limits: &Limits) -> Result<DependencySet, Error> {
-    let text = read_text(path, limits.max_file_size)?;
+    let text = read_input_text(path, limits)?;
     parse_poetry_lock(path, &text, limits)
 }
 

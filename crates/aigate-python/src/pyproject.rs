@@ -12,7 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, ErrorKind, LineIndex, Origin, parse_toml};
-use crate::limits::{Limits, read_text};
+use crate::limits::{Limits, read_input_text};
 use crate::model::{DependencySet, IndexKind, IndexRef, Input, InputFormat, Package, Source};
 use crate::pep::{normalize_name, parse_marker, pinned_version};
 use crate::requirement::{parse_pep508, source_of_url};
@@ -92,7 +92,7 @@ struct PoetrySource {
 
 /// Reads a `pyproject.toml` file.
 pub fn read_pyproject(path: &Path, limits: &Limits) -> Result<DependencySet, Error> {
-    let text = read_text(path, limits.max_file_size)?;
+    let text = read_input_text(path, limits)?;
     parse_pyproject(path, &text, limits)
 }
 

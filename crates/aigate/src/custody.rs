@@ -206,14 +206,25 @@ pub fn event_signer(settings: &Settings) -> Result<Option<KeyEventSigner>> {
     let from_env = std::env::var_os(KEY_ENV)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
-    let configured = settings.config.custody.key.as_deref().map(|k| {
-        let path = std::path::Path::new(k);
-        if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            settings.root.join(path)
+    let trusted = matches!(settings.trust, ConfigTrust::Named | ConfigTrust::Recorded);
+    let configured = match settings.config.custody.key.as_deref() {
+        Some(k) if std::path::Path::new(k).is_absolute() => {
+            if !trusted {
+                return Err(Failure::new(format!(
+                    "[custody] key = {k:?} reads a key outside the project, and this aigate.toml is not trusted"
+                ))
+                .hint("run `aigate trust` if the configuration is yours, or set AIGATE_CUSTODY_KEY")
+                .into());
+            }
+            Some(PathBuf::from(k))
         }
-    });
+        Some(k) => {
+            let rel = aigate_integrity::paths::normalize(k)
+                .map_err(|e| Failure::new(format!("[custody] key: {e}")))?;
+            Some(settings.root.join(rel))
+        }
+        None => None,
+    };
     let Some(key) = from_env.or(configured) else {
         return Ok(None);
     };
@@ -226,6 +237,23 @@ pub fn event_signer(settings: &Settings) -> Result<Option<KeyEventSigner>> {
     let key = crate::signatures::signing_key(&args)
         .context("cannot sign custody events ([custody] key or AIGATE_CUSTODY_KEY)")?;
     Ok(Some(KeyEventSigner::new(key)))
+}
+
+/// Checks, before a command changes files, that it will be able to record what it did: the
+/// log can be appended to and the signing key, when one is named, can be used. A rollback or
+/// fetch that moved files and then could not record it would leave the lock behind the disk.
+pub fn preflight(settings: &Settings) -> Result<()> {
+    event_signer(settings)?;
+    match log_place(settings)? {
+        LogPlace::File(path) => custody::appendable(&path),
+        LogPlace::Store(store) => custody::appendable_in_store(store.as_ref()),
+    }
+    .map_err(|e| {
+        log_failure(
+            e,
+            "cannot record in the custody log, so nothing was changed",
+        )
+    })
 }
 
 /// Appends events to the custody log, signed when a key is configured; returns its new head.
@@ -245,8 +273,12 @@ pub fn record_if_kept(settings: &Settings, lock: Option<&Lockfile>, events: &[Ne
     if events.is_empty() {
         return;
     }
-    let Ok(place) = log_place(settings) else {
-        return;
+    let place = match log_place(settings) {
+        Ok(place) => place,
+        Err(err) => {
+            crate::output::note(&format!("{err:#}; the events were not recorded"));
+            return;
+        }
     };
     let anchored = lock.is_some_and(|l| l.custody.is_some());
     if !anchored && !place.exists() {

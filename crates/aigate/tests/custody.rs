@@ -310,21 +310,86 @@ fn concurrent_processes_lose_no_event() {
     let p = Project::new();
     p.ok(&["lock"]);
     p.ok(&["approve", "bert", "--by", "alice"]);
-    let children: Vec<_> = (0..8)
-        .map(|i| {
-            Command::new(env!("CARGO_BIN_EXE_aigate"))
-                .current_dir(p.root())
-                .env("AIGATE_CONFIG_DIR", p.user.path())
-                .args(["deploy", "bert", "--to", &format!("env-{i}"), "--by", "ci"])
-                .output()
-        })
-        .collect();
+    let before = p.log_lines().len();
+    // Started together: deploys (which also wait for the project's lock) and verifies, which
+    // append under the log's own lock only.
+    let spawn = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_aigate"))
+            .current_dir(p.root())
+            .env("AIGATE_CONFIG_DIR", p.user.path())
+            .env("AIGATE_CACHE_DIR", p.user.path().join("cache"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut children = Vec::new();
+    for i in 0..6 {
+        let to = format!("env-{i}");
+        children.push(spawn(&["deploy", "bert", "--to", &to, "--by", "ci"]));
+        children.push(spawn(&["verify", "--by", "ci"]));
+    }
     for child in children {
-        assert_eq!(child.unwrap().status.code(), Some(0));
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let log = p.json(&["log", "--action", "deploy"]);
-    assert_eq!(log["events"].as_array().unwrap().len(), 8);
+    assert_eq!(log["events"].as_array().unwrap().len(), 6);
+    let verified = p.json(&["log", "--action", "verify-passed"]);
+    let failed = p.json(&["log", "--action", "verify-failed"]);
+    // Every verify records one event per artifact (two here), passed or failed.
+    assert_eq!(
+        verified["events"].as_array().unwrap().len() + failed["events"].as_array().unwrap().len(),
+        12
+    );
+    assert_eq!(p.log_lines().len(), before + 6 + 12);
     p.ok(&["log", "verify"]);
+}
+
+#[test]
+fn a_rollback_that_could_not_record_itself_changes_nothing() {
+    let p = Project::new();
+    p.two_versions();
+    let before = sha256(&p.root().join("models/bert/model.safetensors"));
+    let lock_before = fs::read(p.root().join("aigate.lock")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(p.root())
+        .env("AIGATE_CONFIG_DIR", p.user.path())
+        .env("AIGATE_CACHE_DIR", p.user.path().join("cache"))
+        .env("AIGATE_CUSTODY_KEY", p.root().join("no-such-key.pem"))
+        .args(["rollback", "bert"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot sign custody events"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        sha256(&p.root().join("models/bert/model.safetensors")),
+        before
+    );
+    assert_eq!(fs::read(p.root().join("aigate.lock")).unwrap(), lock_before);
+    // A torn log stops it the same way, before anything moves.
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(p.log_path())
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"seq\":").unwrap();
+    drop(f);
+    let out = p.run(&["rollback", "bert"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        sha256(&p.root().join("models/bert/model.safetensors")),
+        before
+    );
+    assert_eq!(fs::read(p.root().join("aigate.lock")).unwrap(), lock_before);
 }
 
 #[test]
@@ -803,4 +868,42 @@ fn signed_events_verify_and_a_consistent_rewrite_of_log_and_lock_is_caught_by_th
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(p.log_lines(), before);
+}
+
+/// The current version number of `name`, from `aigate inventory`.
+fn current_version(p: &Project, name: &str) -> u64 {
+    let inventory = p.json(&["inventory"]);
+    inventory["inventory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name && r["current"] == true)
+        .and_then(|r| r["version"].as_u64())
+        .unwrap_or_else(|| panic!("{inventory}"))
+}
+
+#[test]
+fn a_version_number_is_never_given_to_two_contents() {
+    let p = Project::new();
+    p.two_versions();
+    let config = p.root().join("models/bert/config.json");
+    let v2 = fs::read(&config).unwrap();
+    // Version 3 is locked, never approved, and replaced by version 2's bytes again.
+    fs::write(&config, b"{\"hidden\": 4}\n").unwrap();
+    p.ok(&["lock"]);
+    assert_eq!(current_version(&p, "bert"), 3);
+    fs::write(&config, &v2).unwrap();
+    p.ok(&["lock"]);
+    assert_eq!(current_version(&p, "bert"), 2);
+    // New bytes are version 4: 3 was other content, and the log says so.
+    fs::write(&config, b"{\"hidden\": 5}\n").unwrap();
+    p.ok(&["lock"]);
+    assert_eq!(current_version(&p, "bert"), 4);
+    // A rollback from a pending version keeps its number taken as well.
+    p.ok(&["rollback", "bert", "--to", "1"]);
+    assert_eq!(current_version(&p, "bert"), 1);
+    fs::write(&config, b"{\"hidden\": 6}\n").unwrap();
+    p.ok(&["lock"]);
+    assert_eq!(current_version(&p, "bert"), 5);
+    p.ok(&["log", "verify"]);
 }

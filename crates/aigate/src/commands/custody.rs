@@ -300,7 +300,7 @@ fn signature_findings(
                 &CUSTODY_EVENT_SIGNATURE_INVALID,
                 format!(
                     "event {seq}'s signature does not verify with the key it names ({}…): the event was changed after it was signed{}",
-                    &keyid[..keyid.len().min(16)],
+                    short_id(keyid),
                     more(invalid.len())
                 ),
                 at_line(place, *seq),
@@ -324,7 +324,7 @@ fn signature_findings(
                 &CUSTODY_EVENT_SIGNER_UNKNOWN,
                 format!(
                     "event {seq} is signed by key {}…, and {trusted}{}",
-                    &keyid[..keyid.len().min(16)],
+                    short_id(keyid),
                     more(unknown.len())
                 ),
                 at_line(place, *seq),
@@ -349,6 +349,11 @@ fn signature_findings(
         );
     }
     Ok(out)
+}
+
+/// The first 16 characters of a key id read from the log (which anyone could have written).
+fn short_id(keyid: &str) -> String {
+    keyid.chars().take(16).collect()
 }
 
 /// " (and N more events)" for a problem `count` events share.
@@ -426,6 +431,21 @@ pub fn log_repair(args: &LogRepairArgs, settings: &Settings) -> Result<Finished>
         }
     };
     let mut report = Report::builder(tool(), "log-repair");
+    // Only a torn tail is repaired: a log that lost events before it stays broken, and the
+    // repair event would otherwise move the lock's anchor past the loss.
+    let lock = require_lock(settings)?;
+    let verified = custody::verify(&path, lock.custody)
+        .map_err(|e| log_failure(e, "cannot read the custody log"))?;
+    if let Some(b) = verified.first_break {
+        return Err(Failure::new(format!(
+            "the custody log is broken before its torn tail, so it is not repaired: {}",
+            b.what
+        ))
+        .hint(
+            "restore the log from version control or a backup; `aigate log verify` shows the break",
+        )
+        .into());
+    }
     let Some((aside, digest, offset)) = custody::set_aside_torn_tail(&path)
         .map_err(|e| log_failure(e, "cannot repair the custody log"))?
     else {
@@ -437,7 +457,7 @@ pub fn log_repair(args: &LogRepairArgs, settings: &Settings) -> Result<Finished>
         .detail("torn-bytes-sha256", digest.hex())
         .detail("torn-at-byte", offset.to_string())
         .detail("set-aside-in", aside.display().to_string());
-    let mut lock = require_lock(settings)?;
+    let mut lock = lock;
     record_in_lock(settings, &mut lock, &[event])?;
     write_lock(settings, &lock)?;
     crate::output::note(&format!(

@@ -230,6 +230,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<Finished> {
         .into());
     }
     let _writing = begin_writing(settings)?;
+    crate::custody::preflight(settings)?;
     let trust = Trust::new(&trusted)?;
     let client = Client::new(&settings.client_options(args.retries))?;
     let files = match plan(args, settings, &trust, &client)? {
@@ -354,6 +355,7 @@ pub fn run(args: &FetchArgs, settings: &Settings) -> Result<Finished> {
         approval: Approval::pending(),
         scan,
         history: Vec::new(),
+        highest_version: None,
         files: pinned,
     };
     if crate::custody::pushes(settings) {

@@ -60,6 +60,7 @@ pub fn run(args: &LockArgs, settings: &Settings) -> Result<Finished> {
             approval: Approval::pending(),
             scan,
             history: Vec::new(),
+            highest_version: None,
             files,
         };
         if let Some(prev) = previous_by_name.get(name.as_str()) {
@@ -72,6 +73,7 @@ pub fn run(args: &LockArgs, settings: &Settings) -> Result<Finished> {
             } else {
                 prev.latest_version() + 1
             };
+            artifact.settle_highest_version(prev.latest_version());
         }
         let mut note = None;
         let state = match previous_by_name.get(name.as_str()) {

@@ -216,6 +216,7 @@ pub fn run(args: &RollbackArgs, settings: &Settings) -> Result<Finished> {
     let _writing = begin_writing(settings)?;
     let mut lock = require_lock(settings)?;
     let store = crate::custody::store(settings)?;
+    crate::custody::preflight(settings)?;
     let by = actor(settings, args.by.as_deref());
     let at = now_rfc3339();
     let artifact = locked(&mut lock, &args.name)?;
@@ -248,6 +249,7 @@ pub fn run(args: &RollbackArgs, settings: &Settings) -> Result<Finished> {
         approval: Approval::pending(),
         scan: artifact.scan.clone(),
         history: Vec::new(),
+        highest_version: None,
         files: manifest.files.clone(),
     };
     if as_locked.content_digest() != record.digest || manifest.name != artifact.name {
@@ -286,7 +288,9 @@ pub fn run(args: &RollbackArgs, settings: &Settings) -> Result<Finished> {
     let from = artifact.version;
     artifact.files = files;
     artifact.source = manifest.source.clone();
+    let highest = artifact.latest_version();
     artifact.version = record.version;
+    artifact.settle_highest_version(highest);
     // The restored bytes are scanned again with today's rules; the historic approval stands
     // only if the scan still agrees with it.
     let (scan, _) = scan_files(
