@@ -194,8 +194,15 @@ pub fn push_artifact(
     artifact: &LockedArtifact,
 ) -> Result<(Digest, usize), StoreError> {
     use rayon::prelude::*;
-    let results: Vec<Result<Put, StoreError>> = artifact
+    // One upload per digest: files with the same bytes are one object, and two uploads of one
+    // object at once would race for its resumable state.
+    let mut seen = std::collections::HashSet::new();
+    let unique: Vec<&LockedFile> = artifact
         .files
+        .iter()
+        .filter(|f| seen.insert(f.sha256))
+        .collect();
+    let results: Vec<Result<Put, StoreError>> = unique
         .par_iter()
         .map(|f| store.put_file(&root.join(&f.path), &f.sha256))
         .collect();

@@ -91,6 +91,7 @@ struct Allowed {
     versions: Vec<VersionSpecifiers>,
     versions_text: Vec<String>,
     source: Option<String>,
+    reason: Option<String>,
     origin: EntryOrigin,
 }
 
@@ -116,6 +117,7 @@ pub struct Policy {
     indexes: Vec<(String, Option<EntryOrigin>)>,
     internal: Vec<(NamePattern, EntryOrigin)>,
     internal_index: Option<String>,
+    internal_index_origin: Option<EntryOrigin>,
     allow: Vec<Allowed>,
     deny: Vec<Denied>,
     not_typosquat: Vec<Reviewed>,
@@ -133,6 +135,7 @@ impl Default for Policy {
             indexes: vec![(PYPI.to_owned(), None)],
             internal: Vec::new(),
             internal_index: None,
+            internal_index_origin: None,
             allow: Vec::new(),
             deny: Vec::new(),
             not_typosquat: Vec::new(),
@@ -275,6 +278,7 @@ impl Policy {
         if let Some(index) = &config.internal_index {
             check_url(&spans, index)?;
             policy.internal_index = Some(normalize_index(index.get_ref()));
+            policy.internal_index_origin = Some(spans.of(index));
         }
         for entry in &config.allow {
             let (name, versions) =
@@ -284,6 +288,7 @@ impl Policy {
                 versions,
                 versions_text: entry.versions.clone(),
                 source: entry.source.as_deref().map(normalize_index),
+                reason: entry.reason.clone(),
                 origin: spans.of(&entry.name),
             });
         }
@@ -376,6 +381,7 @@ impl Policy {
                 versions,
                 versions_text: entry.allowed_versions.clone(),
                 source: entry.source.as_deref().map(normalize_index),
+                reason: entry.reason.clone(),
                 origin: EntryOrigin {
                     path: shown.to_owned(),
                     span: line.map(|(l, c)| Span::point(l, c)),
@@ -397,6 +403,7 @@ impl Policy {
             used_index: vec![false; self.indexes.len()],
             used_reviewed: vec![false; self.not_typosquat.len()],
             used_licence: vec![false; self.licence_allow.len()],
+            used_internal_index: false,
         };
         for input in inputs {
             run.input(input);
@@ -456,6 +463,7 @@ struct Run<'p> {
     used_index: Vec<bool>,
     used_reviewed: Vec<bool>,
     used_licence: Vec<bool>,
+    used_internal_index: bool,
 }
 
 /// The package URL findings are about.
@@ -628,6 +636,7 @@ impl Run<'_> {
             }
         }
         if self.policy.internal_index.as_deref() == Some(normalised.as_str()) {
+            self.used_internal_index = true;
             allowed = true;
         }
         allowed
@@ -871,6 +880,14 @@ impl Run<'_> {
         let (Source::Registry { .. }, Some(indexes)) = (&package.source, effective) else {
             return;
         };
+        if self
+            .policy
+            .internal_index
+            .as_ref()
+            .is_some_and(|internal| indexes.contains(internal))
+        {
+            self.used_internal_index = true;
+        }
         let public: Vec<&String> = indexes
             .iter()
             .filter(|i| match &self.policy.internal_index {
@@ -1150,8 +1167,13 @@ impl Run<'_> {
         let mut unused: Vec<(String, EntryOrigin)> = Vec::new();
         for (entry, used) in self.policy.allow.iter().zip(&self.used_allow) {
             if !used {
+                let why = entry
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" (allowed because: {r})"))
+                    .unwrap_or_default();
                 unused.push((
-                    format!("allowlist entry `{}` matched no package", entry.name.0),
+                    format!("allowlist entry `{}` matched no package{why}", entry.name.0),
                     entry.origin.clone(),
                 ));
             }
@@ -1190,6 +1212,16 @@ impl Run<'_> {
                     origin.clone(),
                 ));
             }
+        }
+        if let (false, Some(index), Some(origin)) = (
+            self.used_internal_index,
+            &self.policy.internal_index,
+            &self.policy.internal_index_origin,
+        ) {
+            unused.push((
+                format!("[policy] internal-index `{index}` was used by no input"),
+                origin.clone(),
+            ));
         }
         for (message, origin) in unused {
             let mut finding = Finding::new(&POLICY_UNUSED_ENTRY, message, origin.location());

@@ -156,6 +156,7 @@ source = "https://internal.example/simple/"
 [[allow]]
 name = "tensorflow"
 versions = ["2.13.*"]
+reason = "the vision team's models"
 "#;
     let p = policy(config, dir.path());
     let set = read(&fixtures().join("uv/uv.lock"));
@@ -181,6 +182,11 @@ versions = ["2.13.*"]
     let unused = of(&findings, "policy-unused-entry");
     assert_eq!(unused.len(), 1, "{unused:#?}");
     assert!(unused[0].message.contains("tensorflow"));
+    assert!(
+        unused[0].message.contains("the vision team's models"),
+        "{}",
+        unused[0].message
+    );
     assert_eq!(unused[0].location.span.map(|s| s.line), Some(13));
     assert_eq!(unused[0].level, Some(Level::Warn));
 }
@@ -210,6 +216,19 @@ fn an_allowed_packages_json_is_read_as_allowlist_entries() {
         ["pkg:pypi/tqdm@4.70.1"]
     );
     assert!(of(&findings, "policy-source-not-allowed").is_empty());
+    // The source the file requires, and numpy from another index.
+    let other = write(
+        dir.path(),
+        "other-index.txt",
+        "--index-url https://mirror.example.org/simple/\nnumpy==2.3.1\n",
+    );
+    assert_eq!(
+        subjects(&of(
+            &check(&p, &[&read(&other)]),
+            "policy-source-not-allowed"
+        )),
+        ["pkg:pypi/numpy@2.3.1"]
+    );
     // Malformed JSON is an error naming the file and line.
     write(dir.path(), "allowed_packages.json", "{\n \"numpy\": [\n");
     let config: PolicyConfig =
@@ -285,6 +304,14 @@ fn internal_names_from_public_indexes_are_critical() {
         "--extra-index-url https://pypi.acme.example/simple/\nacme-utils==1.0\nidna==3.20\n",
     );
     let findings = check(&p, &[&read(&mixed)]);
+    let unused_index = |findings: &[Finding]| {
+        of(findings, "policy-unused-entry")
+            .iter()
+            .any(|f| f.message.contains("internal-index"))
+    };
+    assert!(!unused_index(&findings), "{findings:#?}");
+    let public_only = write(dir.path(), "public.txt", "idna==3.20\n");
+    assert!(unused_index(&check(&p, &[&read(&public_only)])));
     let critical = of(&findings, "policy-internal-from-public");
     assert_eq!(subjects(&critical), ["pkg:pypi/acme-utils@1.0"]);
     assert_eq!(critical[0].severity, aigate_report::Severity::Critical);
@@ -309,6 +336,12 @@ fn internal_names_from_public_indexes_are_critical() {
     );
     // mdurl is a public PyPI name: someone could register it -- here, someone has.
     assert_eq!(of(&findings, "policy-internal-name-public").len(), 1);
+    // acme-utils is on no public list: only its source is judged.
+    let p = policy(
+        "internal = [\"acme-*\"]\ninternal-index = \"https://pypi.acme.example/simple/\"\n",
+        dir.path(),
+    );
+    assert!(of(&check(&p, &[&read(&only)]), "policy-internal-name-public").is_empty());
 }
 
 #[test]
@@ -527,4 +560,142 @@ fn invalid_policy_entries_are_errors_naming_the_line() {
     }
     // Unknown keys are refused by the reader.
     assert!(toml::from_str::<PolicyConfig>("require-hash = true\n").is_err());
+}
+
+/// A site-packages holding one `*.dist-info` folder per `(name, version, METADATA headers)`.
+fn env_with(root: &Path, dists: &[(&str, &str, &str)]) -> PathBuf {
+    let venv = root.join("venv");
+    let site = venv.join("lib/python3.11/site-packages");
+    for (name, version, headers) in dists {
+        let info = site.join(format!("{name}-{version}.dist-info"));
+        fs::create_dir_all(&info).unwrap();
+        fs::write(
+            info.join("METADATA"),
+            format!("Metadata-Version: 2.4\nName: {name}\nVersion: {version}\n{headers}\n"),
+        )
+        .unwrap();
+        fs::write(info.join("RECORD"), "").unwrap();
+    }
+    fs::write(venv.join("pyvenv.cfg"), "version = 3.11.7\n").unwrap();
+    venv
+}
+
+#[test]
+fn unknown_licences_are_their_own_code_and_only_when_licences_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let venv = env_with(
+        dir.path(),
+        &[
+            ("silent", "1.0", ""),
+            ("garbled", "1.0", "License-Expression: MIT AND ("),
+            ("plain", "1.0", "License-Expression: MIT"),
+        ],
+    );
+    let env = read(&venv);
+    let p = policy("[licences]\nallow = [\"MIT\"]\n", dir.path());
+    let findings = check(&p, &[&env]);
+    assert_eq!(
+        subjects(&of(&findings, "policy-licence-unknown")),
+        ["pkg:pypi/garbled@1.0", "pkg:pypi/silent@1.0"]
+    );
+    assert!(of(&findings, "policy-licence-not-allowed").is_empty());
+    let p = policy(
+        "[licences]\nallow = [\"MIT\"]\nunknown = false\n",
+        dir.path(),
+    );
+    assert!(of(&check(&p, &[&env]), "policy-licence-unknown").is_empty());
+    assert!(
+        of(
+            &check(&Policy::default(), &[&env]),
+            "policy-licence-unknown"
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn direct_references_are_flagged_and_index_packages_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let reqs = write(
+        dir.path(),
+        "requirements.txt",
+        "idna==3.10\nmdurl @ https://files.example.org/mdurl-0.1.2.tar.gz\n-e git+https://github.com/acme/tool.git@0123456789abcdef0123456789abcdef01234567#egg=tool\n",
+    );
+    let set = read(&reqs);
+    let p = policy("indexes = [\"https://pypi.org/simple/\"]\n", dir.path());
+    let findings = check(&p, &[&set]);
+    let direct = of(&findings, "policy-direct-reference");
+    let names: Vec<String> = direct
+        .iter()
+        .map(|f| f.message.split_whitespace().next().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{direct:#?}");
+    assert!(names.iter().any(|n| n == "mdurl"), "{names:?}");
+    assert!(!direct.iter().any(|f| f.message.starts_with("idna")));
+}
+
+#[test]
+fn an_environment_says_which_checks_it_cannot_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let venv = env_with(dir.path(), &[("acme-core", "1.0", "")]);
+    let env = read(&venv);
+    let p = policy("internal = [\"acme-*\"]\n", dir.path());
+    let findings = check(&p, &[&env]);
+    assert_eq!(of(&findings, "policy-input-not-checked").len(), 1);
+    assert!(
+        of(
+            &check(&Policy::default(), &[&env]),
+            "policy-input-not-checked"
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn a_record_whose_hash_cannot_be_checked_is_unverifiable_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let venv = mdurl_venv(dir.path());
+    let record = venv.join("lib/python3.11/site-packages/mdurl-0.1.2.dist-info/RECORD");
+    let text = fs::read_to_string(&record).unwrap();
+    let (first, rest) = text.split_once('\n').unwrap();
+    let (path, _) = first.split_once(',').unwrap();
+    fs::write(
+        &record,
+        format!("{path},sha1=AAAAAAAAAAAAAAAAAAAAAAAAAAA,1\n{rest}"),
+    )
+    .unwrap();
+    let findings = check_env(&venv);
+    let unverifiable = of(&findings, "policy-record-unverifiable");
+    assert_eq!(unverifiable.len(), 1, "{findings:#?}");
+    assert!(unverifiable[0].message.contains(path), "{unverifiable:#?}");
+    // The untouched environment has nothing of the kind.
+    let clean = mdurl_venv(&dir.path().join("clean"));
+    assert!(of(&check_env(&clean), "policy-record-unverifiable").is_empty());
+}
+
+#[test]
+fn the_same_version_from_another_index_is_a_source_change() {
+    let lock = |registry: &str| {
+        format!(
+            "version = 1\nrevision = 3\nrequires-python = \">=3.11\"\n\n[[package]]\nname = \"idna\"\nversion = \"3.10\"\nsource = {{ registry = \"{registry}\" }}\nsdist = {{ url = \"{registry}/idna-3.10.tar.gz\", hash = \"sha256:{}\", size = 1 }}\n",
+            "ab".repeat(32)
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("old")).unwrap();
+    fs::create_dir_all(dir.path().join("new")).unwrap();
+    let old = read(&write(
+        &dir.path().join("old"),
+        "uv.lock",
+        &lock("https://pypi.org/simple"),
+    ));
+    let new = read(&write(
+        &dir.path().join("new"),
+        "uv.lock",
+        &lock("https://mirror.example.org/simple"),
+    ));
+    let findings = aigate_policy::diff_findings(&aigate_python::diff(&old, &new));
+    assert_eq!(rules(&findings), ["deps-source-changed"], "{findings:#?}");
+    let same = aigate_policy::diff_findings(&aigate_python::diff(&old, &old));
+    assert!(same.is_empty(), "{same:#?}");
 }

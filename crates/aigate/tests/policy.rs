@@ -256,6 +256,47 @@ fn bad_inputs_are_errors_per_file_and_the_others_are_still_checked() {
 }
 
 #[test]
+fn each_kind_of_bad_input_is_an_error_naming_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "x".repeat(2 << 20);
+    let cases: [(&str, String, &str); 5] = [
+        (
+            "requirements.txt",
+            "idna==3.x.!\n".into(),
+            "requirements.txt:1",
+        ),
+        (
+            "requirements.txt",
+            "idna==3.10 ; python_version >>> '3'\n".into(),
+            "requirements.txt:1",
+        ),
+        (
+            "Pipfile.lock",
+            "{\n  \"_meta\": {\n  \"default\": [\n".into(),
+            "Pipfile.lock:",
+        ),
+        ("uv.lock", "version = 7\nrevision = 1\n".into(), "uv.lock:1"),
+        (
+            "uv.lock",
+            format!("version = 1\nrevision = 3\n# {long}\n"),
+            "uv.lock:3",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.path().join(name);
+        fs::write(&path, &text).unwrap();
+        let out = aigate_in(dir.path(), &["deps", "--lock", name]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{name}: {expected}: {}",
+            stderr(&out)
+        );
+        fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
 fn configuration_errors_name_the_line_and_give_a_hint() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("requirements.txt"), "idna==3.20\n").unwrap();
