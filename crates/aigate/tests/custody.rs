@@ -466,6 +466,17 @@ fn a_revoked_version_fails_verify_and_is_never_restored() {
         p.run(&["deploy", "bert", "--to", "prod"]).status.code(),
         Some(1)
     );
+    // `check` fails on it too, through its verify check.
+    let check = p.json(&["check", "--skip", "scan"]);
+    assert!(
+        check["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "verify-revoked-version"),
+        "{check}"
+    );
+    assert_eq!(p.run(&["check", "--skip", "scan"]).status.code(), Some(1));
     p.ok(&["rollback", "bert"]);
     let out = p.run(&["rollback", "bert", "--to", "2"]);
     assert_eq!(out.status.code(), Some(2));
@@ -906,4 +917,71 @@ fn a_version_number_is_never_given_to_two_contents() {
     p.ok(&["lock"]);
     assert_eq!(current_version(&p, "bert"), 5);
     p.ok(&["log", "verify"]);
+}
+
+#[test]
+fn log_filters_select_by_artifact_action_actor_and_time() {
+    let p = Project::new();
+    p.two_versions();
+    let count = |args: &[&str]| {
+        let all = [&["log"][..], args].concat();
+        p.json(&all)["events"].as_array().map_or(0, Vec::len)
+    };
+    let total = count(&[]);
+    assert_eq!(
+        total, 5,
+        "two locks of both, two approvals, one lock of bert"
+    );
+    let by_bob = count(&["--by", "bob"]);
+    assert!(by_bob >= 2 && by_bob < total, "{by_bob} of {total}");
+    assert_eq!(count(&["--artifact", "train"]), 1);
+    assert_eq!(count(&["--action", "approve"]), 2);
+    assert_eq!(count(&["--action", "approve", "--by", "alice"]), 1);
+    // SOURCE_DATE_EPOCH dates every event 2026-11-22T00:00:00Z; a later moment selects none.
+    assert_eq!(count(&["--since", "2026-11-22"]), total);
+    assert_eq!(count(&["--since", "2026-11-22T00:00:01Z"]), 0);
+    assert_eq!(
+        p.run(&["log", "--since", "yesterday"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(p.run(&["log", "--action", "launch"]).status.code(), Some(2));
+}
+
+#[test]
+fn the_actor_is_the_git_identity_when_no_one_is_named() {
+    let p = Project::new();
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .current_dir(p.root())
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    git(&["init", "-q"]);
+    git(&["config", "user.name", "Grace Hopper"]);
+    git(&["config", "user.email", "grace@example.org"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_aigate"))
+        .current_dir(p.root())
+        .env("AIGATE_CONFIG_DIR", p.user.path())
+        .env("AIGATE_CACHE_DIR", p.user.path().join("cache"))
+        .env_remove("AIGATE_ACTOR")
+        .args(["lock"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = p.json(&["log", "--action", "lock"]);
+    assert!(
+        log["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["by"] == "Grace Hopper <grace@example.org>"),
+        "{log}"
+    );
 }
