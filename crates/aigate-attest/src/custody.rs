@@ -1,7 +1,6 @@
 //! Signatures of custody-log events: each event signed by the project's key as it is
-//! appended, over the DSSE pre-authentication encoding of
-//! [`EVENT_PAYLOAD_TYPE`](aigate_integrity::custody::EVENT_PAYLOAD_TYPE) and the event without
-//! its signature, with ECDSA (the curve's own hash), as a DSSE envelope's signature is made.
+//! appended, over the DSSE pre-authentication encoding of [`EVENT_PAYLOAD_TYPE`] and the event
+//! without its signature, with ECDSA (the curve's own hash), as a DSSE envelope's signature is made.
 //! The key id is model-signing's key hint, so the same public key file (`[trust] keys`) checks
 //! the lock's signature and the log's.
 
