@@ -475,24 +475,27 @@ pub fn chain_after(
     })
 }
 
+/// The end of the log at `path` ([`read_tail`]); `None` when there is no log.
+fn tail_of(path: &Path, shown: &str) -> Result<Option<Tail>, LogError> {
+    let io_err = |source| LogError::Io {
+        path: shown.to_owned(),
+        source,
+    };
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(io_err(source)),
+    };
+    read_tail(&mut file).map(Some).map_err(io_err)
+}
+
 /// Whether the log at `path` can be appended to: absent, or ending in a newline after an
 /// event. For commands that change files and must then record it, to ask before they start.
 pub fn appendable(path: &Path) -> Result<(), LogError> {
     let shown = path.display().to_string();
-    let mut file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
-            return Err(LogError::Io {
-                path: shown,
-                source,
-            });
-        }
+    let Some(tail) = tail_of(path, &shown)? else {
+        return Ok(());
     };
-    let tail = read_tail(&mut file).map_err(|source| LogError::Io {
-        path: shown.clone(),
-        source,
-    })?;
     if tail.torn_len > 0 {
         return Err(LogError::Torn {
             path: shown,
@@ -635,20 +638,9 @@ pub fn store_log_name(store: &dyn crate::store::Store) -> String {
 /// The log's head: `None` when it is empty or absent.
 pub fn head(path: &Path) -> Result<Option<Head>, LogError> {
     let shown = path.display().to_string();
-    let mut file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(LogError::Io {
-                path: shown,
-                source,
-            });
-        }
+    let Some(tail) = tail_of(path, &shown)? else {
+        return Ok(None);
     };
-    let tail = read_tail(&mut file).map_err(|source| LogError::Io {
-        path: shown.clone(),
-        source,
-    })?;
     let Some(line) = tail.last_line else {
         return Ok(None);
     };
