@@ -602,6 +602,14 @@ impl S3Store {
         Ok(())
     }
 
+    /// The transfer that sends nothing, when the store has the object already.
+    fn already_there(&self, digest: &Digest) -> Result<Option<Transfer>, StoreError> {
+        Ok(self.contains(digest)?.then(|| Transfer {
+            already_there: true,
+            ..Transfer::default()
+        }))
+    }
+
     /// Stores what `reader` reads as the object `expected`, resuming an interrupted upload of
     /// it; what was done, in parts. A reader that fails leaves the parts sent so far for the
     /// next call to resume.
@@ -610,11 +618,8 @@ impl S3Store {
         reader: &mut dyn Read,
         expected: &Digest,
     ) -> Result<Transfer, StoreError> {
-        if self.contains(expected)? {
-            return Ok(Transfer {
-                already_there: true,
-                ..Transfer::default()
-            });
+        if let Some(done) = self.already_there(expected)? {
+            return Ok(done);
         }
         let cell = std::cell::RefCell::new(Some(reader));
         let open = || -> std::io::Result<Box<dyn Read + '_>> {
@@ -635,11 +640,8 @@ impl S3Store {
         source: &Path,
         expected: &Digest,
     ) -> Result<Transfer, StoreError> {
-        if self.contains(expected)? {
-            return Ok(Transfer {
-                already_there: true,
-                ..Transfer::default()
-            });
+        if let Some(done) = self.already_there(expected)? {
+            return Ok(done);
         }
         let open = || -> std::io::Result<Box<dyn Read + '_>> {
             Ok(Box::new(std::io::BufReader::with_capacity(
