@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::rc::Rc;
 
-use crate::joblib::{JoblibArray, is_joblib_array_wrapper, joblib_layout};
+use crate::joblib::{JOBLIB, JoblibArray, VENDORED, joblib_layout, joblib_wrapper_kind};
 use crate::literals::{
     is_float, le_signed, parse_int, parse_memo_index, raw_unicode_escape, unquote_string,
 };
@@ -13,8 +13,8 @@ use crate::reader::{Line, ReadError, Reader, Region};
 use crate::sniff::{self, is_dotted_identifier};
 use crate::value::{GlobalRef, Heap, KeptText, KeptTuple, Live, Object, Value};
 use crate::{
-    Analysis, Embedded, Encoding, GlobalUse, Invocations, Limit, Limits, Stop, Unresolved,
-    UnresolvedKind,
+    Analysis, Embedded, Encoding, GlobalUse, Invocations, Limit, Limits, Readings, Stop,
+    Unresolved, UnresolvedKind,
 };
 
 /// Library helpers that are `cls.__new__(cls)` of the class passed to them, as copyreg's
@@ -36,6 +36,105 @@ const KEEP_ITEMS: usize = 32;
 const SNIFF: usize = 256;
 
 type Step<T = ()> = Result<T, Stop>;
+
+/// Whose reading of the stream an [`Analyzer`] follows. The loaders read the same bytes
+/// differently in two places, and every reading is kept (what is safe for one loader and
+/// not another is unsafe):
+/// - a `NumpyArrayWrapper`'s array after its `BUILD`: joblib reads it as array data when
+///   the class is its own ([`joblib_wrapper_kind`]), every other loader as more opcodes on
+///   the same stack and memo;
+/// - an operand that goes past the end of a `FRAME` with bytes left in it (no pickler writes
+///   one): `_pickle.c` over a file with `peek` or over bytes reads across the frame's end,
+///   over a file without (`BytesIO`) it drops the rest of the frame and reads the operand
+///   after it; `pickle.py` refuses it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Loader {
+    /// The array wrapper classes ([`JOBLIB`], [`VENDORED`]) whose arrays are read as arrays.
+    wrappers: u8,
+    /// Reads as `_pickle.c` over a file without `peek`.
+    unpeekable: bool,
+}
+
+impl Loader {
+    /// `_pickle.c` over a buffered file or bytes; joblib's arrays read as arrays, under
+    /// both of joblib's classes.
+    const MAIN: Loader = Loader {
+        wrappers: JOBLIB | VENDORED,
+        unpeekable: false,
+    };
+
+    /// `_pickle.c` over a buffered file: every array region is opcodes.
+    const PLAIN: Loader = Loader {
+        wrappers: 0,
+        unpeekable: false,
+    };
+
+    /// `_pickle.c` over a file without `peek`.
+    const UNPEEKABLE: Loader = Loader {
+        wrappers: 0,
+        unpeekable: true,
+    };
+
+    /// joblib with only the wrapper classes `wrappers` its own.
+    const fn joblib(wrappers: u8) -> Loader {
+        Loader {
+            wrappers,
+            unpeekable: false,
+        }
+    }
+
+    /// The other readings what the readings so far saw makes necessary.
+    fn needed(readings: Readings) -> impl Iterator<Item = Loader> {
+        let seen = readings.wrappers;
+        [
+            (seen != 0).then_some(Loader::PLAIN),
+            (seen & VENDORED != 0).then_some(Loader::joblib(JOBLIB)),
+            (seen == JOBLIB | VENDORED).then_some(Loader::joblib(VENDORED)),
+            readings.unpeekable.then_some(Loader::UNPEEKABLE),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+/// Most readings of one stream: [`Loader::MAIN`] and every other [`Loader::needed`].
+const MAX_READINGS: usize = 5;
+
+/// Every loader's reading of the stream `open` opens (once per reading), unioned: the main
+/// reading, then the others where the readings so far show they may differ.
+pub(crate) fn analyze_readings<R: Read, E>(
+    mut open: impl FnMut() -> Result<R, E>,
+    limits: &Limits,
+    depth: u32,
+) -> Result<Analysis, E> {
+    let mut out = Analyzer::new(limits, depth, Loader::MAIN).run(open()?);
+    let mut seen = out.readings;
+    let mut done = vec![Loader::MAIN];
+    while done.len() < MAX_READINGS {
+        let Some(loader) = Loader::needed(seen).find(|l| !done.contains(l)) else {
+            break;
+        };
+        done.push(loader);
+        if matches!(
+            out.stop,
+            Some(Stop::Limit {
+                limit: Limit::Opcodes,
+                ..
+            })
+        ) {
+            break;
+        }
+        let limits = Limits {
+            max_opcodes: limits.max_opcodes.saturating_sub(out.opcodes),
+            ..*limits
+        };
+        let other = Analyzer::new(&limits, depth, loader).run(open()?);
+        seen.wrappers |= other.readings.wrappers;
+        seen.unpeekable |= other.readings.unpeekable;
+        out.absorb(other);
+    }
+    Ok(out)
+}
 
 /// A kind of invocation, as [`Invocations`] counts them.
 #[derive(Clone, Copy)]
@@ -123,6 +222,7 @@ impl Machine {
 
 pub(crate) struct Analyzer<'l> {
     limits: &'l Limits,
+    loader: Loader,
     depth: u32,
     out: Analysis,
     index: HashMap<Box<str>, Rc<GlobalRef>>,
@@ -138,9 +238,10 @@ pub(crate) struct Analyzer<'l> {
 }
 
 impl<'l> Analyzer<'l> {
-    pub(crate) fn new(limits: &'l Limits, depth: u32) -> Self {
+    pub(crate) fn new(limits: &'l Limits, depth: u32, loader: Loader) -> Self {
         Analyzer {
             limits,
+            loader,
             depth,
             out: Analysis::default(),
             index: HashMap::new(),
@@ -155,8 +256,12 @@ impl<'l> Analyzer<'l> {
 
     pub(crate) fn run<R: Read>(mut self, input: R) -> Analysis {
         let mut reader = Reader::new(input);
+        if self.loader.unpeekable {
+            reader = reader.unpeekable();
+        }
         self.out.starts_with_proto = matches!(reader.peek(1), Ok([PROTO]));
         self.run_stream(&mut reader);
+        self.out.readings.unpeekable |= reader.crossings() > 0;
         self.out.bytes = reader.pos();
         self.out.odd_names_only = !self.out.globals.is_empty() && self.well_formed_globals == 0;
         self.out
@@ -184,6 +289,13 @@ impl<'l> Analyzer<'l> {
             let first = reader.peek(1).ok().and_then(|h| h.first().copied());
             match self.run_one(reader) {
                 Ok(None) => self.out.pickles += 1,
+                Ok(Some(rest)) if self.loader.unpeekable => {
+                    self.out.pickles += 1;
+                    // The file is already past the frame: the next load starts there.
+                    if reader.skip(rest).is_err() {
+                        break;
+                    }
+                }
                 Ok(Some(rest)) => {
                     self.out.pickles += 1;
                     if let Err(stop) = self.frame_rest(reader, rest) {
@@ -496,6 +608,7 @@ impl<'l> Analyzer<'l> {
     ) -> Step<Value> {
         let fail = |err| read_failed(err, offset, op);
         let keep_text = text && len <= KEEP_STR;
+        r.prepare(len).map_err(fail)?;
         let encoding = if len >= 4 {
             let head = r.peek(SNIFF.min(len as usize)).map_err(fail)?;
             sniff::embedded_encoding(head)
@@ -557,7 +670,11 @@ impl<'l> Analyzer<'l> {
             max_pickles: None,
             ..*self.limits
         };
-        let nested = Analyzer::new(&limits, self.depth + 1).run(&bytes[..]);
+        let Ok(nested) = analyze_readings(
+            || Ok::<_, std::convert::Infallible>(&bytes[..]),
+            &limits,
+            self.depth + 1,
+        );
         self.out.opcodes += nested.opcodes;
         if let Some(
             stop @ Stop::Limit {
@@ -639,7 +756,18 @@ impl<'l> Analyzer<'l> {
                 STOP => {
                     m.pop(offset)?;
                     let here = r.pos();
-                    return Ok(m.frame_end.filter(|end| *end > here).map(|end| end - here));
+                    let buffered = r.buffered();
+                    if self.loader.unpeekable {
+                        return Ok((buffered > 0).then_some(buffered));
+                    }
+                    let rest = m
+                        .frame_end
+                        .filter(|end| *end > here)
+                        .map_or(0, |end| end - here);
+                    // A frame that ends elsewhere than the read-ahead buffer (one frame inside
+                    // another) starts the next pickle elsewhere for `_pickle.c` without `peek`.
+                    self.out.readings.unpeekable |= buffered != rest;
+                    return Ok((rest > 0).then_some(rest));
                 }
                 POP => {
                     if m.marks.last() == Some(&m.stack.len()) {
@@ -1013,6 +1141,7 @@ impl<'l> Analyzer<'l> {
                     // boundaries, so the length hides nothing: read on as one stream. Where
                     // it ends matters to what follows a STOP or a joblib array in it.
                     let len = u64::from_le_bytes(r.array().map_err(fail)?);
+                    r.frame(len).map_err(fail)?;
                     m.frame_end = Some(r.pos().saturating_add(len));
                 }
                 other => {
@@ -1082,8 +1211,12 @@ impl<'l> Analyzer<'l> {
                 if let Some(data) = obj.slot.and_then(|id| self.heap.object_mut(id)) {
                     data.state = Some(state);
                 }
-                if let Some(global) = origin.filter(|g| is_joblib_array_wrapper(g)) {
-                    self.joblib_array(r, obj, &global, offset, frame_end)?;
+                if let Some(global) = origin {
+                    let kind = joblib_wrapper_kind(&global);
+                    self.out.readings.wrappers |= kind;
+                    if kind & self.loader.wrappers != 0 {
+                        self.joblib_array(r, obj, &global, offset, frame_end)?;
+                    }
                 }
                 Ok(())
             }
@@ -1116,11 +1249,9 @@ impl<'l> Analyzer<'l> {
     /// opcodes, and its unpickler reads it there: raw bytes after an alignment pad, or, for
     /// object arrays, a whole pickle of its own, which joblib loads.
     ///
-    /// Two readings of the same bytes, both kept (the union of the loaders):
-    /// - joblib's: its unpickler is `pickle.py`'s, which has read the current frame ahead; it
-    ///   reads the array from the file, after the frame, and then reads on in the frame;
-    /// - a plain unpickler's (and joblib's for a look-alike class it does not know): the array
-    ///   region is more opcodes. Globals named there are kept.
+    /// This is joblib's reading: its unpickler is `pickle.py`'s, which has read the current
+    /// frame ahead; it reads the array from the file, after the frame, and then reads on in
+    /// the frame. Every other loader reads the array as opcodes ([`Loader::PLAIN`]).
     fn joblib_array<R: Read>(
         &mut self,
         r: &mut Reader<R>,
@@ -1180,66 +1311,12 @@ impl<'l> Analyzer<'l> {
                 } else {
                     0
                 };
-                let region = pad.saturating_add(bytes);
-                let left = self.plain_reading(r, region, offset)?;
-                r.skip(left).map_err(fail)?;
+                r.skip(pad.saturating_add(bytes)).map_err(fail)?;
             }
         }
         if let Some(rest) = rest {
             r.unread(&rest, rest_start);
         }
         Ok(())
-    }
-
-    /// Reads the `len` bytes of a joblib array region as a plain unpickler would: as opcodes.
-    /// Keeps the well-formed globals it names (random array bytes make no importable name)
-    /// and returns how many bytes of the region are left unread.
-    fn plain_reading<R: Read>(&mut self, r: &mut Reader<R>, len: u64, offset: u64) -> Step<u64> {
-        if self.depth >= self.limits.max_nesting {
-            return Err(Stop::Limit {
-                limit: Limit::Nesting,
-                value: u64::from(self.limits.max_nesting),
-                offset,
-            });
-        }
-        let limits = Limits {
-            max_opcodes: self.limits.max_opcodes.saturating_sub(self.out.opcodes),
-            max_pickles: None,
-            ..*self.limits
-        };
-        let mut region = Region {
-            reader: r,
-            left: len,
-        };
-        // As a trait object: the nested analysis reads through a region of this reader, and
-        // a generic one would nest types without end.
-        let nested = Analyzer::new(&limits, self.depth + 1).run(&mut region as &mut dyn Read);
-        let left = region.left;
-        self.out.opcodes += nested.opcodes;
-        if let Some(
-            stop @ Stop::Limit {
-                limit: Limit::Opcodes,
-                ..
-            },
-        ) = &nested.stop
-        {
-            return Err(stop.clone());
-        }
-        for g in &nested.globals {
-            if !(is_dotted_identifier(g.module.as_bytes())
-                && is_dotted_identifier(g.name.as_bytes()))
-            {
-                continue;
-            }
-            let global = self.import_as(&g.module, &g.name, g.offset, g.opcode);
-            let entry = &mut self.out.globals[global.index];
-            entry.imports = entry.imports.saturating_add(g.imports.saturating_sub(1));
-            entry.calls = entry.calls.saturating_add(g.calls);
-            entry.invoked_by.add(&g.invoked_by);
-            if entry.first_call.is_none() {
-                entry.first_call = g.first_call;
-            }
-        }
-        Ok(left)
     }
 }

@@ -5,16 +5,26 @@
 
 use crate::value::{GlobalRef, Heap, Value};
 
-/// Whether a class is joblib's array wrapper, whose array joblib's unpickler reads after its
-/// `BUILD`: joblib checks `isinstance` against its own class, so only the modules that define
-/// it count (joblib's, and the copy scikit-learn once vendored); a look-alike from any other
-/// module is an ordinary class, and the bytes after its `BUILD` are opcodes to every loader.
-pub(crate) fn is_joblib_array_wrapper(global: &GlobalRef) -> bool {
-    &*global.name == "NumpyArrayWrapper"
-        && matches!(
-            &*global.module,
-            "joblib.numpy_pickle" | "sklearn.externals.joblib.numpy_pickle"
-        )
+/// joblib's own array wrapper class, `joblib.numpy_pickle.NumpyArrayWrapper`.
+pub(crate) const JOBLIB: u8 = 1;
+/// The copy scikit-learn vendored as `sklearn.externals.joblib` (up to 0.22).
+pub(crate) const VENDORED: u8 = 2;
+
+/// Which joblib's array wrapper a class is ([`JOBLIB`], [`VENDORED`], or 0 for none): joblib
+/// checks `isinstance` against its own class, so only the modules that define it count; a
+/// look-alike from any other module is an ordinary class, and the bytes after its `BUILD` are
+/// opcodes to every loader. The two are one class where scikit-learn 0.21 and 0.22 made
+/// `sklearn.externals.joblib` a shim over joblib, and two where it was a copy (before) or is
+/// gone (after), so a file may be read with either, both or neither as an array wrapper.
+pub(crate) fn joblib_wrapper_kind(global: &GlobalRef) -> u8 {
+    if &*global.name != "NumpyArrayWrapper" {
+        return 0;
+    }
+    match &*global.module {
+        "joblib.numpy_pickle" => JOBLIB,
+        "sklearn.externals.joblib.numpy_pickle" => VENDORED,
+        _ => 0,
+    }
 }
 
 pub(crate) enum JoblibArray {

@@ -3,8 +3,11 @@
 //! It reads every opcode of protocols 0 to 5 with the semantics of CPython's C unpickler
 //! (`Modules/_pickle.c`), not those of `pickletools`:
 //!
-//! - `FRAME` lengths are read and ignored, as the C unpickler treats frames as read-ahead hints:
-//!   a frame cannot hide bytes from the analysis;
+//! - a `FRAME` cannot hide bytes: the C unpickler reads opcodes across frames, and where
+//!   loaders read a frame differently (an operand past its end, a pickle that stops inside
+//!   it) each reading is made and their findings unioned;
+//! - joblib's array regions are read as joblib reads them and, in a second reading, as
+//!   opcodes on the same stack, as every other loader reads them;
 //! - several pickles stacked in one stream are all analysed (PyTorch's legacy format, and any
 //!   loader that calls `pickle.load` twice);
 //! - a parse error after a payload still reports the payload, with the error.
@@ -34,7 +37,7 @@ mod reader;
 mod sniff;
 mod value;
 
-use std::io::Read;
+use std::io::{self, Read};
 
 use serde::Serialize;
 
@@ -83,15 +86,19 @@ impl Default for Limits {
 impl Limits {
     /// These limits grown to fit an input of `len` bytes, so that real files fit them (a
     /// vocabulary of a million words memoizes a million strings): the memo may hold an entry
-    /// for every four bytes, and the kept bytes may reach sixteen times the input, each up to
-    /// a ceiling that bounds memory whatever the input.
+    /// for every four bytes, the mark stack a mark for every byte (a mark is one), and the
+    /// kept bytes may reach sixteen times the input, each up to a ceiling that bounds memory
+    /// whatever the input.
     pub fn scaled(self, len: u64) -> Limits {
         const MAX_MEMO: usize = 1 << 26;
+        const MAX_MARKS: usize = 1 << 24;
         const MAX_KEPT: u64 = 1 << 30;
         let memo = usize::try_from(len / 4).unwrap_or(usize::MAX).min(MAX_MEMO);
+        let marks = usize::try_from(len).unwrap_or(usize::MAX).min(MAX_MARKS);
         let kept = len.saturating_mul(16).min(MAX_KEPT);
         Limits {
             max_memo: self.max_memo.max(memo),
+            max_marks: self.max_marks.max(marks),
             max_kept_bytes: self.max_kept_bytes.max(kept),
             ..self
         }
@@ -127,6 +134,16 @@ impl Invocations {
             .saturating_add(self.inst)
             .saturating_add(self.newobj)
             .saturating_add(self.build)
+    }
+
+    /// The larger of these and `other`, kind by kind: two readings of the same bytes.
+    fn max(&self, other: &Invocations) -> Invocations {
+        Invocations {
+            reduce: self.reduce.max(other.reduce),
+            inst: self.inst.max(other.inst),
+            newobj: self.newobj.max(other.newobj),
+            build: self.build.max(other.build),
+        }
     }
 
     /// These and `other` together.
@@ -310,6 +327,19 @@ pub struct Analysis {
     /// Whether any global had a name that is not a dotted Python identifier.
     #[serde(skip)]
     pub odd_names_only: bool,
+    /// Which other loaders' readings may differ from this one.
+    #[serde(skip)]
+    pub(crate) readings: Readings,
+}
+
+/// Where other loaders may read the same bytes differently ([`interp::Loader`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Readings {
+    /// The joblib array wrapper classes given a state (`joblib::JOBLIB`, `joblib::VENDORED`):
+    /// joblib reads an array after each, other loaders read opcodes.
+    pub(crate) wrappers: u8,
+    /// An operand went past a frame's end, or a frame ended inside another.
+    pub(crate) unpeekable: bool,
 }
 
 impl Analysis {
@@ -343,14 +373,78 @@ impl Analysis {
     pub fn has_code_paths(&self) -> bool {
         !self.globals.is_empty() || !self.unresolved.is_empty() || !self.embedded.is_empty()
     }
+
+    /// Adds what another loader's reading of the same bytes reaches. That reading may run
+    /// through array data as opcodes, so only what random bytes do not make is taken: the
+    /// globals with importable names and how they are invoked, and extension codes where the
+    /// reading completes a pickle. Running out of opcodes there is running out here; any
+    /// other stop is the other loader's error after what it reached.
+    fn absorb(&mut self, other: Analysis) {
+        self.opcodes = self.opcodes.saturating_add(other.opcodes);
+        if self.stop.is_none()
+            && let Some(
+                stop @ Stop::Limit {
+                    limit: Limit::Opcodes,
+                    ..
+                },
+            ) = other.stop
+        {
+            self.stop = Some(stop);
+        }
+        let mut index: std::collections::HashMap<(String, String), usize> = self
+            .globals
+            .iter()
+            .enumerate()
+            .map(|(i, g)| ((g.module.clone(), g.name.clone()), i))
+            .collect();
+        for global in other.globals {
+            if !(sniff::is_dotted_identifier(global.module.as_bytes())
+                && sniff::is_dotted_identifier(global.name.as_bytes()))
+            {
+                continue;
+            }
+            self.odd_names_only = false;
+            let key = (global.module.clone(), global.name.clone());
+            let Some(&at) = index.get(&key) else {
+                index.insert(key, self.globals.len());
+                self.globals.push(global);
+                continue;
+            };
+            let mine = &mut self.globals[at];
+            mine.imports = mine.imports.max(global.imports);
+            mine.calls = mine.calls.max(global.calls);
+            mine.invoked_by = mine.invoked_by.max(&global.invoked_by);
+            if mine.first_call.is_none() {
+                mine.first_call = global.first_call;
+            }
+        }
+        if other.pickles > 0 {
+            for ext in other.unresolved {
+                let known = self
+                    .unresolved
+                    .iter()
+                    .any(|u| u.kind == ext.kind && u.what == ext.what);
+                if ext.kind == UnresolvedKind::Extension && !known {
+                    self.unresolved.push(ext);
+                }
+            }
+        }
+    }
 }
 
-/// Analyses every pickle in a stream.
-pub fn analyze<R: Read>(input: R, limits: &Limits) -> Analysis {
-    interp::Analyzer::new(limits, 0).run(input)
+/// Analyses every pickle in the stream `open` opens, as every loader would read it: the
+/// stream is opened again for each other loader's reading where it may differ (a file
+/// joblib wrote, a frame an operand goes past), and what each reaches is unioned.
+pub fn analyze<R: Read>(
+    open: impl FnMut() -> io::Result<R>,
+    limits: &Limits,
+) -> io::Result<Analysis> {
+    interp::analyze_readings(open, limits, 0)
 }
 
-/// Analyses every pickle in a byte slice.
+/// Analyses every pickle in a byte slice, as [`analyze`] does.
 pub fn analyze_bytes(input: &[u8], limits: &Limits) -> Analysis {
-    analyze(input, limits)
+    let Ok(analysis) =
+        interp::analyze_readings(|| Ok::<_, std::convert::Infallible>(input), limits, 0);
+    analysis
 }

@@ -33,6 +33,13 @@ pub(crate) enum Line<'a> {
     AtEnd(Option<&'a [u8]>),
 }
 
+/// A line as read, its kept bytes in the reader's scratch buffer.
+enum RawLine {
+    Kept,
+    TooLong(u64),
+    AtEnd { kept: bool },
+}
+
 pub(crate) struct Reader<R> {
     inner: R,
     buf: Box<[u8]>,
@@ -45,6 +52,16 @@ pub(crate) struct Reader<R> {
     /// After [`Reader::unread`]: when `pos` reaches the first offset, the input goes on at
     /// the second.
     resume: Option<(u64, u64)>,
+    /// Where `_pickle.c`'s input buffer ends while it holds bytes not yet read: a `FRAME` is
+    /// read ahead into it as a whole.
+    buffer_end: Option<u64>,
+    /// Read as `_pickle.c` reads a file without `peek` (`BytesIO`): an operand or line that
+    /// goes past the end of its buffer is read from the file after it, the buffer's rest
+    /// dropped.
+    unpeekable: bool,
+    /// How many reads went past the end of a read-ahead frame with bytes left in it: where an
+    /// unpeekable reading starts to differ from this one.
+    crossings: u64,
 }
 
 impl<R: Read> Reader<R> {
@@ -58,7 +75,66 @@ impl<R: Read> Reader<R> {
             eof: false,
             scratch: Vec::new(),
             resume: None,
+            buffer_end: None,
+            unpeekable: false,
+            crossings: 0,
         }
+    }
+
+    /// Reads as `_pickle.c` reads a file without `peek`: see [`Reader::operand`].
+    pub(crate) fn unpeekable(mut self) -> Self {
+        self.unpeekable = true;
+        self
+    }
+
+    /// Reads that went past the end of a read-ahead frame with bytes left in it.
+    pub(crate) fn crossings(&self) -> u64 {
+        self.crossings
+    }
+
+    /// Bytes of a read-ahead frame still in `_pickle.c`'s input buffer.
+    pub(crate) fn buffered(&self) -> u64 {
+        self.buffer_end
+            .map_or(0, |end| end.saturating_sub(self.pos))
+    }
+
+    /// `_pickle.c` is about to read an operand of `n` bytes. From its input buffer when the
+    /// buffer holds them; otherwise from the file: the C unpickler over a file with `peek`
+    /// reads on where it is, over one without (`BytesIO`) the file is already past the frame
+    /// it read ahead, so the rest of the frame is dropped and the operand read after it.
+    fn operand(&mut self, n: u64) -> Result<(), ReadError> {
+        let Some(end) = self.buffer_end else {
+            return Ok(());
+        };
+        if self.pos >= end {
+            self.buffer_end = None;
+        } else if self.pos.saturating_add(n) > end {
+            self.buffer_end = None;
+            self.crossings += 1;
+            if self.unpeekable {
+                self.skip_bytes(end - self.pos)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that an operand of `n` bytes that is about to be peeked at, then read, is read
+    /// from where `_pickle.c` would read it.
+    pub(crate) fn prepare(&mut self, n: u64) -> Result<(), ReadError> {
+        self.operand(n)
+    }
+
+    /// `FRAME` of `len` bytes: `_pickle.c` reads it into its input buffer (from the file
+    /// unless the buffer already holds it) and reads on from its start.
+    pub(crate) fn frame(&mut self, len: u64) -> Result<(), ReadError> {
+        let held = self
+            .buffer_end
+            .is_some_and(|end| self.pos < end && self.pos.saturating_add(len) <= end);
+        if !held {
+            self.operand(len)?;
+            self.buffer_end = Some(self.pos.saturating_add(len));
+        }
+        Ok(())
     }
 
     pub(crate) fn pos(&self) -> u64 {
@@ -128,6 +204,7 @@ impl<R: Read> Reader<R> {
     }
 
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], ReadError> {
+        self.operand(N as u64)?;
         if self.fill(N)? < N {
             return Err(ReadError::Truncated);
         }
@@ -137,8 +214,13 @@ impl<R: Read> Reader<R> {
         Ok(out)
     }
 
-    /// Skips `n` bytes without keeping them.
-    pub(crate) fn skip(&mut self, mut n: u64) -> Result<(), ReadError> {
+    /// Skips an operand of `n` bytes without keeping it.
+    pub(crate) fn skip(&mut self, n: u64) -> Result<(), ReadError> {
+        self.operand(n)?;
+        self.skip_bytes(n)
+    }
+
+    fn skip_bytes(&mut self, mut n: u64) -> Result<(), ReadError> {
         loop {
             let here = (self.available() as u64).min(n) as usize;
             self.consume(here);
@@ -156,6 +238,7 @@ impl<R: Read> Reader<R> {
     /// bytes arrive (a claimed length that is not there is never allocated) and ends with a
     /// capacity of exactly `n`, never the next power of two above it.
     pub(crate) fn take(&mut self, n: usize) -> Result<Vec<u8>, ReadError> {
+        self.operand(n as u64)?;
         let mut out = Vec::with_capacity(n.min(1 << 20));
         while out.len() < n {
             if self.available() == 0 && self.fill(1)? == 0 {
@@ -204,7 +287,47 @@ impl<R: Read> Reader<R> {
     /// Reads a `\n`-terminated line. Lines longer than `keep` bytes are skipped and only their
     /// length is returned; a line cut off by the end of input is an error, as in CPython's
     /// `_Unpickler_Readline` callers that need the newline.
+    ///
+    /// A line with no `\n` before the end of a read-ahead frame is read by `_pickle.c` from
+    /// the file: over a file without `peek`, from after the frame, which is the part of the
+    /// same line from there on.
     pub(crate) fn line(&mut self, keep: usize) -> Result<Line<'_>, ReadError> {
+        let cut = match self.buffer_end {
+            Some(end) if self.pos < end => Some(end - self.pos),
+            _ => None,
+        };
+        self.buffer_end = None;
+        let mut raw = self.whole_line(keep)?;
+        let len = match raw {
+            RawLine::Kept => self.scratch.len() as u64 + 1,
+            RawLine::TooLong(len) => len + 1,
+            RawLine::AtEnd { kept: true } => self.scratch.len() as u64,
+            RawLine::AtEnd { kept: false } => u64::MAX,
+        };
+        let mut from = 0;
+        if let Some(cut) = cut {
+            if len < cut {
+                self.buffer_end = Some(self.pos + (cut - len));
+            } else if len > cut {
+                self.crossings += 1;
+                if self.unpeekable {
+                    from = usize::try_from(cut)
+                        .unwrap_or(usize::MAX)
+                        .min(self.scratch.len());
+                    if let RawLine::TooLong(total) = raw {
+                        raw = RawLine::TooLong(total.saturating_sub(cut));
+                    }
+                }
+            }
+        }
+        Ok(match raw {
+            RawLine::Kept => Line::Kept(&self.scratch[from..]),
+            RawLine::TooLong(total) => Line::TooLong(total),
+            RawLine::AtEnd { kept } => Line::AtEnd(kept.then_some(&self.scratch[from..])),
+        })
+    }
+
+    fn whole_line(&mut self, keep: usize) -> Result<RawLine, ReadError> {
         self.scratch.clear();
         let mut total: u64 = 0;
         let mut kept = true;
@@ -213,7 +336,7 @@ impl<R: Read> Reader<R> {
                 if total == 0 {
                     return Err(ReadError::Truncated);
                 }
-                return Ok(Line::AtEnd(kept.then_some(&self.scratch[..])));
+                return Ok(RawLine::AtEnd { kept });
             }
             let window = &self.buf[self.start..self.end];
             let (chunk_len, found) = match memchr::memchr(b'\n', window) {
@@ -232,9 +355,9 @@ impl<R: Read> Reader<R> {
             self.consume(chunk_len + usize::from(found));
             if found {
                 return Ok(if kept {
-                    Line::Kept(&self.scratch)
+                    RawLine::Kept
                 } else {
-                    Line::TooLong(total)
+                    RawLine::TooLong(total)
                 });
             }
         }

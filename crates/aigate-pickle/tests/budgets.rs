@@ -30,3 +30,28 @@ fn names_not_kept_for_the_budget_are_not_computed_names() {
     assert_eq!(analysis.budget_spent, None);
     assert_eq!(analysis.globals[0].dotted(), "collections.OrderedDict");
 }
+
+#[test]
+fn marks_deeper_than_the_default_limit_fit_the_budget_of_a_file_their_size() {
+    // 70,000 MARKs, then a call of `os.system` that every loader reaches (after which it
+    // fails on the marks left): the mark stack scales with the input, one mark a byte.
+    let mut p = b"\x80\x02".to_vec();
+    p.extend(std::iter::repeat_n(b'(', 70_000));
+    p.extend_from_slice(b"cos\nsystem\n(S'id'\ntR0.");
+    let fixed = analyze_bytes(&p, &Limits::default());
+    assert!(
+        matches!(
+            fixed.stop,
+            Some(aigate_pickle::Stop::Limit {
+                limit: aigate_pickle::Limit::Marks,
+                ..
+            })
+        ),
+        "{:?}",
+        fixed.stop
+    );
+    let scaled = analyze_bytes(&p, &Limits::default().scaled(p.len() as u64));
+    assert_eq!(scaled.globals.len(), 1);
+    assert_eq!(scaled.globals[0].dotted(), "os.system");
+    assert_eq!(scaled.globals[0].calls, 1);
+}

@@ -249,3 +249,80 @@ fn a_global_name_cut_by_the_end_of_input_is_still_resolved() {
             .is_empty()
     );
 }
+
+#[test]
+fn an_operand_past_a_frames_end_is_read_after_the_frame_by_the_c_unpickler_over_bytesio() {
+    // FRAME of 6 bytes: SHORT_BINUNICODE of 16 bytes, 4 of them in the frame. `_pickle.c`
+    // over a buffered file reads the 4 and 12 after the frame; over `BytesIO` it drops the
+    // 4 and reads the 16 after the frame, then the payload, which the first reading never
+    // reaches (it stops at 0xff).
+    let mut data = b"\x80\x04\x95".to_vec();
+    data.extend_from_slice(&6u64.to_le_bytes());
+    data.extend_from_slice(b"\x8c\x10AAAA");
+    data.extend_from_slice(&[b'B'; 12]);
+    data.extend_from_slice(b"\xff\xff\xff\xff");
+    data.push(b'0');
+    data.extend_from_slice(PAYLOAD);
+    data.extend_from_slice(b"N.");
+    assert!(payload_called(&data));
+}
+
+#[test]
+fn a_line_past_a_frames_end_is_read_after_the_frame_by_the_c_unpickler_over_bytesio() {
+    // FRAME of 6 bytes: `cbogus`, a GLOBAL whose module line has no newline in the frame.
+    // Read across, the module is `bogusaigate_mutant`; over `BytesIO` the line is read
+    // from after the frame: `aigate_mutant`.
+    let mut data = b"\x80\x04\x95".to_vec();
+    data.extend_from_slice(&6u64.to_le_bytes());
+    data.extend_from_slice(b"cbogus");
+    data.extend_from_slice(&PAYLOAD[1..]);
+    data.extend_from_slice(b"N.");
+    let analysis = analyze_bytes(&data, &Limits::default());
+    let names: Vec<String> = analysis.globals.iter().map(|g| g.dotted()).collect();
+    assert!(
+        names.contains(&"bogusaigate_mutant.payload".to_owned()),
+        "{names:?}"
+    );
+    assert!(payload_called(&data), "{names:?}");
+}
+
+#[test]
+fn a_joblib_array_region_is_read_as_opcodes_on_the_plain_unpicklers_own_stack() {
+    // The payload and its arguments are pushed before joblib's real wrapper; its 88
+    // "array" bytes pop the wrapper and REDUCE with what is below. joblib skips them; a
+    // plain unpickler calls the payload with its own stack, which a fresh stack cannot.
+    let mut region = b"0R0".to_vec();
+    for _ in 0..42 {
+        region.extend_from_slice(b"N0");
+    }
+    region.push(b'N');
+    assert_eq!(region.len(), 88);
+    let mut data = b"\x80\x04caigate_mutant\npayload\n)".to_vec();
+    let wrapper = fake_wrapper(b"joblib.numpy_pickle");
+    // The wrapper's BUILD, then its own 88 region bytes and two POPs.
+    let build = wrapper.len() - 91;
+    assert_eq!(wrapper[build], b'b');
+    data.extend_from_slice(&wrapper[..=build]);
+    data.extend_from_slice(&region);
+    data.extend_from_slice(b"0N.");
+    assert!(payload_called(&data));
+}
+
+#[test]
+fn a_vendored_wrapper_is_an_ordinary_class_to_standalone_joblib() {
+    // A `sklearn.externals.joblib` wrapper inserted in a joblib file, its 88 "array" bytes
+    // going past the end of the frame it is in. scikit-learn's vendored joblib reads an array
+    // after it and then fails; standalone joblib does not know the class, reads the bytes as
+    // opcodes and goes on to the file's own wrappers, whose object array calls `os.system`.
+    let analysis = analyze_bytes(&crafted("68c0436a56f9.joblib"), &Limits::default());
+    let calls = |dotted: &str| {
+        analysis
+            .globals
+            .iter()
+            .find(|g| g.dotted() == dotted)
+            .is_some_and(|g| g.calls > 0)
+    };
+    assert!(calls("aigate_mutant.payload"));
+    assert!(calls("posix.system"));
+    assert!(calls("numpy._core.multiarray._reconstruct"));
+}

@@ -77,11 +77,16 @@ fn stacked_pickles_are_all_analysed() {
 
 #[test]
 fn frame_lengths_do_not_hide_bytes() {
-    // A FRAME claiming 2 bytes, followed by a whole malicious pickle body.
+    // A FRAME claiming 2 bytes, followed by a whole malicious pickle body: `_pickle.c` over
+    // a buffered file reads across (`os.system`); over `BytesIO` it drops the `o` left in
+    // the frame when the module line goes past its end and reads `s` after it.
     let mut p = vec![0x80, 4, 0x95];
     p.extend(2u64.to_le_bytes());
     p.extend(b"cos\nsystem\n(S'id'\ntR.");
-    assert_eq!(globals(&p), vec![("os.system".into(), 1)]);
+    assert_eq!(
+        globals(&p),
+        vec![("os.system".into(), 1), ("s.system".into(), 1)]
+    );
 }
 
 #[test]

@@ -267,7 +267,7 @@ impl<'s> Cx<'s> {
             max_opcodes: base.max_opcodes.min(self.budget.opcodes_left()),
             ..base
         };
-        let analysis = aigate_pickle::analyze(blob.open()?, &limits);
+        let analysis = aigate_pickle::analyze(|| blob.open(), &limits)?;
         self.budget.spend_opcodes(analysis.opcodes);
         // A stream that cannot be read or decoded to its end is a finding whatever it holds.
         let unreadable = matches!(analysis.stop, Some(Stop::Io { .. }));
