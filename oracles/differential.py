@@ -94,7 +94,7 @@ def location_chain(loc):
                 embedded = True
             elif not SYNTHETIC_STEP.match(step):
                 chain.append(step)
-    return tuple(chain), embedded
+    return shown_chain(chain), embedded
 
 
 def split_dotted(dotted, known):
@@ -150,13 +150,25 @@ def aigate_view(report, path):
 
 # ---------------------------------------------------------------------------- oracles
 
+UNDECODED = re.compile("[\udc80-\udcff\ufffd]+")
+
+
+def shown_chain(chain):
+    """A member chain, compared the same way on both sides: Python decodes member names that
+    are not UTF-8 with `surrogateescape` (a lone surrogate per byte), which a Rust string
+    cannot hold, and aigate shows U+FFFD per undecodable sequence; each run of either is one
+    U+FFFD here."""
+    return tuple(UNDECODED.sub("\ufffd", part) if isinstance(part, str) else part
+                 for part in chain)
+
+
 def oracle_view(result):
     """Per chain: globals with the loaders reaching them and their call counts; extension
     codes; listings; npy headers."""
     chains = {}
 
     def at(chain):
-        return chains.setdefault(tuple(chain), {"globals": {}, "ext": {}, "errors": []})
+        return chains.setdefault(shown_chain(chain), {"globals": {}, "ext": {}, "errors": []})
 
     for read in result.get("reads", []):
         entry = at(read["chain"])

@@ -6,7 +6,8 @@ use std::rc::Rc;
 
 use crate::joblib::{JOBLIB, JoblibArray, VENDORED, joblib_layout, joblib_wrapper_kind};
 use crate::literals::{
-    is_float, le_signed, parse_int, parse_memo_index, raw_unicode_escape, unquote_string,
+    decode_text, is_float, le_signed, parse_int, parse_memo_index, raw_unicode_escape,
+    unquote_string,
 };
 use crate::opcodes::*;
 use crate::reader::{Line, ReadError, Reader, Region};
@@ -638,7 +639,7 @@ impl<'l> Analyzer<'l> {
             let data = r.take(len as usize).map_err(fail)?;
             self.embedded(&data, encoding, offset)?;
             return Ok(if keep_text {
-                self.text(&String::from_utf8_lossy(&data))
+                self.text(&decode_text(&data))
             } else if text {
                 Value::Text
             } else {
@@ -647,7 +648,7 @@ impl<'l> Analyzer<'l> {
         }
         if keep_text {
             let data = r.take(len as usize).map_err(fail)?;
-            return Ok(self.text(&String::from_utf8_lossy(&data)));
+            return Ok(self.text(&decode_text(&data)));
         }
         r.skip(len).map_err(fail)?;
         Ok(if text { Value::Text } else { Value::Bytes })
@@ -961,6 +962,10 @@ impl<'l> Analyzer<'l> {
                     if mark == 0 || mark > m.stack.len() || mark <= m.fence() {
                         return Err(malformed(offset, "unpickling stack underflow"));
                     }
+                    // `_pickle.c` does nothing with no items, whatever the target is.
+                    if mark == m.stack.len() {
+                        continue;
+                    }
                     let target = m.stack[mark - 1].clone();
                     if op == SETITEMS {
                         if !(m.stack.len() - mark).is_multiple_of(2) {
@@ -1164,7 +1169,7 @@ impl<'l> Analyzer<'l> {
                 self.embedded(decoded, encoding, offset)?;
             }
         }
-        Ok(self.text(&String::from_utf8_lossy(decoded)))
+        Ok(self.text(&decode_text(decoded)))
     }
 
     fn new_dict(&mut self) -> Value {

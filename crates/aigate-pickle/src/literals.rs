@@ -2,6 +2,8 @@
 //! `INT`/`LONG` decimal text, `STRING`'s quoted Python 2 literals (`codecs.escape_decode`),
 //! `UNICODE`'s `raw-unicode-escape`, and `LONG1`'s little-endian two's complement.
 
+use std::borrow::Cow;
+
 use crate::value::Value;
 
 pub(crate) fn le_signed(bytes: &[u8]) -> i64 {
@@ -169,6 +171,18 @@ pub(crate) fn unquote_string(raw: &[u8]) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// The text of a string operand as the loaders that read it decode it: UTF-8 when the bytes
+/// are UTF-8 (`BINUNICODE`, and Python 2 `str` under `encoding="utf-8"` or ASCII), Latin-1
+/// otherwise (Python 2 `str` under `encoding="latin1"`, which NumPy and most readers of
+/// Python 2 pickles pass), so that a name no UTF-8 decoding gives is still the name a loader
+/// looks up.
+pub(crate) fn decode_text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+    }
 }
 
 /// A protocol 0 `UNICODE` operand: `raw-unicode-escape`, where only `\uXXXX` and

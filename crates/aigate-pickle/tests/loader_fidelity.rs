@@ -326,3 +326,20 @@ fn a_vendored_wrapper_is_an_ordinary_class_to_standalone_joblib() {
     assert!(calls("posix.system"));
     assert!(calls("numpy._core.multiarray._reconstruct"));
 }
+
+#[test]
+fn appends_additems_and_setitems_of_no_items_do_nothing_whatever_the_target() {
+    // `_pickle.c` returns before it looks at the target when the mark is the top of the
+    // stack: an int below an empty APPENDS, ADDITEMS or SETITEMS is no error.
+    assert_reaches_payload(&[b"K\x01(e0", b"K\x01(\x900", b"K\x01(u0"]);
+}
+
+#[test]
+fn a_python_2_string_name_that_is_not_utf8_is_the_latin1_name() {
+    // STACK_GLOBAL from two SHORT_BINSTRINGs, the first with byte 0xd5: under
+    // `encoding="latin1"` the module is `\u{d5}osix`.
+    let data = b"\x80\x02U\x05\xd5osixU\x06system\x93)R.";
+    let analysis = analyze_bytes(data, &Limits::default());
+    let names: Vec<String> = analysis.globals.iter().map(|g| g.dotted()).collect();
+    assert_eq!(names, ["\u{d5}osix.system"]);
+}

@@ -191,3 +191,41 @@ fn tar_gnu_sparse_name_in_pax_is_the_member_name() {
         "{at:?}"
     );
 }
+
+/// A ustar header for a regular file `name` of `size` bytes.
+fn ustar_header(name: &str, size: usize) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[108..116].copy_from_slice(b"0000000\0");
+    h[116..124].copy_from_slice(b"0000000\0");
+    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    h[136..148].copy_from_slice(b"00000000000\0");
+    h[148..156].copy_from_slice(b"        ");
+    h[156] = b'0';
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h
+}
+
+#[test]
+fn tar_member_whole_before_a_cut_in_its_padding_is_scanned() {
+    // The archive ends inside the padding after the last member's bytes: tarfile reads the
+    // member whole and fails only when it looks for the next header (a fuzzer's truncation
+    // of fixtures/benign/legacy_tar.pt, d94e0ac2ed63.pt, has torch.FloatStorage there).
+    let member = b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.";
+    let mut tar = ustar_header("storages", member.len()).to_vec();
+    tar.extend_from_slice(member);
+    tar.extend_from_slice(&[0; 100]);
+    let scan = common::scan(&tar, "model.pt", ScanLimits::default());
+    assert!(reports(&scan, "os.system"), "{:?}", shown(&scan));
+    assert!(
+        scan.findings
+            .iter()
+            .any(|f| f.rule.as_str() == "tar-malformed"),
+        "{:?}",
+        shown(&scan)
+    );
+}

@@ -394,14 +394,10 @@ fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Res
             continue;
         }
         let member_data;
-        let member = match blob.slice(data_at, header.size) {
-            Some(member) => {
-                if let Err(err) = walker.skip(padded) {
-                    finding(cx, &TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
-                    break;
-                }
-                member
-            }
+        // A member whose bytes are all there is scanned even when the archive ends in its
+        // padding: `tarfile` reads it whole and fails only when it looks for the next header.
+        let (member, cut) = match blob.slice(data_at, header.size) {
+            Some(member) => (member, walker.skip(padded).err()),
             None if header.size <= cx.limits().max_in_memory => {
                 // Grow with the bytes actually present: a header may claim far more than follows.
                 // What is present is what a loader reads before the archive fails it: scan it.
@@ -432,7 +428,7 @@ fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Res
                     break;
                 }
                 member_data = data;
-                Blob::Memory(&member_data)
+                (Blob::Memory(&member_data), None)
             }
             None => {
                 finding(
@@ -463,6 +459,10 @@ fn scan(cx: &mut Cx<'_>, blob: &Blob<'_>, loc: &Location, depth: u32) -> io::Res
                 NameHint::from_name(&header.name),
                 depth + 1,
             );
+        }
+        if let Some(err) = cut {
+            finding(cx, &TAR_MALFORMED, &inner, format!("cannot be read: {err}"));
+            break;
         }
     }
     Ok(())
