@@ -47,8 +47,10 @@ whose code calls something that runs or loads code, reaches processes, files or 
 reflects with computed names is refused (listed in allowlist_matrix.txt), unless a reviewer
 read it and recorded why it is inert in REVIEWED. A class the library only instantiates is
 admitted for calls with arguments only when its constructor is shown inert that way. Compiled
-code has no source: it is admitted for the uses the library itself makes of it. A use refused
-in any environment is refused in all. Anything on the denylist
+code has no source: it is admitted for the uses the library itself makes of it. Every environment
+inspects every entry, not only those its libraries write, and a use refused in any environment
+where the name resolves is refused in all (a use seen in an old version's files is admitted
+only if the current versions' classes are inert in it too). Anything on the denylist
 (`crates/aigate-scan/data/denylist.txt`) is refused even if a library writes it, and said so.
 """
 
@@ -875,6 +877,10 @@ REVIEWED = {
     ("numpy", "recarray", "build"):
         "sys.exc_info() re-raises what object.__setattr__ raised (NumPy 1.16's "
         "recarray.__setattr__); the rest sets a field of the array",
+    ("torch._tensor", "_rebuild_from_type_v2", "call"):
+        "setattr of the state's names on the tensor it rebuilt (torch 1.13 inline; torch 2.x "
+        "does the same in torch._utils._set_obj_state); `func` is a global of the pickle, "
+        "judged on its own; torch.load(weights_only=True) allows it",
     ("xgboost.core", "Booster", "build"):
         "__setstate__ hands the raw model to XGBoost's own library through ctypes "
         "(XGBoosterUnserializeFromBuffer); it names no file",
@@ -1046,6 +1052,30 @@ def committed():
     return merged, refused_all, denied_all, env_lines
 
 
+def union_of(collections_by_env):
+    """Every entry of every collection, with every use any environment admits for it."""
+    uses = {}
+    for col in collections_by_env.values():
+        for e in col["entries"]:
+            uses.setdefault((e["module"], e["name"]), set()).update(e["admitted"])
+    return [[m, n, sorted(u)] for (m, n), u in sorted(uses.items())]
+
+
+def cross_inspect(path):
+    """The uses of each entry of `path` that inspection here refuses, and why: `module\tname`
+    -> {use: [why]}, for the names that resolve here."""
+    out = {}
+    for module, name, uses in json.loads(Path(path).read_text()):
+        try:
+            _, refused = inspect_entry(module, name, set(uses))
+        except Exception as err:  # a library that fails to import a name: it cannot load it
+            refused = {}
+            print(f"inspect {module}.{name}: {type(err).__name__}: {err}", file=sys.stderr)
+        if refused:
+            out[f"{module}\t{name}"] = refused
+    return out
+
+
 def render(collections_by_env, baseline=None):
     """The allowlist and the matrix summary from the collections of every environment; with
     `baseline` (what `committed()` read), those collections merged into the committed files:
@@ -1072,6 +1102,18 @@ def render(collections_by_env, baseline=None):
                 if (*key, use) in REVIEWED:
                     continue
                 refused_all.setdefault(f"{key[0]}.{key[1]} ({use})", set()).update(why)
+    for env, col in sorted(collections_by_env.items()):
+        for dotted, refused in col.get("cross", {}).items():
+            key = tuple(dotted.split("\t", 1))
+            rec = merged.get(key)
+            if rec is None:
+                continue
+            for use, why in refused.items():
+                if (*key, use) in REVIEWED:
+                    continue
+                rec["refused"].add(use)
+                refused_all.setdefault(f"{key[0]}.{key[1]} ({use})", set()).update(
+                    f"{w} (in {env})" for w in why)
     lines = ["# Pickle globals that real ML artefacts use and that run no attacker-chosen code, with",
              "# the uses each is admitted for: import (passed on as a value), new (NEWOBJ), build",
              "# (BUILD: __setstate__ or __dict__ update), call (REDUCE/INST/OBJ: called with",
@@ -1119,6 +1161,9 @@ def main():
     parser.add_argument("--check", action="store_true", help="exit 1 if the files would change")
     parser.add_argument("--collect", metavar="OUT",
                         help="write what this interpreter's libraries write, as JSON, and stop")
+    parser.add_argument("--inspect", nargs=2, metavar=("IN", "OUT"),
+                        help="inspect the entries of IN (JSON [module, name, uses]) with this "
+                             "interpreter's libraries; write the uses refused here, and stop")
     parser.add_argument("--matrix", action="store_true",
                         help="collect in every environment of scripts/allowlist_matrix.py")
     parser.add_argument("--env", action="append", default=[],
@@ -1130,6 +1175,10 @@ def main():
     args = parser.parse_args()
     if args.collect:
         Path(args.collect).write_text(json.dumps(collect(), indent=1, sort_keys=True))
+        return 0
+    if args.inspect:
+        Path(args.inspect[1]).write_text(json.dumps(cross_inspect(args.inspect[0]), indent=1,
+                                                    sort_keys=True))
         return 0
     cols = {}
     if args.matrix:
@@ -1147,6 +1196,15 @@ def main():
             subprocess.run([str(am.python_of(env)), __file__, "--collect", str(out)], check=True,
                            cwd=str(ROOT / "target"))
             cols[env] = json.loads(out.read_text())
+        # Every environment inspects every entry, not only those it writes: a use one version
+        # was seen to make is admitted only if no version where the name resolves refuses it.
+        union = ROOT / "target" / "allowlist-matrix" / "union.json"
+        union.write_text(json.dumps(union_of(cols)))
+        for env in cols:
+            out = ROOT / "target" / "allowlist-matrix" / f"{env}.inspect.json"
+            subprocess.run([str(am.python_of(env)), __file__, "--inspect", str(union), str(out)],
+                           check=True, cwd=str(ROOT / "target"))
+            cols[env]["cross"] = json.loads(out.read_text())
     else:
         cols["here"] = collect()
     for env, col in cols.items():
