@@ -102,10 +102,17 @@ impl<R: Read> Reader<R> {
     /// buffer holds them; otherwise from the file: the C unpickler over a file with `peek`
     /// reads on where it is, over one without (`BytesIO`) the file is already past the frame
     /// it read ahead, so the rest of the frame is dropped and the operand read after it.
+    #[inline]
     fn operand(&mut self, n: u64) -> Result<(), ReadError> {
-        let Some(end) = self.buffer_end else {
-            return Ok(());
-        };
+        match self.buffer_end {
+            Some(end) if self.pos.saturating_add(n) > end => self.operand_past(end, n),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`Reader::operand`] where the operand does not fit what is left of the buffer.
+    #[cold]
+    fn operand_past(&mut self, end: u64, n: u64) -> Result<(), ReadError> {
         if self.pos >= end {
             self.buffer_end = None;
         } else if self.pos.saturating_add(n) > end {
@@ -215,8 +222,14 @@ impl<R: Read> Reader<R> {
     }
 
     /// Skips an operand of `n` bytes without keeping it.
+    #[inline]
     pub(crate) fn skip(&mut self, n: u64) -> Result<(), ReadError> {
         self.operand(n)?;
+        if (self.available() as u64) >= n && self.resume.is_none() {
+            self.start += n as usize;
+            self.pos += n;
+            return Ok(());
+        }
         self.skip_bytes(n)
     }
 
