@@ -414,8 +414,10 @@ fn string(template: &str, pos: usize) -> Result<(String, usize), String> {
             }
             b'N' => {
                 // A named character: `\N{LOW LINE}` is `_`.
-                let end = template[i..].find('}').ok_or("a bad \\N escape")?;
-                let name = &template[i + 1..i + end];
+                let rest = template.get(i..).ok_or("a bad \\N escape")?;
+                let end = rest.find('}').ok_or("a bad \\N escape")?;
+                // `{` first; anything else (`\N}`, `\N` then a multi-byte character) is no name.
+                let name = rest.get(1..end).unwrap_or_default();
                 out.push(if name.eq_ignore_ascii_case("low line") {
                     '_'
                 } else {
@@ -476,6 +478,15 @@ mod tests {
         ];
         for template in templates {
             assert_eq!(rules(template), Vec::<&str>::new(), "{template}");
+        }
+    }
+
+    #[test]
+    fn a_named_escape_without_a_name_is_an_error_not_a_panic() {
+        // Found by the gguf fuzz target: `\N}` and `\N` before a multi-byte character.
+        for literal in ["'\\N}'", "'\\N\u{e9}}'"] {
+            let (text, _) = string(literal, 0).expect(literal);
+            assert_eq!(text, "\u{fffd}", "{literal}");
         }
     }
 
