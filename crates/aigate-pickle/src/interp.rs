@@ -111,27 +111,26 @@ pub(crate) fn analyze_readings<R: Read, E>(
     let mut out = Analyzer::new(limits, depth, Loader::MAIN).run(open()?);
     let mut seen = out.readings;
     let mut done = vec![Loader::MAIN];
-    while done.len() < MAX_READINGS {
-        let Some(loader) = Loader::needed(seen).find(|l| !done.contains(l)) else {
-            break;
-        };
-        done.push(loader);
-        if matches!(
+    let out_of_opcodes = |out: &Analysis| {
+        matches!(
             out.stop,
             Some(Stop::Limit {
                 limit: Limit::Opcodes,
                 ..
             })
-        ) {
+        )
+    };
+    while done.len() < MAX_READINGS && !out_of_opcodes(&out) {
+        let Some(loader) = Loader::needed(seen).find(|l| !done.contains(l)) else {
             break;
-        }
+        };
+        done.push(loader);
         let limits = Limits {
             max_opcodes: limits.max_opcodes.saturating_sub(out.opcodes),
             ..*limits
         };
         let other = Analyzer::new(&limits, depth, loader).run(open()?);
-        seen.wrappers |= other.readings.wrappers;
-        seen.unpeekable |= other.readings.unpeekable;
+        seen = seen.union(other.readings);
         out.absorb(other);
     }
     Ok(out)
@@ -609,7 +608,8 @@ impl<'l> Analyzer<'l> {
     ) -> Step<Value> {
         let fail = |err| read_failed(err, offset, op);
         let keep_text = text && len <= KEEP_STR;
-        r.prepare(len).map_err(fail)?;
+        // Where `_pickle.c` reads the operand from decides what is peeked at below.
+        r.operand(len).map_err(fail)?;
         let encoding = if len >= 4 {
             let head = r.peek(SNIFF.min(len as usize)).map_err(fail)?;
             sniff::embedded_encoding(head)

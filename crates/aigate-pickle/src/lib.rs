@@ -342,6 +342,16 @@ pub(crate) struct Readings {
     pub(crate) unpeekable: bool,
 }
 
+impl Readings {
+    /// What this reading and `other` saw together.
+    pub(crate) fn union(self, other: Readings) -> Readings {
+        Readings {
+            wrappers: self.wrappers | other.wrappers,
+            unpeekable: self.unpeekable || other.unpeekable,
+        }
+    }
+}
+
 impl Analysis {
     /// Whether the stream is a pickle at all, as opposed to other data that happens to start
     /// with a byte that is an opcode: it claims a protocol, completes a pickle, or imports a

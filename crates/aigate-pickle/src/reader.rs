@@ -103,32 +103,24 @@ impl<R: Read> Reader<R> {
     /// reads on where it is, over one without (`BytesIO`) the file is already past the frame
     /// it read ahead, so the rest of the frame is dropped and the operand read after it.
     #[inline]
-    fn operand(&mut self, n: u64) -> Result<(), ReadError> {
+    pub(crate) fn operand(&mut self, n: u64) -> Result<(), ReadError> {
         match self.buffer_end {
-            Some(end) if self.pos.saturating_add(n) > end => self.operand_past(end, n),
+            Some(end) if self.pos.saturating_add(n) > end => self.operand_past(end),
             _ => Ok(()),
         }
     }
 
     /// [`Reader::operand`] where the operand does not fit what is left of the buffer.
     #[cold]
-    fn operand_past(&mut self, end: u64, n: u64) -> Result<(), ReadError> {
-        if self.pos >= end {
-            self.buffer_end = None;
-        } else if self.pos.saturating_add(n) > end {
-            self.buffer_end = None;
+    fn operand_past(&mut self, end: u64) -> Result<(), ReadError> {
+        self.buffer_end = None;
+        if self.pos < end {
             self.crossings += 1;
             if self.unpeekable {
                 self.skip_bytes(end - self.pos)?;
             }
         }
         Ok(())
-    }
-
-    /// Checks that an operand of `n` bytes that is about to be peeked at, then read, is read
-    /// from where `_pickle.c` would read it.
-    pub(crate) fn prepare(&mut self, n: u64) -> Result<(), ReadError> {
-        self.operand(n)
     }
 
     /// `FRAME` of `len` bytes: `_pickle.c` reads it into its input buffer (from the file
@@ -225,9 +217,8 @@ impl<R: Read> Reader<R> {
     #[inline]
     pub(crate) fn skip(&mut self, n: u64) -> Result<(), ReadError> {
         self.operand(n)?;
-        if (self.available() as u64) >= n && self.resume.is_none() {
-            self.start += n as usize;
-            self.pos += n;
+        if (self.available() as u64) >= n {
+            self.consume(n as usize);
             return Ok(());
         }
         self.skip_bytes(n)

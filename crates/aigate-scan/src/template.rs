@@ -482,7 +482,7 @@ mod tests {
     }
 
     #[test]
-    fn a_named_escape_without_a_name_is_an_error_not_a_panic() {
+    fn a_named_escape_without_a_name_reads_as_no_name_instead_of_panicking() {
         // Found by the gguf fuzz target: `\N}` and `\N` before a multi-byte character.
         for literal in ["'\\N}'", "'\\N\u{e9}}'"] {
             let (text, _) = string(literal, 0).expect(literal);
